@@ -1,0 +1,154 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { StrataError } from '@strata/errors';
+import { resolveRoot } from './root';
+import { renderTable, type Column } from './table';
+
+export type OutputFormat = 'table' | 'json';
+
+export interface GlobalOptions {
+  root: string;
+  format: OutputFormat;
+  quiet: boolean;
+  color: boolean;
+  verbose: boolean;
+}
+
+/** What a command's `run` hands back; the runner renders it. */
+export type CommandResult =
+  | {
+      kind: 'records';
+      records: Array<Record<string, unknown>>;
+      /** Table columns; without them the table form is JSON Lines too. */
+      columns?: Column[];
+      /** With -q, print only this field of each record. */
+      quietField?: string;
+      exitCode?: number;
+    }
+  /** One JSON document (e.g. `image inspect`): printed as-is in every format. */
+  | { kind: 'json'; value: unknown; exitCode?: number }
+  | { kind: 'text'; text: string; exitCode?: number }
+  | { kind: 'bytes'; stream: AsyncIterable<Uint8Array>; exitCode?: number }
+  | { kind: 'none'; exitCode?: number };
+
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  isTTY: boolean;
+}
+
+export interface CommandContext {
+  globals: GlobalOptions;
+  io: Io;
+  /** A line for people, on stderr (suppressed by -q). */
+  log(message: string): void;
+  /** A line for people only with -v. */
+  debug(message: string): void;
+  /** Is "-" or undefined (stdin/stdout) */
+  isStd(path: string | undefined): boolean;
+}
+
+export function globalsOf(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { root?: string; format?: string; quiet?: boolean; color?: boolean; verbose?: boolean };
+  const format = o.format ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new StrataError('USAGE', `--format must be table or json, not "${format}"`);
+  return { root: resolveRoot(o.root, env), format, quiet: !!o.quiet, color: o.color !== false && !env.NO_COLOR, verbose: !!o.verbose };
+}
+
+function makeContext(cmd: Command, io: Io): CommandContext {
+  const globals = globalsOf(cmd, io.env);
+  return {
+    globals,
+    io,
+    log: (m) => {
+      if (!globals.quiet) io.stderr.write(`${m}\n`);
+    },
+    debug: (m) => {
+      if (globals.verbose) io.stderr.write(`${m}\n`);
+    },
+    isStd: (p) => p === undefined || p === '-',
+  };
+}
+
+/** Write a chunk, honouring backpressure. */
+function write(out: Writable, s: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = out.write(s, (err) => (err ? reject(err) : undefined));
+    if (ok) resolve();
+    else out.once('drain', resolve);
+  });
+}
+
+export async function render(result: CommandResult, ctx: CommandContext): Promise<number> {
+  const { stdout } = ctx.io;
+  switch (result.kind) {
+    case 'records': {
+      const { records, columns, quietField } = result;
+      if (ctx.globals.quiet && quietField) {
+        for (const r of records) await write(stdout, `${String(r[quietField] ?? '')}\n`);
+      } else if (ctx.globals.format === 'json' || !columns) {
+        for (const r of records) await write(stdout, `${JSON.stringify(r)}\n`);
+      } else {
+        await write(stdout, renderTable(records, columns));
+      }
+      break;
+    }
+    case 'json':
+      await write(stdout, `${JSON.stringify(result.value, null, 4)}\n`);
+      break;
+    case 'text':
+      if (result.text) await write(stdout, result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+      break;
+    case 'bytes':
+      await pipeline(Readable.from(result.stream, { objectMode: false }), stdout, { end: false });
+      break;
+    case 'none':
+      break;
+  }
+  return result.exitCode ?? 0;
+}
+
+/** Exit code for an error, after printing it as one line (plus a hint line) on stderr. */
+export function reportError(err: unknown, io: Io, verbose: boolean): number {
+  if (err instanceof StrataError) {
+    io.stderr.write(`strata: ${err.message}\n`);
+    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+    if (verbose && err.cause) io.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return 2;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    io.stderr.write(`strata: ${e.message}\n`);
+    return 2;
+  }
+  io.stderr.write(`strata: internal error: ${(e as Error)?.stack ?? String(err)}\n`);
+  return 3;
+}
+
+/**
+ * Wrap a command implementation for commander: builds the context, runs, renders, sets the exit
+ * code. `fn` receives commander's action arguments (positionals..., options, command).
+ */
+export function action<A extends unknown[]>(io: Io, fn: (ctx: CommandContext, ...args: A) => Promise<CommandResult>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    let verbose = false;
+    try {
+      const ctx = makeContext(cmd, io);
+      verbose = ctx.globals.verbose;
+      const result = await fn(ctx, ...(args.slice(0, -1) as A));
+      process.exitCode = await render(result, ctx);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return;
+      process.exitCode = reportError(err, io, verbose);
+    }
+  };
+}
+
+/** Collect a repeatable option: `.option('-t, --tag <ref>', '…', collect, [])`. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

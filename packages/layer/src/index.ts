@@ -1,0 +1,1 @@
+export type { Layer, Change, ByteStream, Opener } from './types';
