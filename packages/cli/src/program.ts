@@ -7,6 +7,8 @@ import { registerLayerCommands } from './commands/layer';
 import { registerContextCommands } from './commands/context';
 import { registerBuildCommands } from './commands/build';
 import { registerContainerCommands } from './commands/container';
+import { registerImageIoCommands } from './commands/image-io';
+import { registerInspectCommands } from './commands/inspect';
 
 export const VERSION = '0.1.0';
 
@@ -55,6 +57,8 @@ export function createProgram(io: Io): Command {
   registerContextCommands(nouns, io);
   registerBuildCommands(nouns, io);
   registerContainerCommands(nouns, io);
+  registerImageIoCommands(nouns, io);
+  registerInspectCommands(nouns, io);
   return program;
 }
 
