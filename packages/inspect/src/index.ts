@@ -1,1 +1,13 @@
-export {};
+export { dockerInspect, inspectTemplateValue, rfc3339Nano } from './docker-inspect';
+export type { DockerImageInspect, InspectInput } from './docker-inspect';
+export { imageHistory } from './history';
+export type { HistoryInput, HistoryRow } from './history';
+export { layerUsage } from './layer-usage';
+export type { LayerUsage } from './layer-usage';
+export { scanTarFile, scanTarStream } from './tar-scan';
+export type { TarHeader, TarEntryType } from './tar-scan';
+export { compileTemplate, goValue, renderInspect, renderRows, parseListFormat, tabwrite, DOCKER_FUNCS, TemplateError } from './go-template';
+export type { Template, TemplateFunc, ListFormat } from './go-template';
+export { goJson, goDuration, goTimeString, T as GoTypes } from './go-value';
+export type { GoType, GoValue, GoField } from './go-value';
+export { CONTAINER_CONFIG, IMAGE_INSPECT, goStructJson } from './docker-types';
