@@ -1,1 +1,18 @@
 export type { Image } from './types';
+export { imageFromParts } from './from-parts';
+export type { ImageParts } from './from-parts';
+export { append } from './append';
+export { withConfig } from './with-config';
+export type { ConfigPatch } from './with-config';
+export { applyChanges, CHANGE_INSTRUCTIONS } from './changes';
+export { loadImages } from './load';
+export type { LoadOptions, LoadedRecord, ArchiveSource } from './load';
+export { importRootfs } from './rootfs';
+export type { ImportOptions } from './rootfs';
+export { dockerArchive } from './docker-archive';
+export type { DockerArchiveOptions } from './docker-archive';
+export { ociArchive } from './oci-layout';
+export type { OciArchiveOptions } from './oci-layout';
+export type { SaveEntry } from './save-entry';
+export type { ImageSink } from './store-sink';
+export { writeImage } from './write-image';
