@@ -65,6 +65,7 @@ function pairs(rest: string, change: string): Array<[string, string]> {
 /** Apply `--change` instructions to a runtime config (returns a new one). */
 export function applyChanges(base: RuntimeConfig, changes: string[]): RuntimeConfig {
   const c: RuntimeConfig = structuredClone(base);
+  let cmdSet = false;
   for (const change of changes) {
     const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(change);
     if (!m || !m[1]) bad(change, 'empty');
@@ -74,10 +75,13 @@ export function applyChanges(base: RuntimeConfig, changes: string[]): RuntimeCon
       case 'CMD':
       case 'ENTRYPOINT': {
         const list = jsonList(rest) ?? ['/bin/sh', '-c', rest];
-        if (op === 'CMD') c.Cmd = list;
-        else {
+        if (op === 'CMD') {
+          c.Cmd = list;
+          cmdSet = true;
+        } else {
           c.Entrypoint = list;
-          c.Cmd = null; // as Docker: a new ENTRYPOINT resets an inherited CMD
+          // As Docker: ENTRYPOINT resets a CMD inherited from the base, not one set alongside it.
+          if (!cmdSet) c.Cmd = null;
         }
         break;
       }
