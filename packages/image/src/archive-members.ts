@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { StrataError } from '@strata/errors';
 import { sha256, type Digest } from '@strata/oci';
-import { decode, peek, sniff } from './decode';
+import { decode, drained, peek, sniff } from './decode';
 import type { Staging, StagedBlob } from './staging';
 import { isTarHeader } from './tar-writer';
 
@@ -83,12 +83,7 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
   const feed = (async () => {
     try {
       for await (const chunk of rest) {
-        if (!extract.write(chunk)) {
-          await new Promise<void>((r) => {
-            extract.once('drain', r);
-            extract.once('close', r);
-          });
-        }
+        if (!extract.write(chunk)) await drained(extract);
         if (extract.destroyed) return;
       }
       (extract as unknown as { end(): void }).end();

@@ -13,6 +13,19 @@ const DECODERS: Record<'zstd' | 'bzip2' | 'xz', [string, string[]]> = {
   xz: ['xz', ['-dc']],
 };
 
+/** Resolve on 'drain' or 'close', whichever comes first, leaving no listener behind. */
+export function drained(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
 /** Read chunks until at least `n` bytes are seen (or the stream ends); returns them and the rest. */
 export async function peek(src: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; rest: AsyncIterable<Uint8Array> }> {
   const it = src[Symbol.asyncIterator]();
@@ -77,12 +90,7 @@ function throughTool(
     const fed = (async () => {
       try {
         for await (const chunk of src) {
-          if (!child.stdin.write(chunk)) {
-            await new Promise<void>((r) => {
-              child.stdin.once('drain', r);
-              child.stdin.once('close', r);
-            });
-          }
+          if (!child.stdin.write(chunk)) await drained(child.stdin);
           if (child.stdin.destroyed) break;
         }
       } finally {

@@ -7,7 +7,7 @@ import { commitImages, type ArchiveSource } from './load';
 import { createStaging } from './staging';
 import type { ImageSink } from './store-sink';
 import { isTarHeader } from './tar-writer';
-import { peek } from './decode';
+import { drained, peek } from './decode';
 
 export interface ImportOptions {
   root: string;
@@ -41,10 +41,7 @@ async function checkRootfsTar(file: string, what: string): Promise<void> {
   const fed = (async () => {
     try {
       for await (const c of rest) {
-        if (!extract.write(c)) await new Promise<void>((r) => {
-          extract.once('drain', r);
-          extract.once('close', r);
-        });
+        if (!extract.write(c)) await drained(extract);
         if (extract.destroyed) return;
       }
       (extract as unknown as { end(): void }).end();
