@@ -36,7 +36,8 @@ const str = (s: string): GoValue => ({ t: T.string, v: s });
 
 /** Docker CLI's template functions (cli/templates). */
 export const DOCKER_FUNCS: Record<string, TemplateFunc> = {
-  json: (v) => str(goJson(jsonOf(v), undefined, false)),
+  // SetEscapeHTML(false), except for values whose MarshalJSON already escaped (list rows).
+  json: (v) => str(goJson(jsonOf(v), undefined, !!v && v.t.k === 'struct' && v.t.jsonEscapeHTML === true)),
   split: (s, sep) => ({ t: T.slice(T.string), v: splitGo(asString('split', s), asString('split', sep)) }),
   join: (a, sep) => {
     const c = a ? concrete(a) : undefined;
@@ -62,9 +63,7 @@ function splitGo(s: string, sep: string): string[] {
 }
 
 function jsonOf(v: GoValue | undefined): unknown {
-  if (!v) return null;
-  const c = v.t.k === 'iface' ? v : v;
-  return toJsonValue(c);
+  return v ? toJsonValue(v) : null;
 }
 
 export interface Template {

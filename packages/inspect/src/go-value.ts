@@ -8,7 +8,7 @@ export type GoType =
   | { k: 'slice'; elem: GoType; name?: string }
   | { k: 'map'; elem: GoType; name?: string }
   | { k: 'ptr'; elem: GoType; name?: string }
-  | { k: 'struct'; fields: GoField[]; name: string };
+  | { k: 'struct'; fields: GoField[]; name: string; jsonEscapeHTML?: boolean };
 
 export interface GoField {
   /** Go field name (what `.Name` in a template uses). */

@@ -11,3 +11,6 @@ export type { Template, TemplateFunc, ListFormat } from './go-template';
 export { goJson, goDuration, goTimeString, T as GoTypes } from './go-value';
 export type { GoType, GoValue, GoField } from './go-value';
 export { CONTAINER_CONFIG, IMAGE_INSPECT, goStructJson } from './docker-types';
+export { humanDuration, humanSize, rfc3339Local } from './human';
+export { historyView, historyTableFormat, truncateId, ellipsis, HISTORY_VIEW, HISTORY_HEADERS } from './history-view';
+export type { HistoryView, HistoryViewOptions } from './history-view';

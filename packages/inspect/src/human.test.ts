@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { humanDuration, humanSize, rfc3339Local } from './human';
+
+describe('humanSize (go-units HumanSizeWithPrecision 3)', () => {
+  it.each([
+    [0, '0B'],
+    [6, '6B'],
+    [999, '999B'],
+    [1000, '1kB'],
+    [307200, '307kB'],
+    [1982676, '1.98MB'],
+    [999_999, '1e+03kB'],
+    [1_500_000_000, '1.5GB'],
+  ])('%d → %s', (n, s) => expect(humanSize(n)).toBe(s));
+});
+
+describe('humanDuration (go-units)', () => {
+  const s = 1000;
+  it.each([
+    [500, 'Less than a second'],
+    [1 * s, '1 second'],
+    [59.9 * s, '59 seconds'],
+    [60 * s, 'About a minute'],
+    [119 * s, 'About a minute'],
+    [120 * s, '2 minutes'],
+    [59 * 60 * s, '59 minutes'],
+    [89 * 60 * s, 'About an hour'],
+    [47 * 3600 * s, '47 hours'],
+    [48 * 3600 * s, '2 days'],
+    [13 * 86400 * s, '13 days'],
+    [14 * 86400 * s, '2 weeks'],
+    [60 * 86400 * s, '2 months'],
+    [800 * 86400 * s, '2 years'],
+  ])('%d ms → %s', (ms, want) => expect(humanDuration(ms)).toBe(want));
+});
+
+describe('rfc3339Local', () => {
+  it('formats in the local zone like Go', () => {
+    process.env.TZ = 'UTC';
+    expect(rfc3339Local(1_700_000_000)).toBe('2023-11-14T22:13:20Z');
+  });
+});

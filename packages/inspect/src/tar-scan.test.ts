@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdirSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { layerUsage } from './layer-usage';
+import { scanTarFile, scanTarStream } from './tar-scan';
+
+afterAll(() => cleanupTempDirs());
+
+async function makeTar(format: 'gnu' | 'pax' | 'ustar'): Promise<string> {
+  const dir = await tempDir();
+  const src = join(dir, 'src');
+  const long = 'd'.repeat(120);
+  mkdirSync(join(src, 'a', long), { recursive: true });
+  writeFileSync(join(src, 'a', long, 'file.txt'), 'x'.repeat(1000));
+  writeFileSync(join(src, 'a', 'small'), 'hello\n');
+  linkSync(join(src, 'a', 'small'), join(src, 'a', 'hard'));
+  symlinkSync('small', join(src, 'a', 'sym'));
+  writeFileSync(join(src, 'a', '.wh.gone'), '');
+  const tar = join(dir, `${format}.tar`);
+  const names = format === 'ustar' ? ['a/small', 'a/hard', 'a/sym', 'a/.wh.gone'] : ['a'];
+  execFileSync('tar', ['--format', format, '-C', src, '-cf', tar, ...names]);
+  return tar;
+}
+
+describe.each(['gnu', 'pax', 'ustar'] as const)('%s tar', (format) => {
+  it('file and stream scans agree and count like Docker', async () => {
+    const tar = await makeTar(format);
+    const fromFile = scanTarFile(tar);
+    const fromStream = await scanTarStream(createReadStream(tar, { highWaterMark: 700 }));
+    expect(fromStream).toEqual(fromFile);
+    const u = layerUsage(fromFile);
+    expect(u.size).toBe(format === 'ustar' ? 6 : 1006);
+    expect(u.hardlinks).toBe(1);
+    expect(u.symlinks).toBe(1);
+    expect(u.whiteouts).toBe(1);
+    if (format !== 'ustar') expect(fromFile.some((e) => e.path === `a/${'d'.repeat(120)}/file.txt` && e.size === 1000)).toBe(true);
+    expect(fromFile.find((e) => e.type === 'symlink')?.linkname).toBe('small');
+  });
+});
+
+it('a truncated stream is an INVALID_TAR error', async () => {
+  const tar = await makeTar('gnu');
+  async function* cut() {
+    const buf = (await import('node:fs')).readFileSync(tar);
+    yield buf.subarray(0, 1500);
+  }
+  await expect(scanTarStream(cut())).rejects.toThrow(/truncated/);
+});

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Benchmark (issue #2): `strata image inspect` and `strata image ls` with 100 images in the store,
+// against `docker image inspect` / `docker image ls` measured in the same run. Target ≤ 3×.
+// Node start-up is reported separately (NODE_EXTRA_CA_CERTS adds ~47 ms per start here).
+// Usage: node tools/build-cli.mjs && node tools/bench/inspect-ls.mjs [--images 100] [--runs 20]
+// Needs dockerd and /usr/bin/docker; uses hyperfine when installed. Not part of CI's pass/fail.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const STRATA = join(repo, 'dist/strata.mjs');
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+const BASE = 'strata-test/busybox:latest';
+const PREFIX = 'strata-it-inspect/bench';
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('images', 100);
+const RUNS = arg('runs', 20);
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts, env: { ...process.env, DOCKER_BUILDKIT: '1', ...opts.env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function ensureBase() {
+  if (spawnSync(DOCKER, ['image', 'inspect', BASE], { stdio: 'ignore' }).status === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+  sh('bash', [join(repo, 'tools/make-busybox-rootfs.sh'), join(dir, 'rootfs.tar')]);
+  sh(DOCKER, ['import', '--change', 'CMD ["sh"]', join(dir, 'rootfs.tar'), BASE]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Median wall time (ms) of a command, with hyperfine when available. */
+function time(label, argv, env = {}) {
+  const cmdEnv = { ...process.env, ...env };
+  if (!spawnSync('hyperfine', ['--version'], { stdio: 'ignore' }).error) {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+    const json = join(dir, 'h.json');
+    const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    spawnSync('hyperfine', ['-N', '--warmup', '2', '--runs', String(RUNS), '--export-json', json, quoted], { env: cmdEnv, stdio: 'ignore' });
+    const r = JSON.parse(readFileSync(json, 'utf8')).results[0];
+    rmSync(dir, { recursive: true, force: true });
+    return { label, ms: r.median * 1000 };
+  }
+  const samples = [];
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { env: cmdEnv, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    if (i >= 2) samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { label, ms: samples[Math.floor(samples.length / 2)] };
+}
+
+/** Peak RSS in MB of one run, via GNU time. */
+function peakRss(argv) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return Number.isFinite(kb) ? (kb / 1024).toFixed(1) : '?';
+}
+
+function main() {
+  if (!existsSync(STRATA)) throw new Error('build the CLI first: node tools/build-cli.mjs');
+  ensureBase();
+  const work = mkdtempSync(join(tmpdir(), 'strata-bench-inspect-'));
+  const root = join(work, 'store');
+  const tags = Array.from({ length: N }, (_, i) => `${PREFIX}:${i}`);
+  try {
+    process.stdout.write(`building ${N} tiny images FROM ${BASE} …\n`);
+    for (let i = 0; i < N; i++) {
+      sh(DOCKER, ['build', '-q', '-t', tags[i], '-'], { input: `FROM ${BASE}\nLABEL bench.n="${i}"\nENV N=${i}\n` });
+    }
+    sh(DOCKER, ['save', '-o', join(work, 'all.tar'), BASE, ...tags]);
+    sh(process.execPath, [STRATA, '--root', root, 'image', 'load', '-i', join(work, 'all.tar')]);
+
+    const one = tags[Math.floor(N / 2)];
+    const strata = (...a) => [process.execPath, STRATA, '--root', root, ...a];
+    const results = [];
+    const pair = (name, ours, theirs) => {
+      const a = time(`strata ${name}`, ours);
+      const b = time(`docker ${name}`, theirs);
+      results.push({ name, strata: a.ms, docker: b.ms, ratio: a.ms / b.ms, rss: peakRss(ours) });
+    };
+    pair('image inspect (1 of 100)', strata('image', 'inspect', one), [DOCKER, 'image', 'inspect', one]);
+    pair(`image inspect (all ${N})`, strata('image', 'inspect', ...tags), [DOCKER, 'image', 'inspect', ...tags]);
+    pair('image inspect --format {{.Id}}', strata('image', 'inspect', '--format', '{{.Id}}', one), [DOCKER, 'image', 'inspect', '--format', '{{.Id}}', one]);
+    pair('image history', strata('image', 'history', one), [DOCKER, 'history', one]);
+    const ls = spawnSync(process.execPath, [STRATA, '--root', root, 'image', 'ls'], { stdio: 'ignore' });
+    if (ls.status === 0) pair(`image ls (${N + 1} images)`, strata('image', 'ls'), [DOCKER, 'image', 'ls']);
+    else process.stdout.write('image ls: not available in this build (skipped)\n');
+
+    const nodeWith = time('node -e 0 (with NODE_EXTRA_CA_CERTS)', [process.execPath, '-e', '0']);
+    const nodeWithout = time('node -e 0 (without)', [process.execPath, '-e', '0'], { NODE_EXTRA_CA_CERTS: '' });
+    const version = time('strata --version', [process.execPath, STRATA, '--version']);
+    const inspectNoCa = time('strata image inspect (1), no NODE_EXTRA_CA_CERTS', strata('image', 'inspect', one), { NODE_EXTRA_CA_CERTS: '' });
+
+    process.stdout.write(`\n${'operation'.padEnd(36)}${'strata ms'.padStart(11)}${'docker ms'.padStart(11)}${'ratio'.padStart(8)}${'strata RSS MB'.padStart(15)}\n`);
+    for (const r of results) {
+      process.stdout.write(`${r.name.padEnd(36)}${r.strata.toFixed(1).padStart(11)}${r.docker.toFixed(1).padStart(11)}${`${r.ratio.toFixed(2)}×`.padStart(8)}${String(r.rss).padStart(15)}${r.ratio <= 3 ? '' : '   (over the 3× target)'}\n`);
+    }
+    process.stdout.write(`\nnode start-up: ${nodeWith.ms.toFixed(1)} ms with NODE_EXTRA_CA_CERTS, ${nodeWithout.ms.toFixed(1)} ms without (${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'not set'} in this environment)\n`);
+    process.stdout.write(`strata --version (start-up + bundle load): ${version.ms.toFixed(1)} ms; image inspect without NODE_EXTRA_CA_CERTS: ${inspectNoCa.ms.toFixed(1)} ms\n`);
+  } finally {
+    spawnSync(DOCKER, ['rmi', ...tags], { stdio: 'ignore' });
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`${err.message}\n`);
+  process.exitCode = 2;
+}
