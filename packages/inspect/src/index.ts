@@ -14,3 +14,5 @@ export { CONTAINER_CONFIG, IMAGE_INSPECT, goStructJson } from './docker-types';
 export { humanDuration, humanSize, rfc3339Local } from './human';
 export { historyView, historyTableFormat, truncateId, ellipsis, HISTORY_VIEW, HISTORY_HEADERS } from './history-view';
 export type { HistoryView, HistoryViewOptions } from './history-view';
+export { efficiency } from './efficiency';
+export type { EfficiencyReport, PathWaste } from './efficiency';
