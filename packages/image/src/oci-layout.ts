@@ -4,6 +4,7 @@ import {
 } from '@strata/oci';
 import { tarBytes, tarDir, tarEnd, tarMember } from './archive-writer';
 import { encode } from './decode';
+import { rmSync } from 'node:fs';
 import { createScratch, readFileStream, spool, uncompressedLayer, type SaveEntry } from './save-entry';
 
 export { readOciLayout } from './oci-layout-read';
@@ -27,6 +28,7 @@ export function ociArchive(entries: SaveEntry[], opts: OciArchiveOptions): Async
   const compress = opts.compress ?? 'gzip';
   return (async function* () {
     const scratch = createScratch(opts.tmpDir, 'save');
+    let ahead: { stop(): void } | undefined;
     try {
       yield* tarBytes('oci-layout', OCI_LAYOUT);
       yield* tarDir('blobs');
@@ -35,31 +37,43 @@ export function ociArchive(entries: SaveEntry[], opts: OciArchiveOptions): Async
       const blobName = (d: string) => `blobs/sha256/${d.slice('sha256:'.length)}`;
       const index: Descriptor[] = [];
       const dockerManifest: Array<{ Config: string; RepoTags: string[] | null; Layers: string[] }> = [];
-      // The same layer compresses to the same blob: compress once per diffID.
-      const compressed = new Map<string, Descriptor>();
-      for (const { image, tags } of entries) {
-        const layers: Descriptor[] = [];
+      // Compression is the slow stage: layers are compressed ahead of the writer, two at a time
+      // (zlib and zstd run off the main thread), each once per diffID, into temp files.
+      const jobs = new Map<string, () => Promise<{ desc: Descriptor; file?: string; open: () => Promise<AsyncIterable<Uint8Array>> }>>();
+      const perImage: Array<Array<string>> = [];
+      for (const { image } of entries) {
+        const ids: string[] = [];
         for (const layer of await image.layers()) {
           const diffId = await layer.diffId();
-          let desc = compressed.get(diffId);
-          if (!desc) {
+          ids.push(diffId);
+          if (jobs.has(diffId)) continue;
+          jobs.set(diffId, async () => {
             const u = await uncompressedLayer(layer, scratch);
-            if (compress === 'none') {
-              desc = { mediaType: MediaType.OCI_LAYER, digest: diffId, size: u.size };
-              if (!written.has(diffId)) {
-                written.add(diffId);
-                yield* tarMember(blobName(diffId), u.size, await u.open());
-              }
-            } else {
-              const file = scratch.file();
-              const { digest, size } = await spool(encode(await u.open(), compress), file);
-              desc = { mediaType: ociLayerMediaType(compress), digest, size };
-              if (!written.has(digest)) {
-                written.add(digest);
-                yield* tarMember(blobName(digest), size, readFileStream(file));
-              }
+            if (compress === 'none') return { desc: { mediaType: MediaType.OCI_LAYER, digest: diffId, size: u.size }, open: u.open };
+            const file = scratch.file();
+            const { digest, size } = await spool(encode(await u.open(), compress), file);
+            return { desc: { mediaType: ociLayerMediaType(compress), digest, size }, file, open: async () => readFileStream(file) };
+          });
+        }
+        perImage.push(ids);
+      }
+      const started = runAhead([...jobs.entries()], 2);
+      ahead = started;
+      const results = started.results;
+      const layerDescs = new Map<string, Descriptor>();
+      for (const [i, { image, tags }] of entries.entries()) {
+        const layers: Descriptor[] = [];
+        for (const diffId of perImage[i]) {
+          let desc = layerDescs.get(diffId);
+          if (!desc) {
+            const done = await results.get(diffId)!;
+            desc = done.desc;
+            layerDescs.set(diffId, desc);
+            if (!written.has(desc.digest)) {
+              written.add(desc.digest);
+              yield* tarMember(blobName(desc.digest), desc.size, await done.open());
             }
-            compressed.set(diffId, desc);
+            if (done.file) rmSync(done.file, { force: true });
           }
           layers.push(desc);
         }
@@ -98,7 +112,41 @@ export function ociArchive(entries: SaveEntry[], opts: OciArchiveOptions): Async
       yield* tarBytes('manifest.json', `${JSON.stringify(dockerManifest)}\n`);
       yield* tarEnd();
     } finally {
+      ahead?.stop();
       scratch.remove();
     }
   })();
+}
+
+/**
+ * Run `jobs` in order, at most `width` at a time, ahead of the consumer; each result is a promise
+ * in the map. `stop()` starts no more jobs (the consumer has gone away).
+ */
+function runAhead<T>(jobs: Array<[string, () => Promise<T>]>, width: number): { results: Map<string, Promise<T>>; stop(): void } {
+  const results = new Map<string, Promise<T>>();
+  const pending = jobs.map(([key, job]) => {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const p = new Promise<T>((a, b) => {
+      resolve = a;
+      reject = b;
+    });
+    p.catch(() => {}); // consumed (and rethrown) by the writer, if it gets that far
+    results.set(key, p);
+    return { job, resolve, reject };
+  });
+  let next = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (!stopped && next < pending.length) {
+      const d = pending[next++];
+      try {
+        d.resolve(await d.job());
+      } catch (err) {
+        d.reject(err);
+      }
+    }
+  };
+  for (let i = 0; i < width; i++) void worker();
+  return { results, stop: () => (stopped = true) };
 }
