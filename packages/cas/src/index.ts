@@ -1,1 +1,5 @@
-export {};
+export { openBlobStore, OCI_LAYOUT } from './blob-store';
+export type { BlobStore, PutOptions } from './blob-store';
+export { atomicWrite, fsyncDir, tempName } from './atomic-write';
+export type { AtomicWriteOptions } from './atomic-write';
+export { pidAlive } from './lease';

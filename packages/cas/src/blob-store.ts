@@ -1,0 +1,264 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
+import { atomicWrite, fsyncDir, tempName } from './atomic-write';
+import { createLease, leasedDigests, pidAlive, pidOfTempName } from './lease';
+
+export interface PutOptions {
+  /** The digest the bytes must hash to (DIGEST_MISMATCH otherwise; nothing is stored). */
+  expected?: Digest;
+  /** The size the bytes must have (SIZE_MISMATCH otherwise; nothing is stored). */
+  expectedSize?: number;
+}
+
+export interface BlobStore {
+  readonly root: string;
+  /** ROOT/tmp: where temp files go (same filesystem as the blobs, so rename is atomic). */
+  readonly tmpDir: string;
+  /** ROOT/blobs/sha256/<hex> */
+  path(digest: Digest): string;
+  has(digest: Digest): Promise<boolean>;
+  size(digest: Digest): Promise<number | undefined>;
+  /** Streams the blob; throws StrataError BLOB_NOT_FOUND when it is missing. */
+  open(digest: Digest): Promise<AsyncIterable<Uint8Array>>;
+  /** Whole blob in memory: for small blobs (manifests, configs). */
+  read(digest: Digest): Promise<Buffer>;
+  /** Atomic + verified: temp file in ROOT/tmp, hash while writing, compare, fsync, rename. */
+  put(src: AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<{ digest: Digest; size: number }>;
+  putBytes(bytes: Uint8Array | string, opts?: { expected?: Digest }): Promise<{ digest: Digest; size: number }>;
+  /** Removes the blob; a missing blob is not an error. Callers hold the store lock (GC). */
+  delete(digest: Digest): Promise<void>;
+  /** Every blob file named like a sha256 digest. */
+  list(): AsyncIterable<Digest>;
+  /** Re-hash a stored blob: what it really hashes to and its size (BLOB_NOT_FOUND when missing). */
+  verify(digest: Digest): Promise<{ ok: boolean; actual: Digest; size: number }>;
+  /** Digests this process wrote are protected from other processes' GC until released
+   *  (call once they are reachable from index.json) or until the process exits. */
+  release(digests: Iterable<Digest>): void;
+  /**
+   * GC primitive (caller holds the store lock): delete `candidates` except those leased by a
+   * live process. Race-free against concurrent puts: candidates are first moved aside, leases
+   * re-read, and any that became leased meanwhile are put back.
+   */
+  sweep(candidates: Iterable<Digest>): Promise<{ deleted: Digest[]; bytes: number }>;
+  /** Remove temp files of dead processes from ROOT/tmp; returns count and bytes. */
+  cleanTmp(): Promise<{ files: number; bytes: number }>;
+}
+
+const CHUNK = 256 * 1024;
+export const OCI_LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
+const EMPTY_INDEX = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] });
+
+function notFound(digest: Digest, cause?: unknown): StrataError {
+  return new StrataError('BLOB_NOT_FOUND', `blob ${digest} not found in the store`, { cause });
+}
+
+function isEnoent(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/**
+ * Open (creating when missing) the OCI image layout at `root`: `oci-layout`, `index.json`,
+ * `blobs/sha256/`, plus `tmp/` for in-flight writes. Creation is race-free between processes:
+ * files appear complete or not at all (link of a finished temp file).
+ */
+export async function openBlobStore(root: string): Promise<BlobStore> {
+  const blobDir = join(root, 'blobs', 'sha256');
+  const tmpDir = join(root, 'tmp');
+  await fsp.mkdir(blobDir, { recursive: true });
+  await fsp.mkdir(tmpDir, { recursive: true });
+  await ensureFile(join(root, 'oci-layout'), OCI_LAYOUT, tmpDir);
+  await ensureFile(join(root, 'index.json'), EMPTY_INDEX, tmpDir);
+
+  const path = (digest: Digest) => join(blobDir, digestHex(digest));
+  const lease = createLease(tmpDir);
+
+  async function putStream(src: AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<{ digest: Digest; size: number }> {
+    if (opts.expected !== undefined && !isDigest(opts.expected)) throw new StrataError('INVALID_DIGEST', `invalid digest "${opts.expected}"`);
+    // Lease before the blob can exist or be found, so a concurrent GC keeps it (see lease.ts).
+    if (opts.expected !== undefined) lease.add(opts.expected);
+    // Content we already hold is hashed (to verify the claim and drain the source) but not rewritten.
+    const existing = opts.expected !== undefined ? await statSize(path(opts.expected)) : undefined;
+    const already = existing !== undefined && (opts.expectedSize === undefined || existing === opts.expectedSize);
+    const h = new Hasher();
+    const tmp = already ? undefined : tempName(tmpDir, 'blob');
+    const fh = tmp ? await fsp.open(tmp, 'wx', 0o644) : undefined;
+    try {
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (!fh || pendingBytes === 0) return;
+        const buf = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        let off = 0;
+        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+      };
+      for await (const chunk of src) {
+        h.update(chunk);
+        if (opts.expectedSize !== undefined && h.size > opts.expectedSize) {
+          throw new StrataError('SIZE_MISMATCH', `content is larger than its declared size ${opts.expectedSize}${opts.expected ? ` (${opts.expected})` : ''}`);
+        }
+        if (fh) {
+          // Copy: some producers reuse their chunk buffers.
+          pending.push(Buffer.from(chunk));
+          pendingBytes += chunk.length;
+          if (pendingBytes >= CHUNK) await flush();
+        }
+      }
+      await flush();
+      const digest = h.digest();
+      const size = h.size;
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+        throw new StrataError('SIZE_MISMATCH', `content is ${size} bytes, expected ${opts.expectedSize}${opts.expected ? ` (${opts.expected})` : ''}`);
+      }
+      if (opts.expected !== undefined && digest !== opts.expected) {
+        throw new StrataError('DIGEST_MISMATCH', `content hashes to ${digest}, expected ${opts.expected}`);
+      }
+      if (fh && tmp) {
+        lease.add(digest);
+        await fh.sync();
+        await fh.close();
+        await fsp.rename(tmp, path(digest));
+        await fsyncDir(blobDir);
+      }
+      return { digest, size };
+    } finally {
+      if (fh) await fh.close().catch(() => undefined);
+      if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async function statSize(p: string): Promise<number | undefined> {
+    try {
+      return (await fsp.stat(p)).size;
+    } catch (err) {
+      if (isEnoent(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async function openBlob(digest: Digest): Promise<AsyncIterable<Uint8Array>> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path(digest), 'r');
+    } catch (err) {
+      if (isEnoent(err)) throw notFound(digest, err);
+      throw err;
+    }
+    return fh.createReadStream({ highWaterMark: CHUNK, autoClose: true });
+  }
+
+  return {
+    root,
+    tmpDir,
+    path,
+    has: async (digest) => (await statSize(path(digest))) !== undefined,
+    size: (digest) => statSize(path(digest)),
+    open: openBlob,
+    read: async (digest) => {
+      try {
+        return await fsp.readFile(path(digest));
+      } catch (err) {
+        if (isEnoent(err)) throw notFound(digest, err);
+        throw err;
+      }
+    },
+    put: putStream,
+    putBytes: (bytes, opts = {}) => {
+      const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+      return putStream(
+        (async function* () {
+          yield buf;
+        })(),
+        { expected: opts.expected },
+      );
+    },
+    delete: async (digest) => {
+      await fsp.rm(path(digest), { force: true });
+    },
+    list: async function* () {
+      let names: string[];
+      try {
+        names = await fsp.readdir(blobDir);
+      } catch (err) {
+        if (isEnoent(err)) return;
+        throw err;
+      }
+      for (const n of names.sort()) {
+        const d = `sha256:${n}`;
+        if (isDigest(d)) yield d;
+      }
+    },
+    release: (digests) => lease.release(digests),
+    sweep: async (candidates) => {
+      const leased = await leasedDigests(tmpDir);
+      const moved: Array<{ digest: Digest; aside: string; size: number }> = [];
+      for (const digest of candidates) {
+        if (leased.has(digest)) continue;
+        const aside = tempName(tmpDir, 'gc');
+        try {
+          const size = (await fsp.stat(path(digest))).size;
+          await fsp.rename(path(digest), aside);
+          moved.push({ digest, aside, size });
+        } catch (err) {
+          if (!isEnoent(err)) throw err;
+        }
+      }
+      const leasedNow = await leasedDigests(tmpDir);
+      const deleted: Digest[] = [];
+      let bytes = 0;
+      for (const m of moved) {
+        if (leasedNow.has(m.digest)) {
+          // A writer claimed it while we were sweeping: put it back unless it rewrote it already.
+          await fsp.link(m.aside, path(m.digest)).catch((err) => {
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          });
+        } else {
+          deleted.push(m.digest);
+          bytes += m.size;
+        }
+        await fsp.rm(m.aside, { force: true });
+      }
+      if (moved.length) await fsyncDir(blobDir);
+      return { deleted, bytes };
+    },
+    cleanTmp: async () => {
+      let files = 0;
+      let bytes = 0;
+      for (const n of await fsp.readdir(tmpDir)) {
+        const pid = pidOfTempName(n);
+        const p = join(tmpDir, n);
+        let st;
+        try {
+          st = await fsp.lstat(p);
+        } catch {
+          continue;
+        }
+        // Names without a pid are not ours to judge quickly: remove them once they are an hour old.
+        const stale = pid !== undefined ? !pidAlive(pid) : Date.now() - st.mtimeMs > 3600_000;
+        if (!stale) continue;
+        await fsp.rm(p, { recursive: true, force: true });
+        files++;
+        bytes += st.isFile() ? st.size : 0;
+      }
+      return { files, bytes };
+    },
+    verify: async (digest) => {
+      const h = new Hasher();
+      for await (const chunk of await openBlob(digest)) h.update(chunk);
+      const actual = h.digest();
+      return { ok: actual === digest, actual, size: h.size };
+    },
+  };
+}
+
+async function ensureFile(path: string, content: string, tmpDir: string): Promise<void> {
+  try {
+    await fsp.access(path);
+  } catch (err) {
+    if (!isEnoent(err)) throw err;
+    await atomicWrite(path, content, { tmpDir, exclusive: true });
+  }
+}
