@@ -1,1 +1,10 @@
-export {};
+export type { EntryType, TarEntry } from './entry';
+export { cleanPath, parentOf, baseOf, joinRel, comparePaths } from './clean-path';
+export { WHITEOUT_PREFIX, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, parseWhiteout, whiteoutPath, opaquePath, isWhiteoutName } from './whiteout';
+export type { Whiteout } from './whiteout';
+export { readTar } from './read-tar';
+export type { TarReadEntry, ReadTarOptions } from './read-tar';
+export { writeTar, encodeEntryHeader } from './write-tar';
+export type { TarWriteEntry, WriteTarOptions } from './write-tar';
+export { applyLayer } from './apply-layer';
+export type { ApplyLayerOptions, ApplyLayerResult } from './apply-layer';

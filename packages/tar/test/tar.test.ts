@@ -1,0 +1,234 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { cleanupTempDirs, hashTree, tempDir, writeTree } from '@strata/testing';
+import { isStrataError } from '@strata/errors';
+import { applyLayer, cleanPath, comparePaths, parseWhiteout, readTar, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
+import { HOSTILE_CASES, tarBytes } from './hostile-tars';
+
+afterAll(cleanupTempDirs);
+
+const T = 1_700_000_000;
+const f = (path: string, data: string, extra: Partial<TarWriteEntry> = {}): TarWriteEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: Buffer.byteLength(data), mtime: T, data, ...extra });
+const d = (path: string, extra: Partial<TarWriteEntry> = {}): TarWriteEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: T, ...extra });
+const s = (path: string, linkname: string): TarWriteEntry => ({ path, type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: T, linkname });
+const h = (path: string, linkname: string): TarWriteEntry => ({ path, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: T, linkname });
+
+async function entriesOf(buf: Buffer): Promise<Array<TarEntry & { content: string }>> {
+  const out: Array<TarEntry & { content: string }> = [];
+  for await (const { entry, body } of readTar(Readable.from([buf]))) {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(Buffer.from(c));
+    out.push({ ...entry, content: Buffer.concat(chunks).toString('latin1') });
+  }
+  return out;
+}
+const apply = async (dir: string, entries: TarWriteEntry[], opts = {}) => applyLayer(dir, Readable.from([await tarBytes(entries)]), opts);
+
+describe('cleanPath', () => {
+  it.each([
+    ['/etc/passwd', 'etc/passwd'], ['./a/b/', 'a/b'], ['a//b/./c', 'a/b/c'], ['a/b/../c', 'a/c'], ['/', '.'], ['.', '.'], ['', '.'],
+  ])('%s → %s', (i, o) => expect(cleanPath(i)).toBe(o));
+  it.each(['..', '../a', 'a/../..', '/../x'])('refuses %s', (i) => {
+    expect(() => cleanPath(i)).toThrowError(/escapes the root/);
+  });
+  it('orders a directory right before its children', () => {
+    expect(['a.txt', 'a/b', 'a', 'a-b', 'b', '.'].sort(comparePaths)).toEqual(['.', 'a', 'a/b', 'a-b', 'a.txt', 'b']);
+  });
+});
+
+describe('whiteout codec', () => {
+  it('encodes and decodes', () => {
+    expect(whiteoutPath('etc/passwd')).toBe('etc/.wh.passwd');
+    expect(whiteoutPath('x')).toBe('.wh.x');
+    expect(opaquePath('var/lib')).toBe('var/lib/.wh..wh..opq');
+    expect(parseWhiteout('etc/.wh.passwd')).toEqual({ kind: 'whiteout', target: 'etc/passwd' });
+    expect(parseWhiteout('var/.wh..wh..opq')).toEqual({ kind: 'opaque', dir: 'var' });
+    expect(parseWhiteout('.wh..wh.plnk')).toEqual({ kind: 'meta' });
+    expect(parseWhiteout('etc/passwd')).toBeUndefined();
+  });
+});
+
+describe('writeTar / readTar', () => {
+  it('round-trips every entry kind, long and non-ASCII names, big ids, binary xattrs, sub-second times', async () => {
+    const long = `${'d'.repeat(90)}/${'e'.repeat(90)}/${'f'.repeat(120)}`;
+    const cap = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0xff, 0xfe]);
+    const entries: TarWriteEntry[] = [
+      d('.', { mode: 0o755 }),
+      d('dir', { mode: 0o1777, uid: 3_000_000, gid: 5 }),
+      f('dir/file', 'hello', { mode: 0o4755, mtime: T + 0.25, uname: 'root', gname: 'wheel' }),
+      f(long, 'x'.repeat(70000), { xattrs: { 'security.capability': cap, 'user.note': Buffer.from('hé') } }),
+      f('naïve/ünïcode', 'u'),
+      s('link', `${'t/'.repeat(80)}target`),
+      h('hard', 'dir/file'),
+      { path: 'dev/null', type: 'char', mode: 0o666, uid: 0, gid: 0, size: 0, mtime: T, devmajor: 1, devminor: 3 },
+      { path: 'dev/sda', type: 'block', mode: 0o660, uid: 0, gid: 6, size: 0, mtime: T, devmajor: 8, devminor: 0 },
+      { path: 'fifo', type: 'fifo', mode: 0o600, uid: 0, gid: 0, size: 0, mtime: T },
+    ];
+    const got = await entriesOf(await tarBytes(entries));
+    expect(got.map((e) => [e.path, e.type, e.mode, e.uid, e.gid, e.size, e.mtime, e.linkname, e.devmajor, e.devminor])).toEqual(
+      entries.map((e) => [e.path, e.type, e.mode, e.uid, e.gid, e.type === 'file' ? e.size : 0, e.mtime, e.linkname, e.devmajor, e.devminor]),
+    );
+    expect(got[3].xattrs?.['security.capability']).toEqual(cap);
+    expect(got[3].xattrs?.['user.note']?.toString()).toBe('hé');
+    expect(got[3].content).toBe('x'.repeat(70000));
+    expect(got[2].uname).toBe('root');
+  });
+
+  it('is read by GNU tar exactly', async () => {
+    const dir = tempDir();
+    const long = `${'a'.repeat(150)}/b`;
+    const tarFile = join(dir, 'x.tar');
+    writeFileSync(tarFile, await tarBytes([d('top'), f('top/one', '1'), f(long, 'L'), s('top/sl', '../' + 'q'.repeat(120)), h('top/hl', 'top/one')]));
+    const listed = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).trim().split('\n');
+    expect(listed).toEqual(['top/', 'top/one', long, 'top/sl', 'top/hl']);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    execFileSync('tar', ['-xf', tarFile, '-C', out]);
+    expect(readlinkSync(join(out, 'top/sl'))).toBe('../' + 'q'.repeat(120));
+    expect(lstatSync(join(out, 'top/hl')).ino).toBe(lstatSync(join(out, 'top/one')).ino);
+  });
+
+  it('reads what GNU tar writes (gnu and posix formats)', async () => {
+    const dir = tempDir();
+    const src = writeTree(join(dir, 'src'), { [`${'n'.repeat(120)}/${'m'.repeat(110)}.txt`]: 'long', 'a/b': 'b', 'a/l': { symlink: 'b' }, 'a/h': { hardlink: 'a/b' } });
+    for (const format of ['gnu', 'posix', 'ustar']) {
+      if (format === 'ustar') continue; // ustar cannot hold the long name
+      const tarFile = join(dir, `${format}.tar`);
+      execFileSync('tar', ['-c', `--format=${format}`, '-f', tarFile, '-C', src, '.']);
+      const got = await entriesOf(readFileSync(tarFile));
+      const byPath = new Map(got.map((e) => [e.path, e]));
+      expect(byPath.get(`${'n'.repeat(120)}/${'m'.repeat(110)}.txt`)?.content).toBe('long');
+      expect(byPath.get('a/l')).toMatchObject({ type: 'symlink', linkname: 'b' });
+      const hl = [byPath.get('a/h'), byPath.get('a/b')].find((e) => e?.type === 'hardlink');
+      expect(hl?.linkname === 'a/b' || hl?.linkname === 'a/h').toBe(true);
+      expect(byPath.get('.')?.type).toBe('dir');
+    }
+  });
+
+  it('clamps mtimes and can drop sub-second precision deterministically', async () => {
+    const { writeTar } = await import('../src');
+    const collect = async (opts: object) => {
+      const chunks: Uint8Array[] = [];
+      for await (const c of writeTar([f('a', 'x', { mtime: T + 10.5 })], opts)) chunks.push(c);
+      return (await entriesOf(Buffer.concat(chunks)))[0].mtime;
+    };
+    expect(await collect({ clampMtime: T })).toBe(T);
+    expect(await collect({ subsecond: false })).toBe(T + 10);
+    expect(await collect({})).toBe(T + 10.5);
+  });
+
+  it('rejects garbage and truncation with INVALID_TAR', async () => {
+    const good = await tarBytes([f('a', 'x'.repeat(1000))]);
+    await expect(entriesOf(good.subarray(0, 700))).rejects.toMatchObject({ code: 'INVALID_TAR' });
+    const bad = Buffer.from(good);
+    bad[10] ^= 0xff;
+    await expect(entriesOf(bad)).rejects.toMatchObject({ code: 'INVALID_TAR' });
+  });
+});
+
+describe('applyLayer: Docker layer semantics', () => {
+  it('whiteouts delete lower content, opaque dirs hide lower children, dir-on-dir keeps children', async () => {
+    const dir = tempDir();
+    await apply(dir, [d('etc'), f('etc/a', 'a'), f('etc/b', 'b'), d('var', { mode: 0o700 }), f('var/x', 'x'), d('opq'), f('opq/old', 'o'), d('opq/sub'), f('opq/sub/deep', 'd'), f('gone', 'g')]);
+    await apply(dir, [
+      d('etc', { mode: 0o750 }),
+      f('etc/.wh.a', ''),
+      d('opq'),
+      f('opq/.wh..wh..opq', ''),
+      d('opq/sub'),
+      f('opq/sub/new', 'n'),
+      f('.wh.gone', ''),
+      f('var/x', 'x2'),
+      // a whiteout for something this same layer wrote does not remove it
+      f('new', 'n'),
+      f('.wh.new', ''),
+    ]);
+    expect(existsSync(join(dir, 'etc/a'))).toBe(false);
+    expect(readFileSync(join(dir, 'etc/b'), 'utf8')).toBe('b');
+    expect(lstatSync(join(dir, 'etc')).mode & 0o7777).toBe(0o750);
+    expect(lstatSync(join(dir, 'var')).mode & 0o7777).toBe(0o700);
+    expect(readFileSync(join(dir, 'var/x'), 'utf8')).toBe('x2');
+    expect(readdirSync(join(dir, 'opq')).sort()).toEqual(['sub']);
+    expect(readdirSync(join(dir, 'opq/sub')).sort()).toEqual(['new']);
+    expect(existsSync(join(dir, 'gone'))).toBe(false);
+    expect(existsSync(join(dir, 'new'))).toBe(true);
+    expect(existsSync(join(dir, '.wh.gone'))).toBe(false);
+  });
+
+  it('replaces anything that is not dir-on-dir', async () => {
+    const dir = tempDir();
+    await apply(dir, [d('a'), f('a/child', 'c'), f('b', 'b'), s('c', 'b')]);
+    await apply(dir, [f('a', 'now a file'), d('b'), f('c', 'was a link')]);
+    expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('now a file');
+    expect(lstatSync(join(dir, 'b')).isDirectory()).toBe(true);
+    expect(lstatSync(join(dir, 'c')).isFile()).toBe(true);
+    expect(readFileSync(join(dir, 'b/../c'), 'utf8')).toBe('was a link');
+  });
+
+  it('applies owners, setuid/setgid/sticky modes, times, hardlinks, devices and fifos as root', async () => {
+    if (process.getuid?.() !== 0) return;
+    const dir = tempDir();
+    await apply(dir, [
+      d('d', { mode: 0o3775, uid: 1000, gid: 1000, mtime: T + 5 }),
+      f('d/su', '#!', { mode: 0o4755, uid: 1, gid: 2, mtime: T + 1.5 }),
+      h('d/hl', 'd/su'),
+      s('d/sl', 'su'),
+      { path: 'null', type: 'char', mode: 0o666, uid: 0, gid: 0, size: 0, mtime: T, devmajor: 1, devminor: 3 },
+      { path: 'p', type: 'fifo', mode: 0o640, uid: 0, gid: 0, size: 0, mtime: T },
+      { path: 'tmp', type: 'dir', mode: 0o1777, uid: 0, gid: 0, size: 0, mtime: T },
+    ]);
+    const st = lstatSync(join(dir, 'd/su'));
+    expect([st.mode & 0o7777, st.uid, st.gid, st.mtimeMs]).toEqual([0o4755, 1, 2, (T + 1.5) * 1000]);
+    const dst = lstatSync(join(dir, 'd'));
+    expect([dst.mode & 0o7777, dst.uid, dst.mtimeMs]).toEqual([0o3775, 1000, (T + 5) * 1000]);
+    expect(lstatSync(join(dir, 'd/hl')).ino).toBe(st.ino);
+    expect(lstatSync(join(dir, 'null')).isCharacterDevice()).toBe(true);
+    expect(lstatSync(join(dir, 'p')).isFIFO()).toBe(true);
+    expect(lstatSync(join(dir, 'tmp')).mode & 0o7777).toBe(0o1777);
+  });
+
+  it('writes overlay whiteouts in overlay mode', async () => {
+    if (process.getuid?.() !== 0) return;
+    const dir = tempDir();
+    await apply(dir, [d('a'), f('a/.wh.x', ''), f('a/.wh..wh..opq', '')], { whiteouts: 'overlay' });
+    const st = lstatSync(join(dir, 'a/x'));
+    expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+  });
+});
+
+describe('applyLayer refuses hostile tars', () => {
+  it(`has at least 15 distinct attacks (${HOSTILE_CASES.length})`, () => {
+    expect(HOSTILE_CASES.filter((c) => c.entry).length).toBeGreaterThanOrEqual(15);
+  });
+  for (const c of HOSTILE_CASES) {
+    it(`${c.name} (${c.origin})`, async () => {
+      const sandbox = tempDir();
+      const target = join(sandbox, 'target');
+      const outside = join(sandbox, 'outside');
+      mkdirSync(target);
+      writeTree(outside, { victim: 'safe\n', 'sub/keep': 'k' });
+      const before = hashTree(outside);
+      const layers = c.layers(outside);
+      let error: unknown;
+      for (const [i, layer] of layers.entries()) {
+        try {
+          await applyLayer(target, Readable.from([await tarBytes(layer)]));
+        } catch (err) {
+          if (i < layers.length - 1) throw err;
+          error = err;
+        }
+      }
+      expect(hashTree(outside)).toBe(before);
+      expect(readdirSync(sandbox).sort()).toEqual(['outside', 'target']);
+      if (c.entry) {
+        expect(isStrataError(error, 'UNSAFE_PATH'), String(error)).toBe(true);
+        expect((error as Error).message).toContain(c.entry);
+      } else {
+        expect(error).toBeUndefined();
+      }
+    });
+  }
+});
