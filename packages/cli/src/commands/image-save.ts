@@ -1,0 +1,87 @@
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { StrataError } from '@strata/errors';
+import { normalizeReference, type Compression } from '@strata/oci';
+import { dockerArchive, ociArchive, type SaveEntry } from '@strata/image';
+import { openStore } from '@strata/image-store';
+import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+
+export interface SaveOptions {
+  output?: string;
+  format: 'docker' | 'oci';
+  compress?: string;
+}
+
+/** The tag a ref names, if it is one of the image's tags; IDs and digests go out untagged (as Docker). */
+function tagFor(ref: string, tags: string[]): string | undefined {
+  try {
+    const t = normalizeReference(ref);
+    return tags.includes(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function run(ctx: CommandContext, refs: string[], opts: SaveOptions): Promise<CommandResult> {
+  if (opts.format !== 'docker' && opts.format !== 'oci') throw new StrataError('USAGE', `--format must be docker or oci, not "${opts.format}"`);
+  const compress = (opts.compress ?? 'gzip') as Compression;
+  if (!['gzip', 'zstd', 'none'].includes(compress)) throw new StrataError('USAGE', `--compress must be gzip, zstd or none, not "${opts.compress}"`);
+  if (opts.compress && opts.format !== 'oci') throw new StrataError('USAGE', '--compress applies to --format oci (docker archives carry uncompressed layers, as Docker writes them)');
+  const toStdout = ctx.isStd(opts.output);
+  if (toStdout && (ctx.io.stdout as NodeJS.WriteStream).isTTY) {
+    throw new StrataError('USAGE', 'refusing to write a tar archive to a terminal', { hint: 'use -o FILE or redirect: strata image save IMAGE > image.tar' });
+  }
+  const store = await openStore(ctx.globals.root);
+  const byId = new Map<string, SaveEntry>();
+  for (const ref of refs) {
+    const stored = await store.image(ref);
+    const entry = byId.get(stored.id) ?? { image: stored.image, tags: [] };
+    byId.set(stored.id, entry);
+    const tag = tagFor(ref, stored.tags);
+    if (tag && !entry.tags.includes(tag)) entry.tags.push(tag);
+  }
+  const entries = [...byId.values()];
+  const tmpDir = join(ctx.globals.root, 'tmp');
+  const stream = opts.format === 'oci' ? ociArchive(entries, { compress, tmpDir }) : dockerArchive(entries, { tmpDir });
+  if (toStdout) return { kind: 'bytes', stream };
+  // Write beside the target and rename, so a failed save never leaves a half archive under the name.
+  const part = `${opts.output}.part-${process.pid}`;
+  try {
+    await pipeline(Readable.from(stream, { objectMode: false }), createWriteStream(part));
+    renameSync(part, opts.output!);
+  } catch (err) {
+    rmSync(part, { force: true });
+    throw err;
+  }
+  return { kind: 'none' };
+}
+
+/** The program's global `--format` (table|json) takes `--format docker|oci` too; claim it for save. */
+function claimFormat(cmd: Command): 'docker' | 'oci' | undefined {
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const v = c.getOptionValue('format') as string | undefined;
+    if (v === 'docker' || v === 'oci') {
+      c.setOptionValue('format', undefined);
+      return v;
+    }
+  }
+  return undefined;
+}
+
+export function register(image: Command, io: Io): void {
+  const run1 = action(io, (ctx, refs: string[], opts: SaveOptions) => run(ctx, refs, opts));
+  image
+    .command('save')
+    .description('write images to a tar archive: docker-archive (default, loads in any Docker) or OCI layout')
+    .argument('<image...>', 'images to save (tags, IDs); layers shared between them are written once')
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .option('--compress <gzip|zstd|none>', 'layer compression for --format oci (default gzip)')
+    .action(async (refs: string[], opts: Partial<SaveOptions>, cmd: Command) => {
+      const format = claimFormat(cmd) ?? 'docker';
+      await run1(refs, { ...opts, format }, cmd);
+    });
+  image.commands.find((c) => c.name() === 'save')!.addHelpText('after', '\nFormat: --format docker (default) or --format oci.');
+}

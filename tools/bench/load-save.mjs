@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Benchmark: `strata image load` / `image save` of a ~1 GiB, 5-layer image against `docker load` /
+// `docker save`, measured in the same run. Prints wall time, peak RSS and the ratio to the peer
+// (target: ratio ≤ 1.0, peak RSS < 150 MB). Not part of the test suite.
+//
+//   node tools/build-cli.mjs && node tools/bench/load-save.mjs [--keep] [--runs N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync, openSync, closeSync, writeSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const strata = join(repo, 'dist', 'strata.mjs');
+const DOCKER = '/usr/bin/docker';
+const IMAGE = 'strata-it-formats/bench:1';
+const keep = process.argv.includes('--keep');
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 1;
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-load-save-'));
+
+function timed(cmd, args, opts = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '1' }, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const [secs, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { secs, rssMB: kb / 1024 };
+}
+
+function ensureImage() {
+  if (spawnSync(DOCKER, ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0) return;
+  console.error(`building ${IMAGE} (5 layers × 205 MiB of random bytes)…`);
+  const ctx = join(work, 'ctx');
+  mkdirSync(ctx);
+  const buf = Buffer.alloc(1 << 20);
+  for (let i = 1; i <= 5; i++) {
+    const fd = openSync(join(ctx, `f${i}`), 'w');
+    for (let n = 0; n < 205; n++) writeSync(fd, randomFillSync(buf));
+    closeSync(fd);
+  }
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\n${[1, 2, 3, 4, 5].map((i) => `COPY f${i} /f${i}`).join('\n')}\n`);
+  execFileSync(DOCKER, ['build', '-q', '-t', IMAGE, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '1' }, stdio: 'inherit' });
+  rmSync(ctx, { recursive: true, force: true });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+try {
+  ensureImage();
+  const results = { dockerSave: [], strataLoad: [], strataSave: [], dockerLoad: [], loadRss: [], saveRss: [] };
+  for (let run = 0; run < runs; run++) {
+    const dockerTar = join(work, `docker-${run}.tar`);
+    const strataTar = join(work, `strata-${run}.tar`);
+    const root = join(work, `root-${run}`);
+    const ds = timed(DOCKER, ['save', '-o', dockerTar, IMAGE]);
+    const sl = timed(process.execPath, [strata, '--root', root, 'image', 'load', '-i', dockerTar]);
+    const ss = timed(process.execPath, [strata, '--root', root, 'image', 'save', '-o', strataTar, IMAGE]);
+    const id = execFileSync(DOCKER, ['image', 'inspect', '--format', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim();
+    execFileSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
+    const dl = timed(DOCKER, ['load', '-i', dockerTar]);
+    results.dockerSave.push(ds.secs);
+    results.strataLoad.push(sl.secs);
+    results.strataSave.push(ss.secs);
+    results.dockerLoad.push(dl.secs);
+    results.loadRss.push(sl.rssMB);
+    results.saveRss.push(ss.rssMB);
+    console.log(`run ${run + 1}: archive ${(statSync(dockerTar).size / 2 ** 20).toFixed(0)} MiB | docker save ${ds.secs}s, strata save ${ss.secs}s | docker load ${dl.secs}s, strata load ${sl.secs}s`);
+    rmSync(dockerTar, { force: true });
+    rmSync(strataTar, { force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+  const load = median(results.strataLoad) / median(results.dockerLoad);
+  const save = median(results.strataSave) / median(results.dockerSave);
+  console.log(`image load: strata ${median(results.strataLoad)}s vs docker ${median(results.dockerLoad)}s → ratio ${load.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.loadRss).toFixed(0)} MB (target < 150)`);
+  console.log(`image save: strata ${median(results.strataSave)}s vs docker ${median(results.dockerSave)}s → ratio ${save.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.saveRss).toFixed(0)} MB (target < 150)`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  if (!keep) spawnSync(DOCKER, ['rmi', IMAGE], { stdio: 'ignore' });
+}
