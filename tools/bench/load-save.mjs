@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const strata = join(repo, 'dist', 'strata.mjs');
+const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata.mjs');
 const DOCKER = '/usr/bin/docker';
 const IMAGE = 'strata-it-formats/bench:1';
 const keep = process.argv.includes('--keep');
