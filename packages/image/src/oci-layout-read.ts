@@ -50,12 +50,12 @@ function select(entries: Descriptor[], what: string): Descriptor[] {
 export async function readOciLayout(members: Members, staging: Staging): Promise<LoadedImage[]> {
   const what = members.what;
   const byManifest = new Map<string, LoadedImage>();
-  const parsed = (bytes: Buffer, name: string, parse: (b: Buffer) => Manifest | ReturnType<typeof parseIndex>) => {
+  const parsed = (bytes: Buffer, name: string, parse: (b: Buffer) => unknown) => {
     try {
       return parse(bytes);
     } catch (err) {
       if (err instanceof StrataError) throw new StrataError(err.code, `${what}: ${name}: ${err.message}`, { cause: err });
-      throw err;
+      throw new StrataError('INVALID_MANIFEST', `${what}: ${name} is not JSON (${(err as Error).message})`, { cause: err });
     }
   };
 
@@ -63,8 +63,9 @@ export async function readOciLayout(members: Members, staging: Staging): Promise
     if (depth > 8) throw new StrataError('INVALID_ARCHIVE', `${what}: indexes nested too deeply`);
     const path = blobPath(d);
     const bytes = jsonMember(members, path, 'index.json', d);
-    const doc = JSON.parse(bytes.toString('utf8')) as { manifests?: unknown; mediaType?: string };
-    if (isIndexMediaType(d.mediaType) || (d.mediaType === undefined && Array.isArray(doc.manifests)) || Array.isArray(doc.manifests)) {
+    // Trust the content over the descriptor: some writers label indexes loosely.
+    const doc = parsed(bytes, path, (b) => JSON.parse(b.toString('utf8'))) as { manifests?: unknown };
+    if (isIndexMediaType(d.mediaType) || Array.isArray(doc.manifests)) {
       const index = parsed(bytes, path, parseIndex) as ReturnType<typeof parseIndex>;
       for (const child of select(index.manifests, what)) await visit(child, tag ?? descriptorTag(child), depth + 1);
       return;
