@@ -2,7 +2,6 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync
 import { join, posix } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { StrataError } from '@strata/errors';
-import { sha256, type Digest } from '@strata/oci';
 import { decode, drained, peek, sniff } from './decode';
 import type { Staging, StagedBlob } from './staging';
 import { isTarHeader } from './tar-writer';
@@ -168,13 +167,6 @@ export function memberBytes(m: Member, name: string, what: string): Buffer {
   if (size > JSON_LIMIT) throw new StrataError('INVALID_ARCHIVE', `${what}: "${name}" is too large for a JSON document (${size} bytes)`);
   if (m.kind === 'bytes') return m.bytes;
   return readFileSync(m.kind === 'staged' ? m.blob.file : m.path);
-}
-
-/** Digest and size of a member as stored in the archive. */
-export function memberRaw(m: Member): { digest: Digest; size: number } | undefined {
-  if (m.kind === 'bytes') return { digest: sha256(m.bytes), size: m.bytes.length };
-  if (m.kind === 'staged') return { digest: m.blob.rawDigest, size: m.blob.rawSize };
-  return undefined;
 }
 
 const stagedLater = new WeakMap<Member, Promise<StagedBlob>>();
