@@ -36,6 +36,8 @@ export interface BlobStore {
   /** Digests this process wrote are protected from other processes' GC until released
    *  (call once they are reachable from index.json) or until the process exits. */
   release(digests: Iterable<Digest>): void;
+  /** Protect digests this process is about to reference (e.g. blobs it found already stored). */
+  hold(digests: Iterable<Digest>): void;
   /**
    * GC primitive (caller holds the store lock): delete `candidates` except those leased by a
    * live process. Race-free against concurrent puts: candidates are first moved aside, leases
@@ -192,6 +194,9 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
       }
     },
     release: (digests) => lease.release(digests),
+    hold: (digests) => {
+      for (const d of digests) lease.add(d);
+    },
     sweep: async (candidates) => {
       const leased = await leasedDigests(tmpDir);
       const moved: Array<{ digest: Digest; aside: string; size: number }> = [];

@@ -1,0 +1,135 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { pidAlive } from '@strata/cas';
+
+/**
+ * The store lock: `ROOT/lock`, created atomically (a finished temp file hard-linked into place,
+ * so it is never seen empty) holding `<pid> <token>`. A lock whose pid is dead is stale and is
+ * broken — under a short-lived `ROOT/lock.break` guard so two breakers cannot remove a lock a
+ * third process has just taken. Inside one process the lock is re-entrant along an async call
+ * chain (AsyncLocalStorage) and serialises unrelated callers.
+ */
+export interface StoreLock {
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Remove the lock file when its holder is dead; true if it did. */
+  breakStale(): Promise<boolean>;
+}
+
+export interface LockOptions {
+  /** Give up after this long (LOCKED). Default: $STRATA_LOCK_TIMEOUT seconds, else 120 s. */
+  timeoutMs?: number;
+}
+
+const held = new AsyncLocalStorage<string>();
+const queues = new Map<string, Promise<unknown>>();
+const BREAK_GUARD_STALE_MS = 10_000;
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException)?.code === code;
+}
+
+async function readHolder(path: string): Promise<{ pid: number; token: string; raw: string } | undefined> {
+  try {
+    const raw = await fsp.readFile(path, 'utf8');
+    const [pid, token] = raw.trim().split(/\s+/);
+    return { pid: Number(pid), token: token ?? '', raw };
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
+  const lockPath = join(root, 'lock');
+  const guardPath = join(root, 'lock.break');
+  const tmpDir = join(root, 'tmp');
+  const timeoutMs = opts.timeoutMs ?? (Number(process.env.STRATA_LOCK_TIMEOUT) > 0 ? Number(process.env.STRATA_LOCK_TIMEOUT) * 1000 : 120_000);
+
+  async function tryCreate(token: string): Promise<boolean> {
+    const tmp = join(tmpDir, `lockfile-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await fsp.mkdir(tmpDir, { recursive: true });
+    await fsp.writeFile(tmp, `${process.pid} ${token}\n`);
+    try {
+      await fsp.link(tmp, lockPath);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'EEXIST')) return false;
+      throw err;
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async function breakStale(): Promise<boolean> {
+    const seen = await readHolder(lockPath);
+    if (!seen) return false;
+    if (Number.isInteger(seen.pid) && seen.pid > 0 && pidAlive(seen.pid)) return false;
+    // Take the break guard (exclusive create); a guard left by a crashed breaker expires.
+    try {
+      await fsp.writeFile(guardPath, String(process.pid), { flag: 'wx' });
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+      const st = await fsp.stat(guardPath).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > BREAK_GUARD_STALE_MS) await fsp.rm(guardPath, { force: true });
+      return false;
+    }
+    try {
+      const again = await readHolder(lockPath);
+      if (again?.raw !== seen.raw) return false;
+      await fsp.rm(lockPath, { force: true });
+      return true;
+    } finally {
+      await fsp.rm(guardPath, { force: true });
+    }
+  }
+
+  async function acquire(token: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 5;
+    for (;;) {
+      if (await tryCreate(token)) return;
+      if (await breakStale()) continue;
+      if (Date.now() > deadline) {
+        const h = await readHolder(lockPath);
+        throw new StrataError('LOCKED', `store ${root} is locked${h ? ` by process ${h.pid}` : ''}`, {
+          hint: `if no strata process is running, remove ${lockPath}`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+      delay = Math.min(delay * 2, 200);
+    }
+  }
+
+  async function release(token: string): Promise<void> {
+    const h = await readHolder(lockPath);
+    if (h && h.token === token) await fsp.rm(lockPath, { force: true });
+  }
+
+  async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (held.getStore() === lockPath) return fn();
+    // In-process queue first: one file-lock attempt per process at a time.
+    const prev = queues.get(lockPath) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    const tail = prev.then(() => mine);
+    queues.set(lockPath, tail);
+    await prev.catch(() => undefined);
+    const token = randomBytes(8).toString('hex');
+    try {
+      await acquire(token);
+      try {
+        return await held.run(lockPath, fn);
+      } finally {
+        await release(token);
+      }
+    } finally {
+      done();
+      if (queues.get(lockPath) === tail) queues.delete(lockPath);
+    }
+  }
+
+  return { withLock, breakStale };
+}
