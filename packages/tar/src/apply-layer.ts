@@ -35,11 +35,6 @@ export interface ApplyLayerResult {
   skipped: string[];
 }
 
-interface DirMeta {
-  abs: string;
-  entry: TarEntry;
-}
-
 const NOFOLLOW_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function lstatOrUndefined(p: string): Stats | undefined {
@@ -84,7 +79,8 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
   const unpacked = new Set<string>();
   /** Directories known to be real directories (not symlinks) in this extraction. */
   let safeDirs = new Set<string>(['.']);
-  const dirMeta: DirMeta[] = [];
+  /** Directory metadata to apply at the end; a later entry for the same directory wins. */
+  const dirMeta = new Map<string, TarEntry>();
 
   const forgetDirs = () => {
     safeDirs = new Set(['.']);
@@ -106,6 +102,8 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
       } else if (st.isSymbolicLink()) {
         throw unsafe(what, name, `would be written through the symlink /${cur}`);
       } else if (!st.isDirectory()) {
+        // Nothing to delete or link below a non-directory; writing below one is an error.
+        if (!create) return false;
         throw unsafe(what, name, `has a parent /${cur} that is not a directory`);
       }
       safeDirs.add(cur);
@@ -115,7 +113,12 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
 
   const remove = (rel: string, st: Stats) => {
     rmSync(abs(rel), { recursive: true, force: true });
-    if (st.isDirectory()) forgetDirs();
+    if (st.isDirectory()) {
+      forgetDirs();
+      // Never apply deferred metadata to a path that may now be a symlink.
+      const p = abs(rel);
+      for (const k of dirMeta.keys()) if (k === p || k.startsWith(`${p}/`)) dirMeta.delete(k);
+    }
   };
 
   /** Remove the lower content below `rel` (a directory), keeping what this layer wrote. */
@@ -200,7 +203,7 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
 
     if (rel === '.') {
       if (e.type !== 'dir') throw unsafe(what, name, `would change the type of the root to ${e.type}`);
-      dirMeta.push({ abs: root, entry: e });
+      dirMeta.set(root, e);
       continue;
     }
     if (mode === 'apply' || mode === 'overlay') {
@@ -210,21 +213,33 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
 
     ensureParents(rel, name);
     const p = abs(rel);
-    const existing = lstatOrUndefined(p);
-    if (existing && !(existing.isDirectory() && e.type === 'dir')) {
-      if (e.type === 'hardlink' && e.linkname !== undefined && cleanPath(e.linkname) === rel) {
+    let linkTarget: string | undefined;
+    if (e.type === 'hardlink') {
+      const ln = e.linkname ?? '';
+      if (ln.startsWith('/')) throw unsafe(what, name, `is a hardlink to the absolute path ${JSON.stringify(ln)}`);
+      try {
+        linkTarget = cleanPath(ln);
+      } catch {
+        throw unsafe(what, name, `is a hardlink to ${JSON.stringify(ln)} outside the root`);
+      }
+      if (linkTarget === '.') throw unsafe(what, name, 'is a hardlink to the root');
+      const tst = ensureParents(linkTarget, name, false) ? lstatOrUndefined(abs(linkTarget)) : undefined;
+      if (!tst) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to missing ${JSON.stringify(ln)}`);
+      if (tst.isDirectory()) throw unsafe(what, name, `is a hardlink to the directory ${JSON.stringify(ln)}`);
+      if (linkTarget === rel) {
         // A hardlink to itself: nothing to do.
         unpacked.add(rel);
         continue;
       }
-      remove(rel, existing);
     }
+    const existing = lstatOrUndefined(p);
+    if (existing && !(existing.isDirectory() && e.type === 'dir')) remove(rel, existing);
 
     switch (e.type) {
       case 'dir':
         if (!existing || !existing.isDirectory()) mkdirSync(p, 0o700);
         safeDirs.add(rel);
-        dirMeta.push({ abs: p, entry: e });
+        dirMeta.set(p, e);
         break;
       case 'file': {
         const fd = openSync(p, NOFOLLOW_CREATE, 0o600);
@@ -245,22 +260,9 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
         symlinkSync(e.linkname ?? '', p);
         setMeta(p, e, true);
         break;
-      case 'hardlink': {
-        const ln = e.linkname ?? '';
-        if (ln.startsWith('/')) throw unsafe(what, name, `is a hardlink to the absolute path ${JSON.stringify(ln)}`);
-        let target: string;
-        try {
-          target = cleanPath(ln);
-        } catch {
-          throw unsafe(what, name, `is a hardlink to ${JSON.stringify(ln)} outside the root`);
-        }
-        if (target === '.') throw unsafe(what, name, 'is a hardlink to the root');
-        const tst = ensureParents(target, name, false) ? lstatOrUndefined(abs(target)) : undefined;
-        if (!tst) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to missing ${JSON.stringify(ln)}`);
-        if (tst.isDirectory()) throw unsafe(what, name, `is a hardlink to the directory ${JSON.stringify(ln)}`);
-        linkSync(abs(target), p);
+      case 'hardlink':
+        linkSync(abs(linkTarget!), p);
         break;
-      }
       case 'char':
       case 'block':
       case 'fifo': {
@@ -281,9 +283,8 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
 
   // Directory metadata last, deepest first: writing children changes a directory's mtime,
   // and a read-only directory must stay writable until its children are in.
-  for (let i = dirMeta.length - 1; i >= 0; i--) {
-    const st = lstatOrUndefined(dirMeta[i].abs);
-    if (st?.isDirectory()) setMeta(dirMeta[i].abs, dirMeta[i].entry, false);
+  for (const [p, e] of [...dirMeta].reverse()) {
+    if (lstatOrUndefined(p)?.isDirectory()) setMeta(p, e, false);
   }
   return result;
 }

@@ -11,6 +11,8 @@ export interface ByteReader {
   skip(n: number): Promise<void>;
   /** The next chunk of at most `max` bytes (a view; valid until the next read). */
   chunk(max: number): Promise<Buffer>;
+  /** Bytes consumed so far (the offset of the next byte in the stream). */
+  position(): number;
   /** Release the source iterator. */
   close(): Promise<void>;
 }
@@ -19,6 +21,7 @@ export function byteReader(src: AsyncIterable<Uint8Array>, what = 'tar stream'):
   const it = src[Symbol.asyncIterator]();
   let buf: Buffer = EMPTY;
   let ended = false;
+  let total = 0; // bytes received from the source
   const truncated = () => new StrataError('INVALID_TAR', `${what} is truncated`);
 
   async function fill(): Promise<boolean> {
@@ -29,6 +32,7 @@ export function byteReader(src: AsyncIterable<Uint8Array>, what = 'tar stream'):
       return false;
     }
     const c = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    total += c.length;
     buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
     return true;
   }
@@ -72,6 +76,7 @@ export function byteReader(src: AsyncIterable<Uint8Array>, what = 'tar stream'):
         left -= take;
       }
     },
+    position: () => total - buf.length,
     async close() {
       if (!ended) {
         ended = true;

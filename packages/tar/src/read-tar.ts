@@ -8,6 +8,8 @@ export interface TarReadEntry {
   entry: TarEntry;
   /** File content (empty for non-files). */
   body: AsyncIterable<Buffer>;
+  /** Byte offset of the content in the tar stream (for reading it later by range). */
+  offset: number;
 }
 
 export interface ReadTarOptions {
@@ -221,7 +223,7 @@ export async function* readTar(src: AsyncIterable<Uint8Array>, opts: ReadTarOpti
           };
         },
       };
-      yield { entry, body };
+      yield { entry, body, offset: r.position() };
       await r.skip(left + (Math.ceil(dataSize / 512) * 512 - dataSize));
     }
   } finally {

@@ -1,0 +1,68 @@
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { cleanPath, comparePaths, whiteoutPath, writeTar, type TarWriteEntry, type WriteTarOptions } from '@strata/tar';
+import { layerFromUncompressed } from './from-opener';
+import type { Change, Layer } from './types';
+import { entryFromStat, walkTree } from './walk-tree';
+
+export interface ChangesLayerOptions extends WriteTarOptions {
+  mediaType?: string;
+  /** Whiteout timestamp (seconds); default 0, so the same changes give the same layer. */
+  whiteoutMtime?: number;
+}
+
+/**
+ * Tar entries that turn a tree into `root` given `changes`: added and modified paths are taken
+ * from `root` (an added directory brings its whole subtree), deleted paths become whiteouts.
+ * Files with several links among the changed paths are written once and linked.
+ */
+export function* changeEntries(root: string, changes: Iterable<Change>, opts: ChangesLayerOptions = {}): Generator<TarWriteEntry> {
+  const items = [...changes].map((c) => ({ ...c, rel: cleanPath(c.path) })).sort((a, b) => comparePaths(a.rel, b.rel));
+  const seen = new Map<string, string>();
+  const emitted = new Set<string>();
+  let coveredBy: string | undefined; // an added directory whose subtree was already emitted
+  for (const c of items) {
+    if (c.rel === '.') continue;
+    if (coveredBy !== undefined && c.rel.startsWith(`${coveredBy}/`)) continue;
+    coveredBy = undefined;
+    if (c.kind === 'delete') {
+      yield { path: whiteoutPath(c.rel), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: opts.whiteoutMtime ?? 0, data: '' };
+      continue;
+    }
+    const abs = join(root, c.rel);
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      throw new StrataError('NOT_FOUND', `change ${c.path}: not found in ${root}`, { cause: err });
+    }
+    const e = entryFromStat(c.rel, abs, st);
+    if (!e || emitted.has(c.rel)) continue;
+    emitted.add(c.rel);
+    if (e.type === 'file' && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        yield { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined };
+        continue;
+      }
+      seen.set(key, c.rel);
+    }
+    yield e;
+    if (e.type === 'dir' && c.kind === 'add') {
+      for (const sub of walkTree(abs)) {
+        const rel = `${c.rel}/${sub.path}`;
+        if (sub.type === 'hardlink') {
+          yield { ...sub, path: rel, linkname: `${c.rel}/${sub.linkname}` };
+        } else yield { ...sub, path: rel };
+      }
+      coveredBy = c.rel;
+    }
+  }
+}
+
+/** A layer from a list of Changes against the tree in `root` (deletions become whiteouts). */
+export function layerFromChanges(root: string, changes: Change[], opts: ChangesLayerOptions = {}): Layer {
+  return layerFromUncompressed({ open: async () => writeTar(changeEntries(root, changes, opts), opts), mediaType: opts.mediaType });
+}

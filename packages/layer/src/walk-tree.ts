@@ -1,0 +1,87 @@
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { comparePaths, isWhiteoutName, joinRel, type EntryType, type TarWriteEntry } from '@strata/tar';
+
+export interface WalkOptions {
+  /** Include the root directory itself as entry `.` (default false: layers usually omit it). */
+  includeRoot?: boolean;
+  /** Skip a path (clean relative) and, for a directory, everything below it. */
+  skip?: (rel: string) => boolean;
+}
+
+function typeOf(st: Stats): EntryType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isFIFO()) return 'fifo';
+  return undefined; // sockets are not stored in layers (Docker skips them too)
+}
+
+/** Linux `dev_t` split, as glibc's major()/minor(). */
+export function devNumbers(rdev: number): { devmajor: number; devminor: number } {
+  const big = BigInt(rdev);
+  return {
+    devmajor: Number(((big >> 8n) & 0xfffn) | ((big >> 32n) & ~0xfffn)),
+    devminor: Number((big & 0xffn) | ((big >> 12n) & ~0xffn)),
+  };
+}
+
+/** A tar entry describing `abs` (lstat'ed as `st`) at layer path `rel`. */
+export function entryFromStat(rel: string, abs: string, st: Stats): TarWriteEntry | undefined {
+  const type = typeOf(st);
+  if (!type) return undefined;
+  const e: TarWriteEntry = {
+    path: rel,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: type === 'file' ? st.size : 0,
+    mtime: st.mtimeMs / 1000,
+  };
+  if (type === 'file') e.sourcePath = abs;
+  if (type === 'symlink') e.linkname = readlinkSync(abs);
+  if (type === 'char' || type === 'block') Object.assign(e, devNumbers(st.rdev));
+  return e;
+}
+
+/**
+ * Walk a directory tree depth-first in `comparePaths` order (a directory right before its
+ * children), with synchronous fs calls (2–3× faster than fs.promises for many small files).
+ * Files with several links inside the tree become hardlink entries to the first path seen.
+ * User files named `.wh.*` are refused: in a layer they would mean whiteouts.
+ */
+export function* walkTree(root: string, opts: WalkOptions = {}): Generator<TarWriteEntry> {
+  const seen = new Map<string, string>();
+  function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
+    const names = readdirSync(abs).sort((a, b) => comparePaths(a, b));
+    for (const name of names) {
+      const crel = joinRel(rel, name);
+      if (opts.skip?.(crel)) continue;
+      if (isWhiteoutName(name)) throw new StrataError('UNSAFE_PATH', `${crel}: a file named .wh.* cannot be stored in a layer (it would read as a whiteout)`);
+      const cabs = join(abs, name);
+      const st = lstatSync(cabs);
+      const e = entryFromStat(crel, cabs, st);
+      if (!e) continue;
+      if (e.type === 'file' && st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          yield { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined };
+          continue;
+        }
+        seen.set(key, crel);
+      }
+      yield e;
+      if (e.type === 'dir') yield* visit(crel, cabs);
+    }
+  }
+  if (opts.includeRoot) {
+    const e = entryFromStat('.', root, lstatSync(root));
+    if (e) yield e;
+  }
+  yield* visit('.', root);
+}
