@@ -1,6 +1,55 @@
+import type { Command } from 'commander';
+import { StrataError } from '@strata/errors';
 import type { Nouns } from '../program';
-import type { Io } from '../runner';
+import { action, type Io } from '../runner';
+import { badHuman, parseHuman, runImageHistory } from './image-history';
+import { runImageInspect } from './image-inspect';
 
-export function registerInspectCommands(_nouns: Nouns, _io: Io): void {
-  // commands of this group are added here
+/**
+ * The global `--format` (table|json) also carries Go templates for these commands: take it off
+ * the root command before the runner validates it, and hand it to the command.
+ */
+function takeFormat(cmd: Command): string | undefined {
+  const local = cmd.getOptionValue('format') as string | undefined;
+  cmd.setOptionValue('format', undefined);
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const global = root.getOptionValue('format') as string | undefined;
+  if (global !== undefined && global !== 'table' && global !== 'json') root.setOptionValue('format', undefined);
+  return local ?? global;
+}
+
+export function registerInspectCommands(nouns: Nouns, io: Io): void {
+  nouns.image
+    .command('inspect')
+    .description('show images as Docker-compatible JSON (or through a Go template)')
+    .argument('<ref...>', 'image references or IDs')
+    .option('-f, --format <template>', 'Go template, as `docker image inspect --format` (also the global --format)')
+    .action((refs: string[], opts: { format?: string }, cmd: Command) => {
+      const format = takeFormat(cmd);
+      return action(io, (ctx) => runImageInspect(ctx, refs, { format }))(cmd);
+    });
+
+  nouns.image
+    .command('history')
+    .description('show the history of an image (as `docker history`)')
+    .argument('[ref]', 'image reference or ID')
+    .option('--no-trunc', "don't truncate output")
+    .option('-H, --human [bool]', 'human readable sizes and dates (-H=false for bytes and RFC 3339)')
+    .option('-f, --format <format>', "json (JSON Lines), 'table TEMPLATE' or a Go template (also the global --format)")
+    .action((refArg: string | undefined, opts: { trunc: boolean; human?: unknown; format?: string }, cmd: Command) => {
+      const format = takeFormat(cmd);
+      let ref = refArg;
+      let human = parseHuman(opts.human);
+      // `-H busybox`: commander took the ref as the flag's value.
+      if (human === undefined && ref === undefined && typeof opts.human === 'string' && !opts.human.startsWith('=')) {
+        ref = opts.human;
+        human = true;
+      }
+      return action(io, async (ctx) => {
+        if (human === undefined) throw badHuman(opts.human);
+        if (!ref) throw new StrataError('USAGE', '"image history" requires exactly 1 argument');
+        return runImageHistory(ctx, ref, { trunc: opts.trunc, human, format });
+      })(cmd);
+    });
 }
