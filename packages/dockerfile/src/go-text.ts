@@ -62,6 +62,12 @@ export function levenshtein(a: string, b: string): number {
  * in the case of the value (all-lower / all-upper) when matching case-insensitively.
  */
 export function suggestion(value: string, options: readonly string[], caseSensitive: boolean): string {
+  const match = closest(value, options, caseSensitive);
+  return match === '' ? '' : ` (did you mean ${match}?)`;
+}
+
+/** The closest option within Levenshtein distance 2, or '' (also '' on an exact match). */
+export function closest(value: string, options: readonly string[], caseSensitive: boolean): string {
   const val = caseSensitive ? value : value.toLowerCase();
   let match = '';
   let min = 3;
@@ -74,7 +80,7 @@ export function suggestion(value: string, options: readonly string[], caseSensit
       match = caseSensitive ? opt : matchCase(opt, value);
     }
   }
-  return match === '' ? '' : ` (did you mean ${match}?)`;
+  return match;
 }
 
 function matchCase(val: string, orig: string): string {

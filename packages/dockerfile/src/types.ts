@@ -122,6 +122,8 @@ export interface InstructionNode {
   heredocs: Heredoc[];
   /** For ONBUILD: the wrapped instruction. */
   inner?: InstructionNode;
+  /** ENV/LABEL written in the legacy `KEY value` form (one pair, no `=`). */
+  legacyKeyValue?: boolean;
   /** Comment lines directly above (without `#`, trimmed), BuildKit `PrevComment`. */
   comments: string[];
   range: LineRange;
@@ -413,8 +415,11 @@ export interface OnbuildInstruction extends InstructionBase {
   kind: 'onbuild';
   /** The trigger text as stored in the image config `OnBuild` (e.g. `COPY . /app`). */
   expression: string;
-  /** The trigger, parsed (never onbuild/from/maintainer). */
-  instruction: Instruction;
+  /**
+   * The trigger, parsed (never onbuild/from/maintainer). Undefined when the trigger does not
+   * parse: BuildKit only stores the text and fails in the child build, so do we.
+   */
+  instruction?: Instruction;
 }
 
 export type Instruction =
