@@ -137,4 +137,20 @@ describe.skipIf(!peerAvailable('docker'))('image inspect / history vs Docker', (
     expect(s.stderr.split('\n').length).toBeLessThanOrEqual(3);
     expect(s.stderr).toMatch(/^strata: .*nope/);
   });
+
+  it('image efficiency finds the overwritten and deleted files of multi', async () => {
+    const s = await runStrata(['--format', 'json', 'image', 'efficiency', refOf('multi')], { root });
+    expect(s.code).toBe(0);
+    const r = JSON.parse(s.out);
+    // 300 KiB blob overwritten by a 12-byte one, a 6-byte file deleted.
+    expect(r.wastedBytes).toBe(307200 + 6);
+    expect(r.paths.map((p: { path: string }) => p.path)).toEqual(['app/data/blob', 'app/data/greeting.txt']);
+    const docker = JSON.parse((await dockerOk(['image', 'inspect', refOf('multi')])).out)[0];
+    expect(r.totalBytes).toBe(docker.Size);
+    const fail = await runStrata(['image', 'efficiency', '--fail-below', '0.99', refOf('multi')], { root });
+    expect(fail.code).toBe(1);
+    expect(fail.out).toMatch(/^efficiency: +8\d\.\d%\nwasted bytes: 307kB/);
+    const clean = await runStrata(['image', 'efficiency', '--fail-below', '0.99', refOf('scratch')], { root });
+    expect([clean.code, clean.out.split('\n')[0]]).toEqual([0, 'efficiency:   100.0%']);
+  });
 });

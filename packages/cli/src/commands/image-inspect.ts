@@ -14,7 +14,9 @@ import {
   scanTarStream,
   type DockerImageInspect,
   type LayerUsage,
+  type TarHeader,
 } from '@strata/inspect';
+import type { Layer } from '@strata/layer';
 import { familiarReference, parseReference } from '@strata/oci';
 import type { CommandContext, CommandResult } from '../runner';
 
@@ -25,17 +27,22 @@ import type { CommandContext, CommandResult } from '../runner';
 export async function layerUsages(store: Store, image: Image): Promise<LayerUsage[]> {
   const out: LayerUsage[] = [];
   for (const layer of await image.layers()) {
-    const [digest, diffId] = await Promise.all([layer.digest(), layer.diffId()]);
+    const diffId = await layer.diffId();
     let usage = usageCache.get(diffId);
     if (!usage) {
-      const path = digest === diffId ? store.blobs.path(digest) : undefined;
-      const headers = path && existsSync(path) ? scanTarFile(path) : await scanTarStream(await layer.uncompressed());
-      usage = layerUsage(headers);
+      usage = layerUsage(await headersOf(store, layer));
       usageCache.set(diffId, usage);
     }
     out.push(usage);
   }
   return out;
+}
+
+/** Tar headers of a stored layer: read in place when the blob is the uncompressed tar. */
+export async function headersOf(store: Store, layer: Layer): Promise<TarHeader[]> {
+  const [digest, diffId] = await Promise.all([layer.digest(), layer.diffId()]);
+  const path = digest === diffId ? store.blobs.path(digest) : undefined;
+  return path && existsSync(path) ? scanTarFile(path) : scanTarStream(await layer.uncompressed());
 }
 
 /** Images share base layers: count each diffID once per process. */
