@@ -1,0 +1,152 @@
+// `image inspect`, `image history`, `image efficiency` on a store filled through the store API
+// (no Docker needed): two hand-made layers with known sizes, a config with history and metadata.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pack } from 'tar-stream';
+import { openStore } from '@strata/image-store';
+import { imageFromParts } from '@strata/image';
+import { layerFromUncompressed } from '@strata/layer';
+import { sha256 } from '@strata/oci';
+import { cleanupTempDirs, runStrata, tempDir } from '@strata/testing';
+
+type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string };
+
+async function tarOf(entries: Entry[]): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  p.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => p.on('end', r));
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) =>
+      p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644, mtime: new Date(0) }, e.body ?? '', (err) => (err ? reject(err) : resolve())),
+    );
+  }
+  p.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+const L0: Entry[] = [
+  { name: 'etc/', type: 'directory' },
+  { name: 'etc/app.conf', body: 'x'.repeat(1000) },
+  { name: 'etc/app.link', type: 'link', linkname: 'etc/app.conf' },
+  { name: 'etc/sym', type: 'symlink', linkname: 'app.conf' },
+  { name: 'tmp-file', body: 'y'.repeat(500) },
+];
+const L1: Entry[] = [
+  { name: 'etc/', type: 'directory' },
+  { name: 'etc/app.conf', body: 'short' },
+  { name: '.wh.tmp-file' },
+];
+
+let root = '';
+let id = '';
+
+beforeAll(async () => {
+  root = `${await tempDir()}/store`;
+  const tars = [await tarOf(L0), await tarOf(L1)];
+  const layers = tars.map((t) => layerFromUncompressed({ open: async () => [t] }));
+  const config = {
+    architecture: 'arm64',
+    variant: 'v8',
+    os: 'linux',
+    author: 'someone <a&b@example.com>',
+    created: '2024-05-06T07:08:09.120000000Z',
+    config: { Env: ['A=1'], Cmd: 'run.sh', Labels: { 'x.y': '<z>' }, Healthcheck: { Test: ['CMD', 'true'], Interval: 90e9 }, workingdir: '/srv' },
+    rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) },
+    history: [
+      { created: '2024-05-06T07:08:00Z', created_by: '/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ' },
+      { created: '2024-05-06T07:08:05Z', created_by: 'ENV A=1', empty_layer: true, comment: 'buildkit.dockerfile.v0' },
+      { created: '2024-05-06T07:08:09Z', created_by: 'RUN /bin/sh -c echo\tshort > /etc/app.conf && rm /tmp-file # buildkit', comment: 'buildkit.dockerfile.v0' },
+    ],
+  };
+  const rawConfig = Buffer.from(JSON.stringify(config));
+  id = sha256(rawConfig);
+  const store = await openStore(root);
+  await store.putImage(imageFromParts({ rawConfig, layers }), { tags: ['example.com/team/app:1', 'app:latest'] });
+});
+
+afterAll(() => cleanupTempDirs());
+
+describe('image inspect (store API fixture)', () => {
+  it('prints the Docker-shaped object', async () => {
+    const r = await runStrata(['image', 'inspect', 'app'], { root });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [o] = JSON.parse(r.out);
+    expect(Object.keys(o)).toEqual(['Id', 'RepoTags', 'RepoDigests', 'Parent', 'Comment', 'Created', 'Container', 'ContainerConfig', 'DockerVersion', 'Author', 'Config', 'Architecture', 'Variant', 'Os', 'Size', 'VirtualSize', 'GraphDriver', 'RootFS', 'Metadata']);
+    expect(o.Id).toBe(id);
+    expect(o.RepoTags).toEqual(['app:latest', 'example.com/team/app:1']);
+    expect(o.Comment).toBe('buildkit.dockerfile.v0'); // newest history entry's, as Docker does
+    expect(o.Created).toBe('2024-05-06T07:08:09.12Z');
+    // Docker's layer sizes: regular files only, hard links once, symlinks and whiteouts 0.
+    expect(o.Size).toBe(1000 + 500 + 5);
+    expect(o.Config.Cmd).toEqual(['run.sh']); // StrSlice accepts a string
+    expect(o.Config.WorkingDir).toBe('/srv'); // Go's JSON keys are case-insensitive
+    expect(o.Config.Healthcheck).toEqual({ Test: ['CMD', 'true'], Interval: 90e9 });
+    expect(o.Config.Volumes).toBeNull();
+    expect(o.GraphDriver).toEqual({ Data: null, Name: 'strata' });
+    // Go's encoder escapes <, > and & in the raw output.
+    expect(r.out).toContain('"Author": "someone \\u003ca\\u0026b@example.com\\u003e"');
+    expect(r.out.startsWith('[\n    {\n        "Id": ')).toBe(true);
+  });
+
+  it('--format with Go types: durations, nil slices, maps', async () => {
+    const r = await runStrata(['image', 'inspect', '-f', '{{.Config.Healthcheck.Interval}} {{.Config.Entrypoint}} {{.Config.Labels}} {{.Variant}}', id], { root });
+    expect(r.out).toBe('1m30s [] map[x.y:<z>] v8\n');
+  });
+});
+
+describe('image history (store API fixture)', () => {
+  it('rows, sizes, <missing>, truncation', async () => {
+    const r = await runStrata(['image', 'history', '-H=false', 'app'], { root, env: { TZ: 'UTC' } });
+    expect(r.code).toBe(0);
+    const short = id.slice(7, 19);
+    expect(r.out).toBe(
+      [
+        'IMAGE          CREATED AT             CREATED BY                                      SIZE      COMMENT',
+        `${short}   2024-05-06T07:08:09Z   RUN /bin/sh -c echo short > /etc/app.conf &&…   5         buildkit.dockerfile.v0`,
+        '<missing>      2024-05-06T07:08:05Z   ENV A=1                                         0         buildkit.dockerfile.v0',
+        '<missing>      2024-05-06T07:08:00Z   /bin/sh -c #(nop) ADD file:0123456789abcdef0…   1500      ',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('-q --no-trunc and json', async () => {
+    const q = await runStrata(['-q', 'image', 'history', '--no-trunc', 'app'], { root });
+    expect(q.out).toBe(`${id}\n<missing>\n<missing>\n`);
+    const j = await runStrata(['image', 'history', '--format', 'json', 'app'], { root });
+    const rows = j.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(Object.keys(rows[0])).toEqual(['Comment', 'CreatedAt', 'CreatedBy', 'CreatedSince', 'ID', 'Size']);
+    expect(rows.map((x) => x.Size)).toEqual(['5B', '0B', '1.5kB']);
+  });
+
+  it('human dates', async () => {
+    const r = await runStrata(['image', 'history', 'app'], { root });
+    expect(r.out.split('\n')[1]).toMatch(/ (\d+ (months|years)) ago /);
+  });
+});
+
+describe('image efficiency (store API fixture)', () => {
+  it('reports the overwritten and deleted bytes', async () => {
+    const r = await runStrata(['--format', 'json', 'image', 'efficiency', 'app'], { root });
+    const rep = JSON.parse(r.out);
+    expect(rep.wastedBytes).toBe(1500);
+    expect(rep.totalBytes).toBe(1505);
+    expect(rep.paths.map((p: { path: string; wastedBytes: number }) => [p.path, p.wastedBytes])).toEqual([
+      ['etc/app.conf', 1000],
+      ['tmp-file', 500],
+    ]);
+  });
+});
+
+describe('errors', () => {
+  it('missing image among found ones: exit 2, found ones printed', async () => {
+    const r = await runStrata(['image', 'inspect', '-f', '{{.Os}}', 'app', 'nope'], { root });
+    expect([r.code, r.out, r.stderr]).toEqual([2, 'linux\n', 'strata: No such image: nope\n']);
+  });
+  it('bad template: usage error before touching the store', async () => {
+    const r = await runStrata(['image', 'inspect', '-f', '{{if}}', 'app'], { root });
+    expect([r.code, r.out, r.stderr]).toEqual([2, '', 'strata: template: :1: missing value for if\n']);
+  });
+});
