@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { StrataError } from '@strata/errors';
+import { familiarRepository, parseReference, shortId } from '@strata/oci';
+import { labelMatches, openStore, parseFilters, resolve, type StoredImage } from '@strata/image-store';
+import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { humanAgo, humanSize, type Column } from '../table';
+
+export interface LsOptions {
+  all?: boolean;
+  digests?: boolean;
+  trunc?: boolean;
+  filter?: string[];
+}
+
+/** Go's time.Time.String() in UTC, as `docker image ls --format json` prints CreatedAt. */
+function goTime(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
+}
+
+/** Shell-style glob (`*`, `?`, `[…]`) as Go's path.Match: `*` does not cross `/`. */
+function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) throw new StrataError('USAGE', `bad reference filter pattern "${pattern}"`);
+      re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+interface Row {
+  img: StoredImage;
+  repository: string;
+  tag: string;
+}
+
+export async function run(ctx: CommandContext, opts: LsOptions): Promise<CommandResult> {
+  const filters = parseFilters(opts.filter ?? [], ['dangling', 'label', 'label!', 'before', 'since', 'reference']);
+  const store = await openStore(ctx.globals.root);
+  const all = await store.images();
+  const created = (i: StoredImage) => (i.created ? Date.parse(i.created) : 0);
+  const refTime = (ref: string) => {
+    const img = resolve(all, ref);
+    if (!img) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${ref}`);
+    return created(img);
+  };
+  const refPatterns = filters.filter((f) => f.key === 'reference').map((f) => globToRegExp(f.value));
+  const images = all.filter((img) => {
+    for (const f of filters) {
+      if (f.key === 'dangling') {
+        if (!['true', 'false', '1', '0'].includes(f.value)) throw new StrataError('USAGE', `invalid filter dangling=${f.value} (want true or false)`);
+        if ((img.tags.length === 0) !== (f.value === 'true' || f.value === '1')) return false;
+      } else if (f.key === 'label') {
+        if (labelMatches(f.value, img.config.config?.Labels) === f.negate) return false;
+      } else if (f.key === 'before') {
+        if (!(created(img) < refTime(f.value))) return false;
+      } else if (f.key === 'since') {
+        if (!(created(img) > refTime(f.value))) return false;
+      }
+    }
+    return true;
+  });
+
+  const rows: Row[] = [];
+  for (const img of images) {
+    const tags = [...img.tags].sort();
+    if (tags.length === 0) {
+      if (refPatterns.length === 0) rows.push({ img, repository: '<none>', tag: '<none>' });
+      continue;
+    }
+    for (const t of tags) {
+      const r = parseReference(t);
+      const repository = familiarRepository(r);
+      const tag = r.tag ?? '<none>';
+      if (refPatterns.length && !refPatterns.some((p) => p.test(repository) || p.test(`${repository}:${tag}`))) continue;
+      rows.push({ img, repository, tag });
+    }
+  }
+
+  const noTrunc = opts.trunc === false;
+  const id = (img: StoredImage) => (noTrunc ? img.id : shortId(img.id));
+  const now = new Date();
+  const records = rows.map(({ img, repository, tag }) => ({
+    Containers: 'N/A',
+    CreatedAt: goTime(img.created),
+    CreatedSince: img.created ? humanAgo(new Date(img.created), now) : 'N/A',
+    Digest: img.manifestDigest,
+    ID: id(img),
+    Repository: repository,
+    SharedSize: 'N/A',
+    Size: humanSize(img.size),
+    Tag: tag,
+    UniqueSize: 'N/A',
+    VirtualSize: humanSize(img.size),
+  }));
+  if (ctx.globals.quiet) {
+    const seen = new Set<string>();
+    const unique = records.filter((r) => !seen.has(r.ID) && (seen.add(r.ID), true));
+    return { kind: 'records', records: unique, quietField: 'ID' };
+  }
+  const columns: Column[] = [
+    { header: 'REPOSITORY', field: 'Repository' },
+    { header: 'TAG', field: 'Tag' },
+    ...(opts.digests ? [{ header: 'DIGEST', field: 'Digest' }] : []),
+    { header: 'IMAGE ID', field: 'ID' },
+    { header: 'CREATED', field: 'CreatedSince' },
+    { header: 'SIZE', field: 'Size' },
+  ];
+  return { kind: 'records', records, columns, quietField: 'ID' };
+}
+
+export function register(image: Command, io: Io): void {
+  image
+    .command('ls')
+    .alias('list')
+    .description('list images (newest first, one row per tag)')
+    .option('-a, --all', 'show all images (strata keeps no intermediate images, so this is the same as without)')
+    .option('--digests', 'show manifest digests')
+    .option('--no-trunc', "don't truncate IDs")
+    .option('-f, --filter <filter>', 'dangling=true|false, label=KEY[=VALUE], label!=…, before=IMAGE, since=IMAGE, reference=PATTERN (repeatable)', collect, [])
+    .action(action(io, (ctx, opts: LsOptions) => run(ctx, opts)));
+}
