@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { normalizeReference } from '@strata/oci';
-import { importRootfs, type ImageSink } from '@strata/image';
+import { importRootfs } from '@strata/image';
 import { openStore } from '@strata/image-store';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 
@@ -17,7 +17,7 @@ export async function run(ctx: CommandContext, file: string, ref: string | undef
   const root = ctx.globals.root;
   const stored = await importRootfs({
     root,
-    openStore: async () => (await openStore(root)) as unknown as ImageSink,
+    openStore: () => openStore(root),
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: file },
     tag,
     changes: opts.change,

@@ -1,6 +1,11 @@
 import type { Nouns } from '../program';
 import type { Io } from '../runner';
+import { register as registerLoad } from './image-load';
+import { register as registerSave } from './image-save';
+import { register as registerImport } from './image-import';
 
-export function registerImageIoCommands(_nouns: Nouns, _io: Io): void {
-  // commands of this group are added here
+export function registerImageIoCommands(nouns: Nouns, io: Io): void {
+  registerLoad(nouns.image, io);
+  registerSave(nouns.image, io);
+  registerImport(nouns.image, io);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { familiarReference, parseReference } from '@strata/oci';
-import { loadImages, type ImageSink } from '@strata/image';
+import { loadImages } from '@strata/image';
 import { openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
@@ -17,7 +17,7 @@ export async function run(ctx: CommandContext, opts: LoadOptions): Promise<Comma
   const root = ctx.globals.root;
   const loaded = await loadImages({
     root,
-    openStore: async () => (await openStore(root)) as unknown as ImageSink,
+    openStore: () => openStore(root),
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: opts.input! },
   });
   if (ctx.globals.format === 'json') {
