@@ -1,4 +1,3 @@
-import { StrataError } from '@strata/errors';
 import { goQuote, parseGoDuration, suggestion, trimSpace } from './go-text';
 import { chompHeredoc, runHeredocPlan } from './heredoc';
 import { parseHeredocWord } from './heredoc-word';
@@ -7,7 +6,7 @@ import { INSTRUCTION_NAMES, isInstructionName } from './instruction-info';
 import { lintStages } from './lint';
 import { parseMount } from './mount';
 import { ruleWarning } from './rules';
-import { syntaxError } from './syntax-error';
+import { dockerfileErrorLine, syntaxError } from './syntax-error';
 import type {
   ArgInstruction,
   Ast,
@@ -39,7 +38,7 @@ export function toInstructions(ast: Ast, options: ToInstructionsOptions = {}): I
     try {
       ins = convertNode(node, warnings, true);
     } catch (err) {
-      if (err instanceof StrataError) throw err;
+      if (dockerfileErrorLine(err)) throw err;
       throw syntaxError(filename, node.range, (err as Error).message);
     }
     if (stages.length === 0 && ins.kind === 'arg') {
