@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { docker, peerAvailable } from '@strata/testing';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Interop: for negative goldens that Debian's Docker 20.10 (BuildKit frontend of that era) can
+ * judge, its `dockerfile parse error line N` must name the same line as our error.txt.
+ * (Its parser-level errors carry no line, and it predates heredocs/--link/--network, so those
+ * cases are checked against BuildKit's source rules only.)
+ */
+const fixtures = fileURLToPath(new URL('../../../test-fixtures/dockerfile', import.meta.url));
+const CASES = [
+  'err-arg-blank',
+  'err-copy-one-arg',
+  'err-duplicate-flag',
+  'err-expose-empty',
+  'err-from-no-args',
+  'err-from-two-args',
+  'err-healthcheck-duration',
+  'err-healthcheck-type',
+  'err-invalid-stage-name',
+  'err-mount-key',
+  'err-mount-secret-from',
+  'err-mount-type',
+  'err-onbuild-from',
+  'err-onbuild-onbuild',
+  'err-shell-not-json',
+  'err-string-flag-no-value',
+  'err-unknown-flag',
+  'err-unknown-flag-run',
+  'err-unknown-instruction',
+  'err-unknown-instruction-lower',
+  'err-volume-empty',
+  'err-workdir-empty',
+];
+
+async function dockerErrorLine(dir: string): Promise<number | undefined> {
+  // dockerd is shared; retry a refused connection a few times.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const r = await docker(['build', '--no-cache', '-t', 'strata-it-df/probe:latest', '.'], { cwd: dir });
+    const out = r.stdout + r.stderr;
+    if (/Cannot connect to the Docker daemon|failed to dial gRPC/.test(out)) {
+      await new Promise((res) => setTimeout(res, 3000));
+      continue;
+    }
+    expect(r.code).not.toBe(0);
+    const m = /dockerfile parse error (?:on )?line (\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  }
+  throw new Error('dockerd kept refusing connections');
+}
+
+describe.skipIf(!peerAvailable('docker'))('negative goldens: error line agrees with docker build', () => {
+  it.each(CASES)('%s', async (name) => {
+    const ours = /^Dockerfile:(\d+): /.exec(readFileSync(join(fixtures, name, 'error.txt'), 'utf8'));
+    expect(ours).not.toBeNull();
+    expect(await dockerErrorLine(join(fixtures, name))).toBe(Number(ours![1]));
+  });
+});
