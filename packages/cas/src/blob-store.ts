@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
@@ -161,7 +161,8 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
     open: openBlob,
     read: async (digest) => {
       try {
-        return await fsp.readFile(path(digest));
+        // Sync: reads of small blobs are 2-3x faster without the thread-pool round trips (PERF-NOTES).
+        return readFileSync(path(digest));
       } catch (err) {
         if (isEnoent(err)) throw notFound(digest, err);
         throw err;

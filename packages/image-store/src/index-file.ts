@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { atomicWrite } from '@strata/cas';
@@ -9,7 +9,7 @@ export async function readIndex(root: string): Promise<Index> {
   const path = join(root, 'index.json');
   let raw: Buffer;
   try {
-    raw = await fsp.readFile(path);
+    raw = readFileSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
     throw err;

@@ -1,5 +1,5 @@
 import { openBlobStore, type BlobStore } from '@strata/cas';
-import { StrataError } from '@strata/errors';
+import { StrataError, isStrataError } from '@strata/errors';
 import type { Image } from '@strata/image';
 import {
   MediaType, isIndexMediaType, layerCompression, parseIndex, parseReference, formatReference, withDefaultTag, normalizeReference,
@@ -77,7 +77,21 @@ export async function openStore(root: string): Promise<Store> {
     return platformManifest(pick);
   }
 
+  /**
+   * Readers take no lock (index.json is replaced atomically), so a concurrent rm + GC may delete a
+   * manifest between reading the index and the manifest: read again when that happens.
+   */
   async function images(): Promise<StoredImage[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await readImages();
+      } catch (err) {
+        if (!isStrataError(err, 'BLOB_NOT_FOUND') || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async function readImages(): Promise<StoredImage[]> {
     const index = await readIndex(root);
     const groups = new Map<Digest, { d: Descriptor; tags: string[] }>();
     for (const d of index.manifests) {
@@ -102,7 +116,8 @@ export async function openStore(root: string): Promise<Store> {
         descriptor: d,
       });
     }
-    return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
+    const time = new Map(out.map((i) => [i, i.created ? Date.parse(i.created) || 0 : 0]));
+    return out.sort((a, b) => time.get(b)! - time.get(a)!);
   }
 
   async function image(ref: string): Promise<StoredImage> {
