@@ -2,9 +2,9 @@ import type { InstructionInfo, InstructionName } from './types';
 
 /**
  * Which instructions expand variables, allow heredocs, touch only config, and which flags they
- * take. Expansion list = BuildKit's `SupportsSingleWordExpansion` implementers (+ ONBUILD's
- * trigger is expanded when it runs in the child build, ARG defaults are expanded at dispatch).
- * RUN/CMD/ENTRYPOINT/SHELL/HEALTHCHECK leave `$VAR` to the shell.
+ * take. Expansion list = BuildKit's `SupportsSingleWordExpansion` implementers (ARG defaults are
+ * expanded at dispatch; an ONBUILD trigger is expanded as its own instruction in the child build).
+ * RUN expands only its `--mount` values; CMD/ENTRYPOINT/SHELL/HEALTHCHECK leave `$VAR` to the shell.
  */
 export const INSTRUCTION_INFO: Readonly<Record<InstructionName, InstructionInfo>> = {
   add: { expands: true, heredocs: true, metadataOnly: false, flags: ['chown', 'chmod', 'link', 'exclude', 'keep-git-dir', 'checksum', 'unpack'] },
@@ -18,7 +18,7 @@ export const INSTRUCTION_INFO: Readonly<Record<InstructionName, InstructionInfo>
   healthcheck: { expands: false, heredocs: false, metadataOnly: true, flags: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'] },
   label: { expands: true, heredocs: false, metadataOnly: true, flags: [] },
   maintainer: { expands: false, heredocs: false, metadataOnly: true, flags: [] },
-  onbuild: { expands: true, heredocs: false, metadataOnly: true, flags: [] },
+  onbuild: { expands: false, heredocs: false, metadataOnly: true, flags: [] },
   run: { expands: false, heredocs: true, metadataOnly: false, flags: ['mount', 'network', 'security', 'device'] },
   shell: { expands: false, heredocs: false, metadataOnly: true, flags: [] },
   stopsignal: { expands: true, heredocs: false, metadataOnly: true, flags: [] },

@@ -175,6 +175,9 @@ function convertNode(node: InstructionNode, warnings: Warning[], topLevel: boole
         exclude: f.strings('exclude'),
       };
       if (kw === 'copy') {
+        if (f.string('from')?.includes('$')) {
+          throw new Error('variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
+        }
         return { ...common, kind: 'copy', from: f.string('from'), parents: f.bool('parents') ?? false };
       }
       return {
