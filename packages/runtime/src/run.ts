@@ -1,0 +1,301 @@
+import { spawn, execFile, type StdioOptions } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { StrataError } from '@strata/errors';
+import { findRuntime } from './find-runtime';
+import { lookupInLayers, readFileInLayers } from './layered-lookup';
+import { buildSpec, type MountSpec, type NetworkMode } from './spec';
+import { resolveUser, type ResolvedUser } from './user';
+
+/**
+ * The root filesystem of a container. Either a directory used as is, or an overlay stack that
+ * the runtime mounts *inside a private mount namespace* right before starting the OCI runtime:
+ * the mount never appears in the host's mount table and disappears with the container's
+ * processes, so a killed strata leaves no mount behind.
+ */
+export type RootfsSpec =
+  | { path: string }
+  | {
+      /** Lower directories, top → bottom (overlay whiteouts: 0/0 char devices, opaque xattrs). */
+      lowerdirs: string[];
+      upperdir: string;
+      workdir: string;
+    };
+
+export interface RunProcessOptions {
+  /** Unique container id ([a-zA-Z0-9_.-]); also names the runtime state. */
+  id: string;
+  /** Private scratch dir of this run: config.json, the init layer, runtime log. Removed afterwards. */
+  bundleDir: string;
+  /** The OCI runtime's `--root` state directory. */
+  stateDir: string;
+  rootfs: RootfsSpec;
+  args: string[];
+  /** KEY=VALUE; PATH and HOME get Docker's defaults when missing. */
+  env?: string[];
+  cwd?: string;
+  /** `uid[:gid]` or `name[:group]`, resolved against the image's /etc/passwd and /etc/group. */
+  user?: string;
+  hostname?: string;
+  /** `host` (default): the host's network stack, no set-up. `none`: a new netns with only lo. */
+  network?: NetworkMode;
+  mounts?: MountSpec[];
+  readonlyRootfs?: boolean;
+  terminal?: boolean;
+  /** runc, crun or a path; default `$STRATA_RUNTIME`, then runc, then crun. */
+  runtime?: string;
+  stdin?: 'inherit' | 'ignore' | Readable | number;
+  stdout?: 'inherit' | 'ignore' | Writable | number;
+  stderr?: 'inherit' | 'ignore' | Writable | number;
+  /** Aborting sends SIGTERM to the container, then SIGKILL after `stopTimeoutMs`. */
+  signal?: AbortSignal;
+  stopTimeoutMs?: number;
+  /** Called once the runtime process exists (its pid, for crash bookkeeping). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface RunProcessResult {
+  /** The process's exit code; 128+N when killed by signal N (as Docker). */
+  exitCode: number;
+  /** Paths created in the init layer as mount points (not part of the container's changes). */
+  mountpoints: string[];
+}
+
+const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Run one process in a container through runc/crun and wait for it; always cleans up the runtime state. */
+export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult> {
+  if (!ID_RE.test(o.id)) throw new Error(`invalid container id ${o.id}`);
+  if (!o.args.length) throw new StrataError('USAGE', 'no command to run');
+  const runtime = findRuntime(o.runtime);
+  const network = o.network ?? 'host';
+  const hostname = o.hostname ?? o.id.slice(0, 12);
+  mkdirSync(o.bundleDir, { recursive: true });
+  mkdirSync(o.stateDir, { recursive: true });
+  const overlay = 'lowerdirs' in o.rootfs ? o.rootfs : undefined;
+  const viewDirs = overlay ? [overlay.upperdir, ...overlay.lowerdirs] : [(o.rootfs as { path: string }).path];
+  const read = (p: string) => readFileInLayers(viewDirs, p)?.toString('utf8');
+  const user = resolveUser(o.user ?? '', { passwd: read('/etc/passwd'), group: read('/etc/group') });
+  const env = withDefaults(o.env ?? [], user);
+
+  // Files Docker bind-mounts into every container (they are not part of its changes).
+  const etc = join(o.bundleDir, 'etc');
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, 'hostname'), `${hostname}\n`);
+  writeFileSync(join(etc, 'hosts'), hostsFile(network, hostname));
+  writeFileSync(join(etc, 'resolv.conf'), resolvConf());
+  const mounts: MountSpec[] = [
+    { type: 'bind', source: join(etc, 'hostname'), target: '/etc/hostname' },
+    { type: 'bind', source: join(etc, 'hosts'), target: '/etc/hosts' },
+    { type: 'bind', source: join(etc, 'resolv.conf'), target: '/etc/resolv.conf' },
+    ...(o.mounts ?? []),
+  ];
+
+  // Mount points missing from the image go into a private init layer above the image (as
+  // Docker's "-init" layer), so the runtime never creates stubs in the writable layer.
+  const mountpoints: string[] = [];
+  let rootfsPath: string;
+  let script: string | undefined;
+  if (overlay) {
+    const init = join(o.bundleDir, 'init');
+    mkdirSync(init, { recursive: true });
+    for (const t of ['/proc', '/sys', '/dev', '/etc/mtab']) {
+      if (!lookupInLayers(viewDirs, t)) mountpoints.push(...makeStub(viewDirs, init, t, t === '/etc/mtab' ? 'symlink' : 'dir'));
+    }
+    for (const m of mounts) {
+      if (!lookupInLayers(viewDirs, m.target)) {
+        const isFile = m.type === 'bind' && !lstatSync(m.source).isDirectory();
+        mountpoints.push(...makeStub(viewDirs, init, m.target, isFile ? 'file' : 'dir'));
+      }
+    }
+    // Short relative lower paths keep the mount options under the page-size limit with
+    // hundreds of layers (the `l/` links of Docker's overlay2).
+    const links = join(o.bundleDir, 'l');
+    mkdirSync(links, { recursive: true });
+    const lowers = [init, ...overlay.lowerdirs];
+    lowers.forEach((d, i) => symlinkSync(d, join(links, String(i))));
+    mkdirSync(join(o.bundleDir, 'rootfs'), { recursive: true });
+    rootfsPath = 'rootfs';
+    const options = `lowerdir=${lowers.map((_, i) => `l/${i}`).join(':')},upperdir=${overlay.upperdir},workdir=${overlay.workdir},index=off,redirect_dir=off,metacopy=off`;
+    if (options.length > 4000) throw new StrataError('UNSUPPORTED', `too many layers for one overlay mount (${lowers.length})`);
+    script = `set -e; cd "$1"; mount -t overlay strata -o "$2" rootfs; shift 2; exec "$@"`;
+    writeFileSync(join(o.bundleDir, 'mount-options'), options);
+  } else {
+    rootfsPath = (o.rootfs as { path: string }).path;
+  }
+
+  const spec = buildSpec({
+    rootfsPath,
+    args: o.args,
+    env,
+    cwd: o.cwd || '/',
+    user,
+    hostname,
+    network,
+    terminal: !!o.terminal,
+    readonlyRootfs: !!o.readonlyRootfs,
+    mounts,
+    cgroupsPath: `/strata/${o.id}`,
+  });
+  writeFileSync(join(o.bundleDir, 'config.json'), JSON.stringify(spec, null, 2));
+
+  const log = join(o.bundleDir, 'runtime.log');
+  const runtimeArgs = [runtime, '--root', o.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundleDir, o.id];
+  const [cmd, args] = script
+    ? ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
+    : [runtimeArgs[0], runtimeArgs.slice(1)];
+
+  const stdio: StdioOptions = [stdioOf(o.stdin ?? 'ignore'), stdioOf(o.stdout ?? 'inherit'), stdioOf(o.stderr ?? 'inherit')];
+  try {
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      const child = spawn(cmd, args as string[], { cwd: o.bundleDir, stdio });
+      if (child.pid) o.onSpawn?.(child.pid);
+      if (o.stdin && typeof o.stdin === 'object') (o.stdin as Readable).pipe(child.stdin!).on('error', () => {});
+      if (o.stdout && typeof o.stdout === 'object') child.stdout!.pipe(o.stdout as Writable, { end: false });
+      if (o.stderr && typeof o.stderr === 'object') child.stderr!.pipe(o.stderr as Writable, { end: false });
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        void runtimeKill(runtime, o.stateDir, o.id, 'TERM');
+        killTimer = setTimeout(() => void runtimeKill(runtime, o.stateDir, o.id, 'KILL'), o.stopTimeoutMs ?? 10_000);
+      };
+      if (o.signal?.aborted) onAbort();
+      else o.signal?.addEventListener('abort', onAbort, { once: true });
+      child.on('error', (err) => reject(new StrataError('RUNTIME_ERROR', `cannot start ${cmd}: ${err.message}`, { cause: err })));
+      child.on('close', (code, sig) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        resolve(code ?? 128 + signalNumber(sig));
+      });
+    });
+    const failure = runtimeFailure(log, exitCode);
+    if (failure) throw failure;
+    return { exitCode, mountpoints };
+  } finally {
+    await deleteRuntimeState({ runtime, stateDir: o.stateDir, id: o.id });
+    rmSync(o.bundleDir, { recursive: true, force: true });
+  }
+}
+
+/** `runtime kill`; errors (container already gone) are ignored. */
+export function runtimeKill(runtime: string, stateDir: string, id: string, signal: string): Promise<void> {
+  return new Promise((resolve) => execFile(runtime, ['--root', stateDir, 'kill', id, signal], () => resolve()));
+}
+
+/**
+ * Forget a container in the runtime: kill whatever still runs and remove its state and cgroups.
+ * Safe to call for a container the runtime never heard of (crash recovery).
+ */
+export function deleteRuntimeState(o: { runtime?: string; stateDir: string; id: string }): Promise<void> {
+  if (!existsSync(join(o.stateDir, o.id))) return Promise.resolve();
+  let runtime: string;
+  try {
+    runtime = findRuntime(o.runtime);
+  } catch {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) =>
+    execFile(runtime, ['--root', o.stateDir, 'delete', '--force', o.id], () => {
+      rmSync(join(o.stateDir, o.id), { recursive: true, force: true });
+      resolve();
+    }),
+  );
+}
+
+function withDefaults(env: string[], user: ResolvedUser): string[] {
+  const out = [...env];
+  if (!out.some((e) => e.startsWith('PATH='))) out.unshift(DEFAULT_PATH);
+  if (!out.some((e) => e.startsWith('HOME='))) out.push(`HOME=${user.home || '/'}`);
+  return out;
+}
+
+function hostsFile(network: NetworkMode, hostname: string): string {
+  if (network === 'host') {
+    try {
+      return readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      // fall through to a minimal file
+    }
+  }
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+}
+
+function resolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Create `target` (and missing parents, with the parents' metadata from the view) in `init`. */
+function makeStub(view: string[], init: string, target: string, kind: 'dir' | 'file' | 'symlink'): string[] {
+  const created: string[] = [];
+  const parts = posix.normalize(`/${target}`).split('/').filter(Boolean);
+  for (let i = 1; i < parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    const dst = join(init, p);
+    if (existsSync(dst)) continue;
+    mkdirSync(dst);
+    const hit = lookupInLayers(view, p);
+    if (hit?.stat.isDirectory()) {
+      chownSync(dst, hit.stat.uid, hit.stat.gid);
+      chmodSync(dst, hit.stat.mode & 0o7777);
+      utimesSync(dst, hit.stat.atime, hit.stat.mtime);
+    } else created.push(p);
+  }
+  const dst = join(init, ...parts);
+  if (!existsSync(dst)) {
+    if (kind === 'dir') mkdirSync(dst);
+    else if (kind === 'file') writeFileSync(dst, '');
+    else symlinkSync('/proc/mounts', dst);
+    created.push(`/${parts.join('/')}`);
+  }
+  // The parents' mtimes changed by creating children; restore them.
+  for (let i = parts.length - 1; i >= 1; i--) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    const hit = lookupInLayers(view, p);
+    if (hit?.stat.isDirectory()) utimesSync(join(init, p), hit.stat.atime, hit.stat.mtime);
+  }
+  return created;
+}
+
+function stdioOf(s: 'inherit' | 'ignore' | Readable | Writable | number): 'inherit' | 'ignore' | 'pipe' | number {
+  return typeof s === 'object' ? 'pipe' : s;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 };
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? SIGNALS[sig] ?? 9 : 0;
+}
+
+/**
+ * runc/crun exit 1 (or 255) with a message in their log when the container could not start;
+ * map "executable not found" / "permission denied" to Docker's 127 / 126 by throwing a typed error.
+ */
+function runtimeFailure(log: string, exitCode: number): StrataError | undefined {
+  if (exitCode !== 1 && exitCode !== 255) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const errors = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { level?: string; msg?: string };
+      } catch {
+        return { level: 'error', msg: l };
+      }
+    })
+    .filter((e) => e.level === 'error' || e.level === 'fatal');
+  if (!errors.length) return undefined;
+  const msg = errors[errors.length - 1].msg ?? 'unknown error';
+  const err = new StrataError('RUNTIME_ERROR', `OCI runtime: ${msg.trim()}`);
+  (err as StrataError & { exitCode?: number }).exitCode = /not found|no such file/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 125;
+  return err;
+}
