@@ -91,6 +91,17 @@ describe('strata image load / save / import (CLI)', () => {
     expect(m.code).toBe(2);
   });
 
+  it.skipIf(!peerAvailable('script'))('save refuses to write a tar to a terminal', async () => {
+    const root = tempDir();
+    const a = await archive('strata-it-formats/tty:1');
+    await runStrata(['image', 'load'], { root, input: a.tar });
+    // `script` gives the command a pseudo-terminal as stdout.
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(STRATA_BIN)} --root ${JSON.stringify(root)} image save strata-it-formats/tty:1`;
+    const r = await runCommand('script', ['-qec', cmd, '/dev/null']);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/^strata: refusing to write a tar archive to a terminal\r?\n/);
+  });
+
   it('import a rootfs tar from stdin with --change and -m', async () => {
     const root = tempDir();
     const rootfs = await makeTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/x', data: 'x' }]);
