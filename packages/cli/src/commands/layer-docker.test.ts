@@ -1,0 +1,98 @@
+// Against the real engine: `strata image export` has the same entries as `docker export` of a
+// container created from the image, and `strata layer diff` gives the changes the two `docker
+// export`s show. Goldens: test-fixtures/layers/ (regenerate: node tools/goldens/layers.mjs).
+// Entries Docker adds to every container and that are not in the image are excluded, as the
+// goldens script says: /.dockerenv, /etc/hostname, /etc/hosts, /etc/resolv.conf, /etc/mtab,
+// /dev/console, /dev/pts, /dev/shm (the init layer and bind-mount targets).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { readTar } from '@strata/tar';
+import { cleanupTempDirs, DOCKER, ensureDockerBusybox, peerAvailable, REPO_ROOT, runStrata, tempDir } from '@strata/testing';
+
+const FIX = join(REPO_ROOT, 'test-fixtures/layers');
+const CASES = readdirSync(join(FIX, 'images')).sort();
+const PREFIX = 'strata-it-layers/';
+const EXCLUDED = ['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab', 'dev/console', 'dev/pts', 'dev/shm'];
+const docker = (args: string[]) => execFileSync(DOCKER, args, { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '1' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+async function entries(tar: Buffer) {
+  const out: Array<Record<string, unknown>> = [];
+  for await (const { entry: e, body } of readTar(Readable.from([tar]))) {
+    const h = createHash('sha256');
+    for await (const c of body) h.update(c);
+    const r: Record<string, unknown> = { path: e.path, type: e.type, mode: e.mode.toString(8), uid: e.uid, gid: e.gid, size: e.size };
+    if (e.type === 'file') r.sha256 = h.digest('hex');
+    if (e.type === 'symlink' || e.type === 'hardlink') r.linkname = e.linkname;
+    out.push(r);
+  }
+  return out;
+}
+
+describe.skipIf(!peerAvailable('docker'))('layers against docker export', () => {
+  let root: string;
+  let base: string;
+  beforeAll(() => {
+    base = ensureDockerBusybox();
+    for (const c of CASES) docker(['build', '-q', '-t', `${PREFIX}${c}`, join(FIX, 'images', c)]);
+    root = tempDir();
+    const archive = join(tempDir(), 'all.tar');
+    docker(['save', '-o', archive, base, ...CASES.map((c) => `${PREFIX}${c}`)]);
+    execFileSync(process.execPath, [join(REPO_ROOT, 'dist/strata.mjs'), '--root', root, 'image', 'load', '-i', archive], { stdio: 'ignore' });
+  });
+  afterAll(() => {
+    for (const c of CASES) {
+      try {
+        docker(['rmi', `${PREFIX}${c}`]);
+      } catch {
+        // already gone
+      }
+    }
+    cleanupTempDirs();
+  });
+
+  it(`has at least 10 docker-built cases (${CASES.length})`, () => expect(CASES.length).toBeGreaterThanOrEqual(10));
+
+  for (const c of CASES) {
+    it(`image export ${c} = docker export`, async () => {
+      const r = await runStrata(['image', 'export', `${PREFIX}${c}`], { root });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const got = (await entries(r.stdout)).filter((e) => !EXCLUDED.some((x) => e.path === x || String(e.path).startsWith(`${x}/`)));
+      expect(got).toEqual(json(join(FIX, 'images', c, 'export.json')));
+    });
+
+    it(`layer diff base ${c} = the docker exports' difference`, async () => {
+      const r = await runStrata(['--format', 'json', 'layer', 'diff', '--ignore-mtime', base, `${PREFIX}${c}`], { root });
+      expect(r.stderr).toBe('');
+      const got = r.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((x) => {
+        const o: Record<string, unknown> = { kind: { add: 'A', modify: 'C', delete: 'D' }[x.kind as string], path: x.path };
+        if (x.what) o.what = x.what.filter((w: string) => w !== 'mtime');
+        return o;
+      });
+      const want = json(join(FIX, 'images', c, 'diff-base.json'));
+      const key = (x: { path: string }) => x.path;
+      expect([...got].sort((a, b) => (key(a as never) < key(b as never) ? -1 : 1))).toEqual(want);
+      expect(r.code).toBe(want.length ? 1 : 0);
+    });
+  }
+
+  for (const f of readdirSync(join(FIX, 'pairs'))) {
+    const [a, b] = f.replace(/\.json$/, '').split('__');
+    it(`layer diff ${a} ${b} (text form, like docker diff)`, async () => {
+      const r = await runStrata(['layer', 'diff', '--ignore-mtime', `${PREFIX}${a}`, `${PREFIX}${b}`], { root });
+      const want = json(join(FIX, 'pairs', f)) as Array<{ kind: string; path: string }>;
+      expect(r.out.trim().split('\n').filter(Boolean).sort()).toEqual(want.map((x) => `${x.kind} ${x.path}`).sort());
+      expect(r.code).toBe(1);
+    });
+  }
+
+  it('layer diff of an image with itself is empty, exit 0', async () => {
+    const r = await runStrata(['layer', 'diff', `${PREFIX}${CASES[0]}`, `${PREFIX}${CASES[0]}`], { root });
+    expect([r.code, r.out]).toEqual([0, '']);
+  });
+});
