@@ -3,9 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, peerAvailable, tempDir } from '@strata/testing';
-import { sha256 } from '@strata/oci';
-import { layerFromUncompressed } from '@strata/layer';
-import { append, dockerArchive, imageFromParts, loadImages, ociArchive, withConfig, type Image } from '../src/index';
+import { MediaType, sha256 } from '@strata/oci';
+import { layerFromBlob, layerFromUncompressed } from '@strata/layer';
+import { gzipSync } from 'node:zlib';
+import { append, dockerArchive, imageFromParts, loadImages, ociArchive, withConfig, writeImage, type Image } from '../src/index';
 import { blobBytes, configFor, makeLayer, readAll, testSink } from './helpers';
 
 afterAll(() => cleanupTempDirs());
@@ -61,6 +62,29 @@ describe('image save', () => {
       expect(viaOci.map((r) => [r.id, r.tags, r.format])).toEqual([[sha256(config), ['example.com/x/y:3'], 'oci-layout']]);
     });
   }
+
+  it('writeImage stores append()ed images uncompressed, blobs verified, compressed layers decompressed', async () => {
+    const { image, layers } = await sample();
+    const extra = await makeLayer({ 'etc/extra': 'e' });
+    const gz = gzipSync(extra);
+    const compressed = layerFromBlob({
+      mediaType: MediaType.OCI_LAYER_GZIP, digest: sha256(gz), size: gz.length, diffId: sha256(extra),
+      open: async () => (async function* () { yield gz; })(),
+      openUncompressed: async () => (async function* () { yield extra; })(),
+    });
+    const next = await append(image, [compressed], [{ created: '2024-01-03T00:00:00Z', created_by: 'extra' }, { created: '2024-01-03T00:00:00Z', created_by: 'ENV x', empty_layer: true }]);
+    const root = tempDir();
+    const sink = await testSink(root);
+    const r = await writeImage(sink, next, { tags: ['docker.io/library/w:1'] });
+    expect(r.id).toBe(await next.configDigest());
+    for (const l of [...layers, extra]) expect(await blobBytes(root, sha256(l))).toEqual(l);
+    const manifest = JSON.parse((await blobBytes(root, sink.images()[0].manifest)).toString());
+    expect(manifest.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest])).toEqual([...layers, extra].map((l) => [MediaType.OCI_LAYER, sha256(l)]));
+    const config = await next.config();
+    expect(config.rootfs.diff_ids).toEqual([...layers, extra].map((l) => sha256(l)));
+    expect(config.history).toHaveLength(4);
+    expect((await image.config()).rootfs.diff_ids).toHaveLength(2);
+  });
 
   it('withConfig returns a new image and leaves the input alone', async () => {
     const { image, config } = await sample();
