@@ -1,1 +1,11 @@
-export {};
+export { loadIgnore } from './load-ignore';
+export type { IgnoreMatcher, LoadIgnoreOptions } from './load-ignore';
+export { walkContext, walkContextNames, listContext } from './walk-context';
+export type { ContextEntry, ContextName, EntryType, WalkOptions } from './walk-context';
+export { contentDigests, entryHeader, hashFile } from './content-digests';
+export type { ContextDigests, DigestOptions } from './content-digests';
+export { digestContext } from './digest-context';
+export type { DigestContextResult } from './digest-context';
+export { openStatCache, RACY_WINDOW_MS } from './stat-cache';
+export type { StatCache, StatKey } from './stat-cache';
+export { createMatcher as compileExcludes } from '@strata/dockerignore';

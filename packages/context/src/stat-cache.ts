@@ -1,0 +1,100 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { wrapError } from '@strata/errors';
+
+/**
+ * Content hashes of files keyed by what stat says about them (absolute path, size, mtime, ctime,
+ * inode), so an unchanged file is not read again. Stored as one text file per context directory.
+ *
+ * The trap (moby/buildkit#4817, and git's "racy clean"): a file rewritten within the timestamp
+ * granularity after it was hashed keeps size and mtime. So an entry is trusted only when the file's
+ * mtime is older than the moment the hash was taken by more than `RACY_WINDOW_MS`.
+ */
+export const RACY_WINDOW_MS = 2000;
+
+interface CacheRecord {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** sha256 hex of the file bytes */
+  hash: string;
+  /** when the hash was taken (ms since epoch) */
+  hashedAt: number;
+}
+
+export interface StatKey {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+export interface StatCache {
+  /** The cached content hash for this file, if the stat data match and the entry is not racy. */
+  get(absPath: string, st: StatKey): string | undefined;
+  set(absPath: string, st: StatKey, hash: string, hashedAt: number): void;
+  /** Write the cache atomically (only when something changed); drops entries not touched. */
+  save(): void;
+  readonly file: string;
+}
+
+const VERSION = 'strata-context-cache v1';
+
+/** The stat cache of one context directory, under `cacheDir` (e.g. `<store root>/context-cache`). */
+export function openStatCache(cacheDir: string, contextDir: string): StatCache {
+  const file = join(cacheDir, `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.tsv`);
+  const records = new Map<string, CacheRecord>();
+  const used = new Set<string>();
+  let dirty = false;
+  try {
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    if (lines[0] === VERSION) {
+      for (let i = 1; i < lines.length; i++) {
+        const l = lines[i];
+        if (l === '') continue;
+        const f = l.split('\t');
+        if (f.length < 7) continue;
+        records.set(JSON.parse(f[6]) as string, {
+          size: Number(f[0]), mtimeMs: Number(f[1]), ctimeMs: Number(f[2]), ino: Number(f[3]), hash: f[4], hashedAt: Number(f[5]),
+        });
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') dirty = true; // unreadable or corrupt: start over
+  }
+  return {
+    file,
+    get(absPath, st) {
+      const r = records.get(absPath);
+      if (r === undefined) return undefined;
+      if (r.size !== st.size || r.mtimeMs !== st.mtimeMs || r.ctimeMs !== st.ctimeMs || r.ino !== st.ino) return undefined;
+      if (st.mtimeMs + RACY_WINDOW_MS > r.hashedAt) return undefined;
+      used.add(absPath);
+      return r.hash;
+    },
+    set(absPath, st, hash, hashedAt) {
+      records.set(absPath, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash, hashedAt });
+      used.add(absPath);
+      dirty = true;
+    },
+    save() {
+      if (!dirty && used.size === records.size) return;
+      const out: string[] = [VERSION];
+      for (const [path, r] of records) {
+        if (!used.has(path)) continue;
+        out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${JSON.stringify(path)}`);
+      }
+      try {
+        mkdirSync(cacheDir, { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, `${out.join('\n')}\n`);
+        renameSync(tmp, file);
+      } catch (err) {
+        wrapError(err, `writing context stat cache ${file}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Matcher, ParentMatch } from '@strata/dockerignore';
+import { StrataError, wrapError } from '@strata/errors';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+/** One entry of the build context, with its lstat metadata. */
+export interface ContextEntry {
+  /** Relative to the context, `/`-separated, no leading `./`. */
+  path: string;
+  type: EntryType;
+  /** Permission and special bits (`mode & 0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes for files, 0 otherwise. */
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** Symlink target, as stored. */
+  linkname?: string;
+  ino: number;
+  dev: number;
+  nlink: number;
+}
+
+/** Just the name and kind: what the fast listing needs (no lstat). */
+export interface ContextName {
+  path: string;
+  type: EntryType;
+}
+
+export interface WalkOptions {
+  /** The `.dockerignore` rules (`loadIgnore`); none: everything is included. */
+  matcher?: Matcher;
+  /** Called for every included entry, in walk order. */
+  onEntry?: (entry: ContextEntry) => void;
+  /** Fail (as Docker does when it sends the context) on a file this process cannot read. */
+  checkReadable?: boolean;
+}
+
+function typeOfDirent(d: Dirent): EntryType {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO()) return 'fifo';
+  if (d.isSocket()) return 'socket';
+  if (d.isCharacterDevice()) return 'char';
+  return 'block';
+}
+
+const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function readDir(abs: string, rel: string): Dirent[] {
+  try {
+    return readdirSync(abs, { withFileTypes: true }).sort(byName);
+  } catch (err) {
+    return wrapError(err, `cannot read context directory ${rel || '.'}`);
+  }
+}
+
+/**
+ * The walk every context operation shares: depth-first, children in byte order of their names,
+ * `.dockerignore` applied incrementally (parent results passed down), excluded directories
+ * skipped unless an exception pattern starts with their path (Docker's rule); such a directory is
+ * still listed, as Docker sends it. Yields [relative path, kind, absolute path].
+ */
+function* walkNames(contextDir: string, options: WalkOptions): Generator<[string, EntryType, string]> {
+  const root = resolve(contextDir);
+  const m = options.matcher;
+  const filter = m !== undefined && m.patterns.length > 0 ? m : undefined;
+  try {
+    if (!lstatSync(root).isDirectory()) throw new StrataError('NOT_FOUND', `context ${contextDir} is not a directory`);
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    wrapError(err, `context ${contextDir}`);
+  }
+  const stack: Array<{ abs: string; rel: string; info: ParentMatch | undefined; entries: Dirent[]; i: number }> = [
+    { abs: root, rel: '', info: undefined, entries: readDir(root, ''), i: 0 },
+  ];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.entries.length) {
+      stack.pop();
+      continue;
+    }
+    const d = top.entries[top.i++];
+    const rel = top.rel === '' ? d.name : `${top.rel}/${d.name}`;
+    const abs = `${top.abs}/${d.name}`;
+    const type = typeOfDirent(d);
+    let info: ParentMatch | undefined;
+    if (filter !== undefined) {
+      const r = filter.matchInDir(rel, top.info);
+      info = r.info;
+      if (r.excluded && (type !== 'dir' || filter.canSkipDir(rel))) continue;
+    }
+    if (options.checkReadable && type === 'file') {
+      try {
+        accessSync(abs, constants.R_OK);
+      } catch (err) {
+        wrapError(err, `cannot read context file ${rel}`);
+      }
+    }
+    yield [rel, type, abs];
+    if (type === 'dir') stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
+  }
+}
+
+/** Included names and kinds only (the fast path of `context ls`). */
+export function* walkContextNames(contextDir: string, options: WalkOptions = {}): Generator<ContextName> {
+  for (const [path, type] of walkNames(contextDir, options)) yield { path, type };
+}
+
+/** Stream the included entries of a build context with their lstat metadata, in walk order. */
+export function* walkContext(contextDir: string, options: WalkOptions = {}): Generator<ContextEntry> {
+  for (const [path, , abs] of walkNames(contextDir, options)) {
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      return wrapError(err, `cannot stat context entry ${path}`);
+    }
+    const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+    const entry: ContextEntry = {
+      path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0,
+      mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink,
+    };
+    if (type === 'symlink') entry.linkname = readlinkSync(abs);
+    options.onEntry?.(entry);
+    yield entry;
+  }
+}
+
+/** All included entries as an array. */
+export function listContext(contextDir: string, options: WalkOptions = {}): ContextEntry[] {
+  return Array.from(walkContext(contextDir, options));
+}

@@ -1,0 +1,119 @@
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
+import { isStrataError } from '@strata/errors';
+import { contentDigests, digestContext, listContext, loadIgnore, walkContext, walkContextNames, compileExcludes } from '../src/index';
+
+afterAll(cleanupTempDirs);
+
+const OLD = new Date(Date.now() - 3600_000);
+function age(dir: string, paths: string[]) {
+  for (const p of paths) utimesSync(join(dir, p), OLD, OLD);
+}
+
+describe('walkContext', () => {
+  it('lists included entries in walk order, prunes excluded directories, keeps entered ones', () => {
+    const dir = writeTree(tempDir(), {
+      '.dockerignore': 'node_modules\n*.md\n!README.md\nbuild\n!build/keep\n**/*.log\n',
+      'README.md': 'r', 'CHANGES.md': 'c', 'b.txt': 'b', 'a.b': 'x', 'a/b': 'y', 'docs/x.md': 'd',
+      'node_modules/m/index.js': 'm', 'build/out': 'o', 'build/keep': 'k', 'src/app.log': 'l', 'src/app.ts': 't',
+      'link': { symlink: 'src' },
+    });
+    const matcher = loadIgnore(dir);
+    expect(matcher.file).toBe(join(dir, '.dockerignore'));
+    const names = Array.from(walkContextNames(dir, { matcher })).map((e) => e.path);
+    expect(names).toEqual(['.dockerignore', 'README.md', 'a', 'a/b', 'a.b', 'b.txt', 'build', 'build/keep', 'docs', 'docs/x.md', 'link', 'src', 'src/app.ts']);
+    const seen: string[] = [];
+    const entries = listContext(dir, { matcher, onEntry: (e) => seen.push(e.path) });
+    expect(entries.map((e) => e.path)).toEqual(names);
+    expect(seen).toEqual(names);
+    const link = entries.find((e) => e.path === 'link')!;
+    expect(link).toMatchObject({ type: 'symlink', linkname: 'src', size: 0 });
+    expect(entries.find((e) => e.path === 'a/b')).toMatchObject({ type: 'file', size: 1, mode: 0o644 });
+    expect(entries.find((e) => e.path === 'a')).toMatchObject({ type: 'dir' });
+    expect(typeof entries[0].ino).toBe('number');
+  });
+
+  it('prefers <Dockerfile>.dockerignore beside the Dockerfile', () => {
+    const dir = writeTree(tempDir(), { '.dockerignore': '*\n', 'a': 'a', 'b': 'b', 'sub/Dockerfile': 'FROM scratch', 'sub/Dockerfile.dockerignore': 'a\n' });
+    const m = loadIgnore(dir, join(dir, 'sub/Dockerfile'));
+    expect(m.file).toBe(join(dir, 'sub/Dockerfile.dockerignore'));
+    expect(listContext(dir, { matcher: m }).map((e) => e.path)).toEqual(['.dockerignore', 'b', 'sub', 'sub/Dockerfile', 'sub/Dockerfile.dockerignore']);
+    expect(loadIgnore(dir, join(dir, 'sub/Other')).file).toBe(join(dir, '.dockerignore'));
+    expect(loadIgnore(tempDir()).patterns).toEqual([]);
+  });
+
+  it('reports a bad pattern with its line, and a missing context', () => {
+    const dir = writeTree(tempDir(), { '.dockerignore': 'ok\n\n[\n' });
+    expect(() => loadIgnore(dir)).toThrow(/\.dockerignore:3: bad pattern "\[": syntax error in pattern/);
+    expect(() => Array.from(walkContext(join(dir, 'nope')))).toThrow(/context .*nope/);
+  });
+
+  it('compileExcludes gives COPY --exclude the same matcher', () => {
+    const m = compileExcludes(['**/*.test.ts', '!keep.test.ts']);
+    expect(m.matches('a/b.test.ts')).toBe(true);
+    expect(m.matches('keep.test.ts')).toBe(false);
+  });
+});
+
+describe('content digests', () => {
+  it('depend on bytes and metadata but not on mtime or location; a subtree digest moves with it', () => {
+    const dir = writeTree(tempDir(), { 'x/f': 'hello', 'x/g/h': 'world', 'y/x/f': 'hello', 'y/x/g/h': 'world' });
+    const d1 = digestContext(dir);
+    expect(d1.digests.get('x/f')).toBe(d1.digests.get('y/x/f'));
+    expect(d1.treeDigest('x')).toBe(d1.treeDigest('y/x'));
+    expect(d1.treeDigest('x')).not.toBe(d1.treeDigest('y'));
+    utimesSync(join(dir, 'x/f'), OLD, OLD);
+    expect(digestContext(dir).digest).toBe(d1.digest);
+    chmodSync(join(dir, 'x/f'), 0o755);
+    const d2 = digestContext(dir);
+    expect(d2.digests.get('x/f')).not.toBe(d1.digests.get('x/f'));
+    writeFileSync(join(dir, 'x/f'), 'HELLO');
+    chmodSync(join(dir, 'x/f'), 0o644);
+    expect(digestContext(dir).digests.get('x/f')).not.toBe(d1.digests.get('x/f'));
+  });
+
+  it('a second run with nothing changed reads no file; a changed file is re-read', () => {
+    const dir = writeTree(tempDir(), { 'a': 'aaa', 'b/c': 'ccc', 'b/d': 'ddd', 'l': { symlink: 'a' } });
+    age(dir, ['a', 'b/c', 'b/d']);
+    const cacheDir = tempDir();
+    const first = digestContext(dir, { cacheDir });
+    expect(first.filesRead).toBe(3);
+    const second = digestContext(dir, { cacheDir });
+    expect(second.filesRead).toBe(0);
+    expect(second.digest).toBe(first.digest);
+    writeFileSync(join(dir, 'b/c'), 'CCC'); // same size; ctime moves
+    age(dir, ['b/c']);
+    const third = digestContext(dir, { cacheDir });
+    expect(third.filesRead).toBe(1);
+    expect(third.digests.get('b/c')).not.toBe(first.digests.get('b/c'));
+    expect(digestContext(dir, { cacheDir }).filesRead).toBe(0);
+  });
+
+  it('re-hashes a file whose mtime is within the racy window of when it was hashed (moby/buildkit#4817)', () => {
+    const dir = writeTree(tempDir(), { 'fresh': 'one', 'old': 'two' });
+    age(dir, ['old']);
+    const cacheDir = tempDir();
+    expect(digestContext(dir, { cacheDir }).filesRead).toBe(2);
+    // 'fresh' was modified just before it was hashed: a same-size rewrite with the same mtime would
+    // be invisible to stat, so its cache entry is not trusted yet.
+    expect(digestContext(dir, { cacheDir }).filesRead).toBe(1);
+  });
+
+  it('contentDigests works on any entry list and fails with one line on an unreadable file', () => {
+    const dir = writeTree(tempDir(), { 'a': 'x' });
+    const entries = listContext(dir);
+    expect(contentDigests(dir, entries).filesRead).toBe(1);
+    mkdirSync(join(dir, 'gone'));
+    const ghost = { ...entries[0], path: 'missing' };
+    let err: unknown;
+    try {
+      contentDigests(dir, [ghost]);
+    } catch (e) {
+      err = e;
+    }
+    expect(isStrataError(err, 'IO_ERROR')).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot read context file .*missing: ENOENT/);
+  });
+});
