@@ -62,6 +62,8 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedRecord[]> {
     } else if (members.has('index.json')) {
       format = 'oci-layout';
       images = await readOciLayout(members, staging);
+    } else if (members.has('repositories')) {
+      throw new StrataError('UNSUPPORTED', `${members.what} is a pre-1.10 docker-archive (no manifest.json); re-save it with a current Docker`);
     } else {
       throw new StrataError('INVALID_ARCHIVE', `${members.what} is not an image archive (no manifest.json or index.json)`);
     }
