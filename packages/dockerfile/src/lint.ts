@@ -1,5 +1,6 @@
 import { closest } from './go-text';
 import { createLexer } from './lexer';
+import { isValidImageReference } from './reference-check';
 import { ruleWarning } from './rules';
 import type { ArgInstruction, Ast, Instruction, Lexer, Stage, ToInstructionsOptions, Warning } from './types';
 
@@ -45,6 +46,14 @@ export function lintStages(
     }
   }
 
+  // The same, ignoring --build-arg (InvalidDefaultArgInFrom judges the defaults).
+  const defaultsEnv = new Map<string, string>();
+  for (const a of globalArgs) {
+    for (const d of a.args) {
+      if (d.default !== undefined) defaultsEnv.set(d.name, tryExpand(lex, d.default, defaultsEnv) ?? d.default);
+    }
+  }
+
   const seenNames = new Map<string, number>();
   const scopes: StageScope[] = [];
   for (const stage of stages) {
@@ -66,20 +75,21 @@ export function lintStages(
     for (const word of [from.image, from.platform ?? '']) {
       for (const name of unmatchedIn(lex, word, fromEnv)) {
         if (declaredForFrom.includes(name)) continue;
-        const m = closest(name, [...globalNames], true);
+        const m = closest(name, declaredForFrom, true);
         out.push(ruleWarning('UndefinedArgInFrom', `FROM argument '${name}' is not declared${m ? ` (did you mean ${m}?)` : ''}`, from.range));
       }
     }
     const image = tryExpand(lex, from.image, globalEnv) ?? from.image;
-    if (from.image.includes('$') && (image === '' || /[:@]$/.test(image))) {
+    const withDefaults = tryExpand(lex, from.image, defaultsEnv);
+    if (withDefaults !== undefined && !isValidImageReference(withDefaults)) {
       out.push(ruleWarning('InvalidDefaultArgInFrom', `Default value for ARG ${from.image} results in empty or invalid base image name`, from.range));
     }
     if (from.platform !== undefined) {
       if (from.platform === '$TARGETPLATFORM' || from.platform === '${TARGETPLATFORM}') {
         out.push(ruleWarning('RedundantTargetPlatform', `Setting platform to predefined ${from.platform} in FROM is redundant as this is the default behavior`, from.range));
       } else if (!from.platform.includes('$')) {
-        const arch = from.platform.split('/')[1] ?? '';
-        if (!(stage.name && arch && stage.name.includes(arch))) {
+        const p = parsePlatform(from.platform);
+        if (p && !(stage.name ?? '').includes(p.os) && !(stage.name ?? '').includes(p.arch)) {
           out.push(ruleWarning('FromPlatformFlagConstDisallowed', `FROM --platform flag should not use constant value ${JSON.stringify(from.platform)}`, from.range));
         }
       }
@@ -104,7 +114,7 @@ export function lintStages(
       if (ins.kind === 'cmd' || ins.kind === 'entrypoint' || ins.kind === 'healthcheck') {
         const prev = repeated.get(ins.kind);
         if (prev) {
-          out.push(ruleWarning('MultipleInstructionsDisallowed', `Multiple ${ins.kind.toUpperCase()} instructions should not be used in the same stage because only the last one will be used`, prev.range));
+          out.push(ruleWarning('MultipleInstructionsDisallowed', `Multiple ${ins.keywordRaw} instructions should not be used in the same stage because only the last one will be used`, prev.range));
         }
         repeated.set(ins.kind, ins);
       }
@@ -140,7 +150,8 @@ function checkInstruction(
         if (d.default !== undefined) undefinedVars([d.default]);
         scope.declared.add(d.name);
         const v = buildArgs[d.name] ?? (d.default !== undefined ? tryExpand(lex, d.default, scope.env) : globalEnv.get(d.name));
-        if (v !== undefined && !scope.env.has(d.name)) scope.env.set(d.name, v);
+        // An ARG with a value replaces an ENV of the same name for what follows (llb AddEnv).
+        if (v !== undefined) scope.env.set(d.name, v);
       }
       break;
     case 'env': {
@@ -227,6 +238,17 @@ function casing(stages: readonly Stage[]): Warning[] {
     if (want) out.push(ruleWarning('ConsistentInstructionCasing', `Command '${k}' should match the case of the command majority (${want})`, ins.range));
   }
   return out;
+}
+
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', i386: '386' };
+
+/** containerd `platforms.Parse` for `os[/arch[/variant]]`, normalised; undefined when invalid. */
+function parsePlatform(s: string): { os: string; arch: string } | undefined {
+  const parts = s.toLowerCase().split('/');
+  if (parts.length > 3 || parts.some((p) => !/^[a-z0-9_-]+$/.test(p))) return undefined;
+  const os = parts[0] === 'macos' ? 'darwin' : parts[0]!;
+  const arch = parts[1] ? (ARCH_ALIASES[parts[1]] ?? parts[1]) : 'amd64';
+  return { os, arch };
 }
 
 function unmatchedIn(lex: Lexer, word: string, env: Map<string, string>): string[] {

@@ -139,3 +139,20 @@ describe('parse / toInstructions', () => {
     expect(parseDockerfile('# check=skip=all\nFROM scratch AS Bad\nMAINTAINER x\n').warnings).toEqual([]);
   });
 });
+
+describe('isValidImageReference (InvalidDefaultArgInFrom)', async () => {
+  const { isValidImageReference } = await import('../src/reference-check');
+  it.each([
+    ['busybox', true],
+    ['busybox:1.36', true],
+    ['docker.io/library/busybox:latest', true],
+    ['localhost:5000/a/b:c', true],
+    ['Registry.Example.com/app', true],
+    [`busybox@sha256:${'a'.repeat(64)}`, true],
+    ['', false],
+    ['busybox:', false],
+    ['Builder', false],
+    ['a//b', false],
+    ['a' .repeat(64).replace(/a/g, 'f'), false],
+  ])('%s → %s', (ref, ok) => expect(isValidImageReference(ref)).toBe(ok));
+});
