@@ -59,14 +59,16 @@ export async function run(ctx: CommandContext, refs: string[], opts: SaveOptions
   return { kind: 'none' };
 }
 
-/** The program's global `--format` (table|json) takes `--format docker|oci` too; claim it for save. */
-function claimFormat(cmd: Command): 'docker' | 'oci' | undefined {
+/**
+ * The program's global `--format` (table|json) also receives `--format docker|oci`: claim any
+ * value that is not an output format for save (so `--format xml` gets save's own error).
+ */
+function claimFormat(cmd: Command): string | undefined {
   for (let c: Command | null = cmd; c; c = c.parent) {
     const v = c.getOptionValue('format') as string | undefined;
-    if (v === 'docker' || v === 'oci') {
-      c.setOptionValue('format', undefined);
-      return v;
-    }
+    if (v === undefined || v === 'table' || v === 'json') continue;
+    c.setOptionValue('format', undefined);
+    return v;
   }
   return undefined;
 }
@@ -81,7 +83,7 @@ export function register(image: Command, io: Io): void {
     .option('--compress <gzip|zstd|none>', 'layer compression for --format oci (default gzip)')
     .action(async (refs: string[], opts: Partial<SaveOptions>, cmd: Command) => {
       const format = claimFormat(cmd) ?? 'docker';
-      await run1(refs, { ...opts, format }, cmd);
+      await run1(refs, { ...opts, format: format as SaveOptions['format'] }, cmd);
     });
   image.commands.find((c) => c.name() === 'save')!.addHelpText('after', '\nFormat: --format docker (default) or --format oci.');
 }
