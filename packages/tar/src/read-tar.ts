@@ -63,7 +63,12 @@ function checksumOk(h: Buffer): boolean {
     unsigned += c;
     signed += c > 127 ? c - 256 : c;
   }
-  const want = num(h, 148, 8, 'checksum', '?');
+  let want: number;
+  try {
+    want = num(h, 148, 8, 'checksum', '');
+  } catch {
+    return false;
+  }
   return want === unsigned || want === signed;
 }
 

@@ -91,6 +91,38 @@ describe.skipIf(!peerAvailable('docker'))('layers against docker export', () => 
     });
   }
 
+  it('layer ls: each layer with its history line; --files --layer shows whiteouts as deletions and opaque dirs', async () => {
+    const r = await runStrata(['--format', 'json', 'layer', 'ls', `${PREFIX}07-delete`], { root });
+    const recs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.map((x) => x.index)).toEqual([0, 1, 2, 3]);
+    expect(recs[2].createdBy).toContain('rm -rf /d/x && rm /d/g');
+    expect(recs[2].whiteouts).toBe(4);
+    const f = await runStrata(['--format', 'json', 'layer', 'ls', `${PREFIX}07-delete`, '--files', '--layer', '2'], { root });
+    const files = f.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(files).toEqual(expect.arrayContaining([{ path: '/d/g', change: 'D' }, { path: '/d/x', change: 'D' }, { path: '/bin/vi', change: 'D' }, { path: '/etc/group', change: 'D' }]));
+    const o = await runStrata(['layer', 'ls', `${PREFIX}08-opaque`, '--files', '--layer', '2'], { root });
+    expect(o.out).toContain('/opq (opaque: lower content hidden)');
+    const t = await runStrata(['layer', 'ls', `${PREFIX}07-delete`], { root });
+    expect(t.out.split('\n')[0]).toMatch(/^INDEX +DIFF ID +SIZE +FILES +CREATED BY$/);
+  });
+
+  it('layer diff REF alone: each layer against the one below', async () => {
+    const r = await runStrata(['layer', 'diff', '--ignore-mtime', `${PREFIX}07-delete`], { root });
+    const lines = r.out.trim().split('\n');
+    expect(lines).toEqual(expect.arrayContaining(['1 A /d/x/y/f', '2 D /d/g', '2 D /d/x', '2 D /bin/vi', '3 D /d', '3 D /var/www']));
+    expect(lines.filter((l) => l.startsWith('0 ')).length).toBeGreaterThan(250);
+    expect(r.code).toBe(1);
+  });
+
+  it('layer diff reads image archives (docker save) as operands', async () => {
+    const archive = join(tempDir(), 'one.tar');
+    docker(['save', '-o', archive, `${PREFIX}01-create`]);
+    const same = await runStrata(['layer', 'diff', archive, `${PREFIX}01-create`], { root });
+    expect([same.code, same.out, same.stderr]).toEqual([0, '', '']);
+    const ex = await runStrata(['image', 'export', archive], { root });
+    expect(ex.code).toBe(0);
+  });
+
   it('layer diff of an image with itself is empty, exit 0', async () => {
     const r = await runStrata(['layer', 'diff', `${PREFIX}${CASES[0]}`, `${PREFIX}${CASES[0]}`], { root });
     expect([r.code, r.out]).toEqual([0, '']);
