@@ -80,6 +80,20 @@ describe('strata image load / save / import (CLI)', () => {
     }
   });
 
+  it('save of a bare repository name saves every tag of it, as docker save does', async () => {
+    const root = tempDir();
+    const a = await archive('strata-it-formats/repo:1', { a: 'a' });
+    const b = await archive('strata-it-formats/repo:2', { b: 'b' });
+    await runStrata(['image', 'load'], { root, input: a.tar });
+    await runStrata(['image', 'load'], { root, input: b.tar });
+    const s = await runStrata(['image', 'save', 'strata-it-formats/repo'], { root });
+    expect(s.code).toBe(0);
+    const manifest = JSON.parse(execFileSync('tar', ['-xO', 'manifest.json'], { input: s.stdout }).toString());
+    expect(manifest.map((m: { RepoTags: string[] }) => m.RepoTags).sort()).toEqual([['strata-it-formats/repo:1'], ['strata-it-formats/repo:2']]);
+    const byId = await runStrata(['image', 'save', a.id], { root });
+    expect(JSON.parse(execFileSync('tar', ['-xO', 'manifest.json'], { input: byId.stdout }).toString())[0].RepoTags).toBeNull();
+  });
+
   it('save refuses unknown formats and compressions with exit 2', async () => {
     const root = tempDir();
     const a = await archive('strata-it-formats/u:1');

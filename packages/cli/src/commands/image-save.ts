@@ -4,9 +4,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
-import { normalizeReference, type Compression } from '@strata/oci';
+import { normalizeReference, parseReference, repositoryName, type Compression } from '@strata/oci';
 import { dockerArchive, ociArchive, type SaveEntry } from '@strata/image';
-import { openStore } from '@strata/image-store';
+import { openStore, type StoredImage } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
 export interface SaveOptions {
@@ -25,6 +25,20 @@ function tagFor(ref: string, tags: string[]): string | undefined {
   }
 }
 
+/** `docker.io/library/busybox` for `busybox`; undefined when the ref has a tag or digest or is no name. */
+function bareRepository(ref: string): string | undefined {
+  try {
+    const r = parseReference(ref);
+    return r.tag === undefined && r.digest === undefined ? repositoryName(r) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function repositoryOf(tag: string): string {
+  return repositoryName(parseReference(tag));
+}
+
 export async function run(ctx: CommandContext, refs: string[], opts: SaveOptions): Promise<CommandResult> {
   if (opts.format !== 'docker' && opts.format !== 'oci') throw new StrataError('USAGE', `--format must be docker or oci, not "${opts.format}"`);
   const compress = (opts.compress ?? 'gzip') as Compression;
@@ -36,12 +50,21 @@ export async function run(ctx: CommandContext, refs: string[], opts: SaveOptions
   }
   const store = await openStore(ctx.globals.root);
   const byId = new Map<string, SaveEntry>();
-  for (const ref of refs) {
-    const stored = await store.image(ref);
+  const add = (stored: StoredImage, tag: string | undefined) => {
     const entry = byId.get(stored.id) ?? { image: stored.image, tags: [] };
     byId.set(stored.id, entry);
-    const tag = tagFor(ref, stored.tags);
     if (tag && !entry.tags.includes(tag)) entry.tags.push(tag);
+  };
+  for (const ref of refs) {
+    // As `docker save`: a bare repository name means every tag of that repository.
+    const repo = bareRepository(ref);
+    const tagged = repo ? (await store.images()).flatMap((img) => img.tags.filter((t) => repositoryOf(t) === repo).map((t) => [img, t] as const)) : [];
+    if (tagged.length) {
+      for (const [img, t] of tagged) add(img, t);
+      continue;
+    }
+    const stored = await store.image(ref);
+    add(stored, tagFor(ref, stored.tags));
   }
   const entries = [...byId.values()];
   const tmpDir = join(ctx.globals.root, 'tmp');
