@@ -5,7 +5,7 @@ export type { HistoryInput, HistoryRow } from './history';
 export { layerUsage } from './layer-usage';
 export type { LayerUsage } from './layer-usage';
 export { scanTarFile, scanTarStream } from './tar-scan';
-export type { TarHeader, TarEntryType } from './tar-scan';
+export type { TarHeader, TarEntryType, ScanOptions } from './tar-scan';
 export { compileTemplate, goValue, renderInspect, renderRows, parseListFormat, tabwrite, DOCKER_FUNCS, TemplateError } from './go-template';
 export type { Template, TemplateFunc, ListFormat } from './go-template';
 export { goJson, goDuration, goTimeString, T as GoTypes } from './go-value';
