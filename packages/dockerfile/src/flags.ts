@@ -30,26 +30,25 @@ export function parseFlags(raw: readonly string[], spec: Readonly<Record<string,
     const name = flagName.slice(2);
     const kind = Object.prototype.hasOwnProperty.call(spec, name) ? spec[name] : undefined;
     if (!kind) {
-      const options = Object.keys(spec).map((n) => `--${n}`);
-      throw new Error(`unknown flag: ${flagName}${suggestion(flagName, options, true)}`);
+      throw new Error(`unknown flag: ${flagName}${suggestion(name, Object.keys(spec), true)}`);
     }
-    if (used.includes(name) && kind !== 'strings') throw new Error(`duplicate flag specified: ${name}`);
+    if (used.includes(name) && kind !== 'strings') throw new Error(`duplicate flag specified: ${flagName}`);
     if (!used.includes(name)) used.push(name);
     switch (kind) {
       case 'bool': {
-        if (hasValue && value === '') throw new Error(`missing a value on flag: ${name}`);
+        if (hasValue && value === '') throw new Error(`missing a value on flag: ${flagName}`);
         const lower = value.toLowerCase();
         if (lower === '' || lower === 'true') bools.set(name, true);
         else if (lower === 'false') bools.set(name, false);
-        else throw new Error(`expecting boolean value for flag ${name}, not: ${value}`);
+        else throw new Error(`expecting boolean value for flag ${flagName}, not: ${value}`);
         break;
       }
       case 'string':
-        if (!hasValue) throw new Error(`missing a value on flag: ${name}`);
+        if (!hasValue) throw new Error(`missing a value on flag: ${flagName}`);
         strs.set(name, value);
         break;
       case 'strings':
-        if (!hasValue) throw new Error(`missing a value on flag: ${name}`);
+        if (!hasValue) throw new Error(`missing a value on flag: ${flagName}`);
         lists.set(name, [...(lists.get(name) ?? []), value]);
         break;
     }

@@ -71,8 +71,15 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
   while (i < lines.length) {
     let raw = lines[i++]!;
     if (currentLine === 0 && raw.startsWith('\ufeff')) raw = raw.slice(1);
-    if (isComment(raw)) comments.push(trimSpace(raw.slice(1)));
+    if (isComment(raw)) {
+      // A bare `#` line ends the comment block above an instruction.
+      const c = trimSpace(raw.slice(1));
+      if (c === '') comments = [];
+      else comments.push(c);
+    }
+    const directivesBefore = directives.list.length;
     const first = processLine(raw, true, currentLine + 1);
+    if (directives.list.length > directivesBefore) comments.pop(); // directives are not comments
     currentLine++;
     const startLine = currentLine;
     let { line, endOfLine } = trimContinuation(first, escape);
@@ -93,7 +100,8 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
       line += t.line;
     }
     if (emptyContinuation) {
-      warnings.push(ruleWarning('NoEmptyContinuation', `Empty continuation line found in: ${line}`, { start: startLine, end: currentLine }));
+      // BuildKit locates this warning on the instruction's last line.
+      warnings.push(ruleWarning('NoEmptyContinuation', `Empty continuation line found in: ${line}`, { start: currentLine, end: currentLine }));
     }
 
     let node: InstructionNode;

@@ -210,8 +210,8 @@ function convertNode(node: InstructionNode, warnings: Warning[], topLevel: boole
       return { ...base, kind: 'label', pairs };
     }
     case 'arg': {
+      // BuildKit's parseArg does not look at flags.
       if (args.length === 0) throw new Error('ARG requires at least one argument');
-      flags({});
       const decls = args.map((a) => {
         const eq = a.indexOf('=');
         const decl = eq < 0 ? { name: a } : { name: a.slice(0, eq), default: a.slice(eq + 1) };
@@ -240,10 +240,11 @@ function convertNode(node: InstructionNode, warnings: Warning[], topLevel: boole
       const trigger = trimSpace(args[0]!).toUpperCase();
       if (trigger === 'ONBUILD') throw new Error("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (trigger === 'MAINTAINER' || trigger === 'FROM') throw new Error(`${trigger} isn't allowed as an ONBUILD trigger`);
-      const expression = node.original.replace(/^[\t\n\f\r ]*onbuild[\t\n\f\r ]*/i, '');
+      let expression = node.original.replace(/^[\t\n\f\r ]*onbuild[\t\n\f\r ]*/i, '');
+      for (const h of node.heredocs) expression += '\n' + h.content + h.name;
       let instruction: Instruction | undefined;
       try {
-        instruction = convertNode({ ...node.inner, range: node.range, original: expression }, warnings, false);
+        instruction = convertNode({ ...node.inner, range: node.range }, warnings, false);
       } catch {
         instruction = undefined;
       }
@@ -259,7 +260,7 @@ function convertNode(node: InstructionNode, warnings: Warning[], topLevel: boole
     case 'user':
     case 'workdir': {
       if (args.length !== 1) throw new Error(`${kw.toUpperCase()} requires exactly one argument`);
-      flags({});
+      if (kw !== 'stopsignal') flags({}); // BuildKit's parseStopSignal does not look at flags
       if (kw === 'stopsignal') return { ...base, kind: 'stopsignal', signal: args[0]! };
       if (kw === 'user') return { ...base, kind: 'user', user: args[0]! };
       return { ...base, kind: 'workdir', path: args[0]! };
@@ -369,7 +370,7 @@ function healthConfig(node: InstructionNode, flags: (spec: Record<string, FlagKi
     if (!/^[+-]?[0-9]+$/.test(r)) throw new Error(`strconv.ParseInt: parsing ${goQuote(r)}: invalid syntax`);
     retries = Number(r);
     if (retries > 2147483647 || retries < -2147483648) throw new Error(`strconv.ParseInt: parsing ${goQuote(r)}: value out of range`);
-    if (retries < 0) throw new Error(`--retries cannot be negative (${retries})`);
+    if (retries < 1) throw new Error(`--retries must be at least 1 (not ${retries})`);
   }
   return {
     test: [typ, ...cmd],
