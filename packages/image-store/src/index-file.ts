@@ -35,13 +35,21 @@ export function refName(d: Descriptor): string | undefined {
   return d.annotations?.[ANNOTATION_IMAGE_NAME] ?? d.annotations?.[ANNOTATION_REF_NAME];
 }
 
+/** strata's own derived facts about an image, kept on its index.json descriptors (e.g. its Docker size). */
+export const STRATA_ANNOTATION_PREFIX = 'dev.strata.';
+export const ANNOTATION_SIZE = 'dev.strata.image.size';
+
 export function taggedDescriptor(manifest: Descriptor, ref: string): Descriptor {
-  return { ...bareDescriptor(manifest), annotations: { [ANNOTATION_IMAGE_NAME]: ref, [ANNOTATION_REF_NAME]: ref } };
+  const base = bareDescriptor(manifest);
+  return { ...base, annotations: { ...base.annotations, [ANNOTATION_IMAGE_NAME]: ref, [ANNOTATION_REF_NAME]: ref } };
 }
 
+/** The descriptor without its name (the form a dangling image is kept in); strata's own annotations stay. */
 export function bareDescriptor(d: Descriptor): Descriptor {
   const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
   if (d.platform) out.platform = d.platform;
+  const own = Object.entries(d.annotations ?? {}).filter(([k]) => k.startsWith(STRATA_ANNOTATION_PREFIX));
+  if (own.length) out.annotations = Object.fromEntries(own);
   return out;
 }
 
@@ -68,7 +76,12 @@ export function setTags(index: Index, edit: { add?: Array<{ manifest: Descriptor
     const name = refName(d);
     if (name !== undefined && !removed.has(name) && !s.tags.includes(name)) s.tags.push(name);
   }
-  for (const d of edit.ensure ?? []) slot(d);
+  for (const d of edit.ensure ?? []) {
+    // Adds strata's derived annotations (size) to an entry written before they existed.
+    const s = slot(d);
+    const own = bareDescriptor(d).annotations;
+    if (own) s.base = { ...s.base, annotations: { ...s.base.annotations, ...own } };
+  }
   for (const a of edit.add ?? []) {
     const s = slot(a.manifest);
     if (!s.tags.includes(a.ref)) s.tags.push(a.ref);

@@ -5,7 +5,8 @@ import {
   MediaType, isIndexMediaType, layerCompression, parseIndex, parseReference, formatReference, withDefaultTag, normalizeReference,
   sha256, type Descriptor, type Digest, type ImageConfig, type Manifest,
 } from '@strata/oci';
-import { readIndex, refName, setTags, writeIndex } from './index-file';
+import { ANNOTATION_SIZE, readIndex, refName, setTags, writeIndex } from './index-file';
+import { layerContentSize } from './content-size';
 import { storeLock } from './lock';
 import { readStoredImage } from './stored-image';
 
@@ -17,7 +18,7 @@ export interface StoredImage {
   tags: string[];
   /** config.created */
   created?: string;
-  /** Sum of layer sizes (uncompressed, as Docker's Size). */
+  /** Docker's Size: the bytes of the regular files in its layers (not the tars' length). */
   size: number;
   image: Image;
   lastTagTime?: string;
@@ -57,6 +58,25 @@ export async function openStore(root: string): Promise<Store> {
   const lock = storeLock(root);
   // Manifests and configs are immutable: parsed views are cached by manifest digest.
   const cache = new Map<Digest, Awaited<ReturnType<typeof readStoredImage>>>();
+  const layerSizes = new Map<Digest, number>();
+
+  /** Docker's size of a layer (its regular files' bytes); the blob size when it cannot be read as a local tar. */
+  async function dockerLayerSize(l: Descriptor): Promise<number> {
+    let n = layerSizes.get(l.digest);
+    if (n === undefined) {
+      n = layerCompression(l.mediaType) === 'none' && (await blobs.has(l.digest)) ? (layerContentSize(blobs.path(l.digest)) ?? l.size) : l.size;
+      layerSizes.set(l.digest, n);
+    }
+    return n;
+  }
+
+  async function imageSize(d: Descriptor, manifest: Manifest): Promise<number> {
+    const recorded = Number(d.annotations?.[ANNOTATION_SIZE]);
+    if (Number.isSafeInteger(recorded) && recorded >= 0) return recorded;
+    let total = 0;
+    for (const l of manifest.layers) total += await dockerLayerSize(l);
+    return total;
+  }
 
   async function view(digest: Digest) {
     let v = cache.get(digest);
@@ -109,7 +129,7 @@ export async function openStore(root: string): Promise<Store> {
         manifestDigest: d.digest,
         tags,
         created: v.config.created,
-        size: v.manifest.layers.reduce((n, l) => n + l.size, 0),
+        size: await imageSize(d, v.manifest),
         image: v.image,
         config: v.config,
         manifest: v.manifest,
@@ -170,7 +190,11 @@ export async function openStore(root: string): Promise<Store> {
     }
     const { digest, size } = await blobs.putBytes(rawManifest);
     const mediaType = JSON.parse(rawManifest.toString('utf8')).mediaType ?? MediaType.OCI_MANIFEST;
-    return { descriptor: { mediaType, digest, size }, digests: [digest, configDigest, ...layers.map((l) => l.digest)] };
+    let dockerSize = 0;
+    for (const l of layers) dockerSize += await dockerLayerSize(l);
+    // Recorded once here so `image ls` never has to read layers.
+    const annotations = { [ANNOTATION_SIZE]: String(dockerSize) };
+    return { descriptor: { mediaType, digest, size, annotations }, digests: [digest, configDigest, ...layers.map((l) => l.digest)] };
   }
 
   async function putImage(img: Image, opts: { tags?: string[] } = {}): Promise<StoredImage> {
