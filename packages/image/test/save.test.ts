@@ -109,6 +109,22 @@ describe('image save', () => {
     });
   });
 
+  describe.skipIf(!peerAvailable('skopeo'))('skopeo-written archives load back to the same image ID', () => {
+    for (const [dest, flags] of [['docker-archive', []], ['oci-archive', ['--dest-compress-format', 'zstd']], ['oci-archive', ['--dest-compress-format', 'gzip']]] as const) {
+      it(`${dest} ${flags.join(' ')}`, async () => {
+        const { image, config } = await sample();
+        const src = join(tempDir(), 'src.tar');
+        writeFileSync(src, await readAll(ociArchive([{ image, tags: ['docker.io/library/sk:1'] }], { tmpDir: tempDir(), compress: 'none' })));
+        const out = join(tempDir(), 'out.tar');
+        execFileSync('skopeo', ['copy', '-q', ...flags, `oci-archive:${src}`, `${dest}:${out}${dest === 'docker-archive' ? ':example.com/sk:2' : ''}`]);
+        const root = tempDir();
+        const records = await loadImages({ root, openStore: () => testSink(root), source: { path: out } });
+        expect(records.map((r) => r.id)).toEqual([sha256(config)]);
+        if (dest === 'docker-archive') expect(records[0].tags).toEqual(['example.com/sk:2']);
+      });
+    }
+  });
+
   describe.skipIf(!peerAvailable('umoci'))('umoci reads the OCI layout', () => {
     // umoci 0.4 predates zstd layers, so the gzip form is what it can check.
     it('umoci ls / stat / unpack (gzip layers)', async () => {
