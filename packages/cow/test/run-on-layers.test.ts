@@ -1,0 +1,83 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { layerFromTarFile, readAll, type Layer } from '@strata/layer';
+import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { runProcess } from '@strata/runtime';
+import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, tempDir } from '@strata/testing';
+import { listContainers, listSnapshots, runOnLayers, snapshotUnpackCount, recoverContainers } from '../src/index';
+
+async function tarFile(dir: string, name: string, entries: TarWriteEntry[]): Promise<Layer> {
+  const file = join(dir, name);
+  writeFileSync(file, await readAll(writeTar(entries)));
+  return layerFromTarFile(file);
+}
+
+async function entriesOf(layer: Layer): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { entry, body } of readTar(await layer.uncompressed())) {
+    for await (const _ of body) void _;
+    out.push(`${entry.type} ${entry.path}${entry.linkname ? ` -> ${entry.linkname}` : ''}`);
+  }
+  return out;
+}
+
+function mountsUnder(root: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(root));
+}
+
+const M = 1_700_000_000;
+const D = (path: string): TarWriteEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: M });
+const F = (path: string, data: string): TarWriteEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: M, data });
+
+describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc)', () => {
+  const work = tempDir();
+  const root = join(work, 'store');
+  afterAll(() => {
+    cleanupTempDirs();
+  });
+
+  it('runs on a layer stack, captures the upper dir with OCI whiteouts, shares snapshots', async () => {
+    const base = layerFromTarFile(busyboxRootfsTar());
+    const l2 = await tarFile(work, 'l2.tar', [D('data'), F('data/a', 'a'), F('data/b', 'b'), D('gone'), F('gone/x', 'x'), D('opq'), F('opq/old', 'old')]);
+    const l3 = await tarFile(work, 'l3.tar', [F('.wh.gone', ''), D('opq'), F('opq/.wh..wh..opq', ''), F('opq/new', 'new')]);
+    const before = snapshotUnpackCount();
+    let out = '';
+    const sink = new PassThrough();
+    sink.on('data', (b: Buffer) => (out += b.toString()));
+    const r = await runOnLayers({
+      root,
+      layers: [base, l2, l3],
+      exec: (c) =>
+        runProcess({
+          ...c,
+          args: ['sh', '-c', 'ls /opq; test -e /gone && echo BAD; echo hi > /data/a; rm /data/b; mkdir -p /new/dir; rm -r /opq; mkdir /opq; echo z > /opq/z; exit 3'],
+          network: 'none',
+          stdout: sink,
+          stderr: 'inherit',
+        }),
+      layerOnFailure: true,
+    });
+    expect(snapshotUnpackCount() - before).toBe(3);
+    expect(r.exitCode).toBe(3);
+    expect(out.trim()).toBe('new');
+    expect(r.changes.map((c) => `${{ add: 'A', modify: 'C', delete: 'D' }[c.kind]} ${c.path}`)).toEqual([
+      'C /data', 'C /data/a', 'D /data/b', 'A /new', 'A /new/dir', 'D /opq', 'A /opq/z',
+    ]);
+    const entries = await entriesOf(r.layer!);
+    expect(entries).toEqual(['dir data', 'file data/a', 'file data/.wh.b', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh..wh..opq', 'file opq/z']);
+    await r.cleanup();
+    expect(listContainers(root, { ephemeral: true })).toEqual([]);
+    expect(mountsUnder(root)).toEqual([]);
+
+    // Same base again: nothing is unpacked.
+    const again = await runOnLayers({ root, layers: [base, l2], exec: (c) => runProcess({ ...c, args: ['true'], stdout: 'ignore' }) });
+    expect(snapshotUnpackCount() - before).toBe(3);
+    expect(again.exitCode).toBe(0);
+    expect(again.changes).toEqual([]);
+    await again.cleanup();
+    expect(listSnapshots(root)).toHaveLength(3);
+    expect(await recoverContainers(root)).toEqual({ stopped: [], removed: [], tmpDirs: 0 });
+  });
+});
