@@ -45,7 +45,7 @@ export function createLease(tmpDir: string): Lease {
 
 /** pid of a temp/lease file name `<kind>-<pid>-<rand>`, when it has one. */
 export function pidOfTempName(name: string): number | undefined {
-  const m = /^\.?[^-]+-(\d+)-[0-9a-f]+$/.exec(name);
+  const m = /-(\d+)-[0-9a-f]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
 

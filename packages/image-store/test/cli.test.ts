@@ -55,6 +55,15 @@ describe('strata image ls / tag / rm / prune (CLI)', () => {
     expect(recs[0]).toMatchObject({ Repository: 'app', Tag: '1', ID: app.id.slice(7, 19), Digest: app.manifestDigest, CreatedAt: '2003-01-01 00:00:00 +0000 UTC' });
   });
 
+  it('--format takes Go templates and table templates, as docker does', async () => {
+    let r = await runStrata(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { root });
+    expect(r.out.split('\n')[0]).toBe(`app:1 ${app.id.slice(7, 19)}`);
+    r = await runStrata(['image', 'ls', '--format', 'table {{.Repository}}\t{{.Tag}}'], { root });
+    expect(r.out.split('\n').slice(0, 2)).toEqual(['REPOSITORY   TAG', 'app          1']);
+    r = await runStrata(['image', 'ls', '--format', '{{.Nope}}'], { root });
+    expect(r.code).toBe(2);
+  });
+
   it('filters: dangling, label, before, since, reference', async () => {
     const ids = async (...f: string[]) => (await runStrata(['image', 'ls', '-q', ...f.flatMap((x) => ['--filter', x])], { root })).out.trim().split('\n').filter(Boolean);
     expect(await ids('dangling=true')).toEqual([old.id.slice(7, 19)]);

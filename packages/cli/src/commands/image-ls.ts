@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { familiarRepository, parseReference, shortId } from '@strata/oci';
 import { labelMatches, openStore, parseFilters, resolve, type StoredImage } from '@strata/image-store';
+import { GoTypes, goValue, parseListFormat, renderRows, type GoType } from '@strata/inspect';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanAgo, humanSize, type Column } from '../table';
 
 export interface LsOptions {
+  /** `json`, `table`, `table TEMPLATE` or a Go template (as `docker image ls --format`). */
+  format?: string;
   all?: boolean;
   digests?: boolean;
   trunc?: boolean;
@@ -38,6 +41,14 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+const FIELDS = ['Containers', 'CreatedAt', 'CreatedSince', 'Digest', 'ID', 'Repository', 'SharedSize', 'Size', 'Tag', 'UniqueSize', 'VirtualSize'];
+const ROW_TYPE: GoType = { k: 'struct', name: 'formatter.imageContext', fields: FIELDS.map((name) => ({ name, t: GoTypes.string })) } as GoType;
+/** Docker's column titles for `--format 'table …'`. */
+const HEADERS: Record<string, string> = {
+  Containers: 'CONTAINERS', CreatedAt: 'CREATED AT', CreatedSince: 'CREATED', Digest: 'DIGEST', ID: 'IMAGE ID', Repository: 'REPOSITORY',
+  SharedSize: 'SHARED SIZE', Size: 'SIZE', Tag: 'TAG', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'VIRTUAL SIZE',
+};
+
 interface Row {
   img: StoredImage;
   repository: string;
@@ -45,6 +56,7 @@ interface Row {
 }
 
 export async function run(ctx: CommandContext, opts: LsOptions): Promise<CommandResult> {
+  const listFormat = parseListFormat(opts.format);
   const filters = parseFilters(opts.filter ?? [], ['dangling', 'label', 'label!', 'before', 'since', 'reference']);
   const store = await openStore(ctx.globals.root);
   const all = await store.images();
@@ -103,6 +115,10 @@ export async function run(ctx: CommandContext, opts: LsOptions): Promise<Command
     UniqueSize: 'N/A',
     VirtualSize: humanSize(img.size),
   }));
+  if (!ctx.globals.quiet && (listFormat.kind === 'template' || (listFormat.kind === 'table' && listFormat.template))) {
+    const rows = records.map((r) => goValue(r, ROW_TYPE));
+    return { kind: 'text', text: records.length || listFormat.kind === 'table' ? renderRows(listFormat.template!, rows, listFormat.kind === 'table' ? HEADERS : undefined) : '' };
+  }
   if (ctx.globals.quiet) {
     const seen = new Set<string>();
     const unique = records.filter((r) => !seen.has(r.ID) && (seen.add(r.ID), true));
@@ -127,6 +143,25 @@ export function register(image: Command, io: Io): void {
     .option('-a, --all', 'show all images (strata keeps no intermediate images, so this is the same as without)')
     .option('--digests', 'show manifest digests')
     .option('--no-trunc', "don't truncate IDs")
+    .option('--format <format>', "json (JSON Lines), 'table TEMPLATE' or a Go template, as docker image ls (also the global --format)")
     .option('-f, --filter <filter>', 'dangling=true|false, label=KEY[=VALUE], label!=…, before=IMAGE, since=IMAGE, reference=PATTERN (repeatable)', collect, [])
-    .action(action(io, (ctx, opts: LsOptions) => run(ctx, opts)));
+    .action((opts: LsOptions, cmd: Command) => {
+      const format = takeFormat(cmd);
+      return action(io, (ctx) => run(ctx, { ...opts, format: format === 'table' || format === 'json' ? undefined : format }))(cmd);
+    });
+}
+
+/**
+ * The global `--format` (table|json) also carries Go templates here: take a template off the root
+ * command before the runner validates it.
+ */
+function takeFormat(cmd: Command): string | undefined {
+  const local = cmd.getOptionValue('format') as string | undefined;
+  cmd.setOptionValue('format', undefined);
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const global = root.getOptionValue('format') as string | undefined;
+  if (local === 'json' || local === 'table') root.setOptionValue('format', local);
+  else if (global !== undefined && global !== 'table' && global !== 'json') root.setOptionValue('format', undefined);
+  return local ?? global;
 }
