@@ -6,6 +6,8 @@ export { withConfig } from './with-config';
 export type { ConfigPatch } from './with-config';
 export { applyChanges, CHANGE_INSTRUCTIONS } from './changes';
 export { loadImages } from './load';
+export { parsePlatform, DEFAULT_PLATFORM } from './oci-layout-read';
+export type { PlatformWanted } from './oci-layout-read';
 export type { LoadOptions, LoadedRecord, ArchiveSource } from './load';
 export { importRootfs } from './rootfs';
 export type { ImportOptions } from './rootfs';

@@ -6,7 +6,7 @@ import { layerFromUncompressed } from '@strata/layer';
 import { readArchiveDirectory, readArchiveStream, type Members } from './archive-members';
 import { readDockerArchive } from './docker-archive-read';
 import { imageFromParts } from './from-parts';
-import { readOciLayout } from './oci-layout-read';
+import { readOciLayout, type PlatformWanted } from './oci-layout-read';
 import { createStaging, type Staging, type StagedBlob } from './staging';
 import type { ImageSink } from './store-sink';
 import type { LoadedImage } from './verify';
@@ -21,6 +21,8 @@ export interface LoadOptions {
   /** Opens the store; called only once the archive has been read and verified. */
   openStore: () => Promise<ImageSink>;
   source: ArchiveSource;
+  /** Which image to take from multi-platform indexes (default linux/amd64). */
+  platform?: PlatformWanted;
 }
 
 export interface LoadedRecord {
@@ -61,7 +63,7 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedRecord[]> {
       images = await readDockerArchive(members, staging);
     } else if (members.has('index.json')) {
       format = 'oci-layout';
-      images = await readOciLayout(members, staging);
+      images = await readOciLayout(members, staging, opts.platform);
     } else if (members.has('repositories')) {
       throw new StrataError('UNSUPPORTED', `${members.what} is a pre-1.10 docker-archive (no manifest.json); re-save it with a current Docker`);
     } else {

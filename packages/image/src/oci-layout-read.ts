@@ -7,7 +7,21 @@ import type { Members } from './archive-members';
 import type { Staging } from './staging';
 import { checkLayerCount, jsonMember, layerMember, parseConfigMember, type LoadedImage } from './verify';
 
-const WANT = { os: 'linux', architecture: 'amd64' };
+/** The platform to pick from multi-platform indexes (strata runs linux/amd64 images by default). */
+export interface PlatformWanted {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export const DEFAULT_PLATFORM: PlatformWanted = { os: 'linux', architecture: 'amd64' };
+
+/** `linux/arm64/v8` → { os, architecture, variant }. */
+export function parsePlatform(s: string): PlatformWanted {
+  const [os, architecture, variant] = s.split('/');
+  if (!os || !architecture || s.split('/').length > 3) throw new StrataError('USAGE', `invalid platform "${s}" (want os/arch[/variant], e.g. linux/arm64)`);
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
 const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
 function blobPath(d: Descriptor): string {
@@ -36,18 +50,21 @@ function isAttestation(d: Descriptor): boolean {
 }
 
 /** From an index's entries, the images to load: linux/amd64 where the index is multi-platform. */
-function select(entries: Descriptor[], what: string): Descriptor[] {
+function select(entries: Descriptor[], what: string, want: PlatformWanted): Descriptor[] {
   const usable = entries.filter((d) => !isAttestation(d));
   const withPlatform = usable.filter((d) => d.platform);
   const platforms = new Set(withPlatform.map((d) => `${d.platform!.os}/${d.platform!.architecture}`));
   if (platforms.size <= 1) return usable;
-  const match = withPlatform.find((d) => d.platform!.os === WANT.os && d.platform!.architecture === WANT.architecture);
-  if (!match) throw new StrataError('UNSUPPORTED', `${what}: no ${WANT.os}/${WANT.architecture} image among ${[...platforms].join(', ')}`);
+  const match = withPlatform.find(
+    (d) => d.platform!.os === want.os && d.platform!.architecture === want.architecture && (!want.variant || d.platform!.variant === want.variant),
+  );
+  const name = [want.os, want.architecture, want.variant].filter(Boolean).join('/');
+  if (!match) throw new StrataError('UNSUPPORTED', `${what}: no ${name} image among ${[...platforms].join(', ')}`, { hint: 'pick one with --platform' });
   return [match, ...usable.filter((d) => !d.platform)];
 }
 
 /** An OCI image layout (tar or directory): index.json → (nested indexes →) manifests → config + layers. */
-export async function readOciLayout(members: Members, staging: Staging): Promise<LoadedImage[]> {
+export async function readOciLayout(members: Members, staging: Staging, want: PlatformWanted = DEFAULT_PLATFORM): Promise<LoadedImage[]> {
   const what = members.what;
   const byManifest = new Map<string, LoadedImage>();
   const parsed = (bytes: Buffer, name: string, parse: (b: Buffer) => unknown) => {
@@ -67,7 +84,7 @@ export async function readOciLayout(members: Members, staging: Staging): Promise
     const doc = parsed(bytes, path, (b) => JSON.parse(b.toString('utf8'))) as { manifests?: unknown };
     if (isIndexMediaType(d.mediaType) || Array.isArray(doc.manifests)) {
       const index = parsed(bytes, path, parseIndex) as ReturnType<typeof parseIndex>;
-      for (const child of select(index.manifests, what)) await visit(child, tag ?? descriptorTag(child), depth + 1);
+      for (const child of select(index.manifests, what, want)) await visit(child, tag ?? descriptorTag(child), depth + 1);
       return;
     }
     const manifest = parsed(bytes, path, parseManifest) as Manifest;
@@ -90,6 +107,6 @@ export async function readOciLayout(members: Members, staging: Staging): Promise
   };
 
   const index = parsed(jsonMember(members, 'index.json', 'the archive'), 'index.json', parseIndex) as ReturnType<typeof parseIndex>;
-  for (const d of select(index.manifests, what)) await visit(d, descriptorTag(d), 0);
+  for (const d of select(index.manifests, what, want)) await visit(d, descriptorTag(d), 0);
   return [...byManifest.values()];
 }

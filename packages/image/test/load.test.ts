@@ -136,6 +136,14 @@ describe('image load: OCI image layout', () => {
     expect(records.map((r) => [r.id, r.tags])).toEqual([[sha256(config), ['example.com/oci/img:2']]]);
   });
 
+  it('--platform picks another entry, and a missing platform is a clear error', async () => {
+    const { archive } = await ociArchiveOf('gzip', { nested: true });
+    const root = tempDir();
+    // the arm64 entry's blobs are absent from the archive: choosing it must fail on them
+    await expect(loadImages({ root, openStore: () => testSink(root), platform: { os: 'linux', architecture: 'arm64' }, source: { stream: (async function* () { yield archive; })() } })).rejects.toThrow(/not in the archive/);
+    await expect(loadImages({ root, openStore: () => testSink(root), platform: { os: 'linux', architecture: 's390x' }, source: { stream: (async function* () { yield archive; })() } })).rejects.toThrow(/no linux\/s390x image among linux\/arm64, linux\/amd64/);
+  });
+
   it('reads an OCI layout directory', async () => {
     const root = tempDir();
     const dir = tempDir();

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { familiarReference, parseReference } from '@strata/oci';
-import { loadImages } from '@strata/image';
+import { loadImages, parsePlatform } from '@strata/image';
 import { openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
 export interface LoadOptions {
   input?: string;
+  platform?: string;
 }
 
 export async function run(ctx: CommandContext, opts: LoadOptions): Promise<CommandResult> {
@@ -18,6 +19,7 @@ export async function run(ctx: CommandContext, opts: LoadOptions): Promise<Comma
   const loaded = await loadImages({
     root,
     openStore: () => openStore(root),
+    platform: opts.platform ? parsePlatform(opts.platform) : undefined,
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: opts.input! },
   });
   if (ctx.globals.format === 'json') {
@@ -34,5 +36,6 @@ export function register(image: Command, io: Io): void {
     .command('load')
     .description('load images from a docker-archive (docker save, any version) or an OCI layout, tar or directory')
     .option('-i, --input <file>', 'read from FILE (a tar, possibly compressed, or an OCI layout directory); default stdin')
+    .option('--platform <os/arch>', 'the image to take from multi-platform OCI indexes (default linux/amd64)')
     .action(action(io, (ctx, opts: LoadOptions) => run(ctx, opts)));
 }
