@@ -59,7 +59,7 @@ describe('strata image ls / tag / rm / prune (CLI)', () => {
     let r = await runStrata(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'], { root });
     expect(r.out.split('\n')[0]).toBe(`app:1 ${app.id.slice(7, 19)}`);
     r = await runStrata(['image', 'ls', '--format', 'table {{.Repository}}\t{{.Tag}}'], { root });
-    expect(r.out.split('\n').slice(0, 2)).toEqual(['REPOSITORY   TAG', 'app          1']);
+    expect(r.out.split('\n').slice(0, 2)).toEqual([`${'REPOSITORY'.padEnd(24)}TAG`, `${'app'.padEnd(24)}1`]); // widest: example.com/team/base
     r = await runStrata(['image', 'ls', '--format', '{{.Nope}}'], { root });
     expect(r.code).toBe(2);
   });
