@@ -90,6 +90,12 @@ describe('image inspect (store API fixture)', () => {
     expect(r.out.startsWith('[\n    {\n        "Id": ')).toBe(true);
   });
 
+  it('by tag (index lookup), ID and ID prefix (store resolution) give the same object', async () => {
+    const outs = await Promise.all(['app:latest', 'example.com/team/app:1', id, id.slice(7, 19)].map((r) => runStrata(['image', 'inspect', r], { root })));
+    for (const o of outs) expect([o.code, o.stderr]).toEqual([0, '']);
+    expect(new Set(outs.map((o) => o.out)).size).toBe(1);
+  });
+
   it('--format with Go types: durations, nil slices, maps', async () => {
     const r = await runStrata(['image', 'inspect', '-f', '{{.Config.Healthcheck.Interval}} {{.Config.Entrypoint}} {{.Config.Labels}} {{.Variant}}', id], { root });
     expect(r.out).toBe('1m30s [] map[x.y:<z>] v8\n');

@@ -4,7 +4,7 @@ import { StrataError } from '@strata/errors';
 import { openStore } from '@strata/image-store';
 import { efficiency, humanSize, type EfficiencyReport } from '@strata/inspect';
 import type { CommandContext, CommandResult } from '../runner';
-import { headersOf } from './image-inspect';
+import { findImage } from './image-inspect';
 
 export interface EfficiencyOptions {
   failBelow?: string;
@@ -13,9 +13,9 @@ export interface EfficiencyOptions {
 
 export async function imageEfficiency(ctx: CommandContext, ref: string): Promise<EfficiencyReport> {
   const store = await openStore(ctx.globals.root);
-  const img = await store.image(ref);
+  const img = await findImage(store, ref);
   const layers = [];
-  for (const layer of await img.image.layers()) layers.push(await headersOf(store, layer));
+  for (const layer of img.layers) layers.push(await layer.headers());
   return efficiency(layers);
 }
 

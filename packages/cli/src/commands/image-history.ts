@@ -16,7 +16,7 @@ import {
 import { familiarReference, parseReference } from '@strata/oci';
 import { StrataError } from '@strata/errors';
 import type { CommandContext, CommandResult } from '../runner';
-import { layerSizes } from './image-inspect';
+import { findImage, layerSizes } from './image-inspect';
 
 export interface HistoryRenderOptions {
   format?: string;
@@ -55,9 +55,8 @@ export async function runImageHistory(
   // A bad template fails before the store is opened.
   if (opts.format) parseListFormat(opts.format);
   const store = await openStore(ctx.globals.root);
-  const img = await store.image(ref);
-  const config = JSON.parse(Buffer.from(await img.image.rawConfig()).toString('utf8')) as Record<string, unknown>;
-  const rows = imageHistory({ id: img.id, config, layerSizes: await layerSizes(store, img.image), tags: img.tags.map((t: string) => familiarReference(parseReference(t))) });
+  const img = await findImage(store, ref);
+  const rows = imageHistory({ id: img.id, config: img.config, layerSizes: await layerSizes(img), tags: img.tags.map((t) => familiarReference(parseReference(t))) });
   return { kind: 'text', text: renderHistory(rows, { ...opts, quiet: ctx.globals.quiet }) };
 }
 

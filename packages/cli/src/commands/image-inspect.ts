@@ -1,8 +1,7 @@
 // `strata image inspect REF… [--format TEMPLATE]`: Docker's JSON array, or a Go template per image.
 import { existsSync } from 'node:fs';
 import { isStrataError } from '@strata/errors';
-import type { Image } from '@strata/image';
-import { openStore, type Store } from '@strata/image-store';
+import { openStore, readIndex, refName, type Store } from '@strata/image-store';
 import {
   compileTemplate,
   dockerInspect,
@@ -17,25 +16,67 @@ import {
   type TarHeader,
 } from '@strata/inspect';
 import type { Layer } from '@strata/layer';
-import { familiarReference, parseReference } from '@strata/oci';
+import { familiarReference, isManifestMediaType, MediaType, normalizeReference, parseManifest, parseReference, sha256, type Digest } from '@strata/oci';
 import type { CommandContext, CommandResult } from '../runner';
 
+/** What inspect/history/efficiency need of a stored image. */
+export interface InspectTarget {
+  id: Digest;
+  /** Normalised tags (`docker.io/library/busybox:latest`). */
+  tags: string[];
+  config: Record<string, unknown>;
+  lastTagTime?: string;
+  /** Bottom to top. */
+  layers: Array<{ diffId: Digest; headers: () => Promise<TarHeader[]> }>;
+}
+
 /**
- * Docker-counted usage of each layer. The store keeps layers uncompressed (blob digest = diffID),
- * so the tar headers are read in place, seeking over file data.
+ * Resolve REF. A plain tag is looked up in index.json directly and only that image's manifest and
+ * config are read (the store's `image()` reads every image, which dominates with many images);
+ * anything else (IDs, prefixes, digests, indexes, compressed layers) goes through `store.image`.
  */
-export async function layerUsages(store: Store, image: Image): Promise<LayerUsage[]> {
-  const out: LayerUsage[] = [];
-  for (const layer of await image.layers()) {
-    const diffId = await layer.diffId();
-    let usage = usageCache.get(diffId);
-    if (!usage) {
-      usage = layerUsage(await headersOf(store, layer));
-      usageCache.set(diffId, usage);
-    }
-    out.push(usage);
+export async function findImage(store: Store, ref: string): Promise<InspectTarget> {
+  const fast = await byTag(store, ref).catch(() => undefined);
+  if (fast) return fast;
+  const img = await store.image(ref);
+  const layers = await img.image.layers();
+  return {
+    id: img.id,
+    tags: img.tags,
+    config: JSON.parse(Buffer.from(await img.image.rawConfig()).toString('utf8')) as Record<string, unknown>,
+    lastTagTime: img.lastTagTime,
+    layers: await Promise.all(layers.map(async (l) => ({ diffId: await l.diffId(), headers: () => headersOf(store, l) }))),
+  };
+}
+
+const UNCOMPRESSED = new Set<string>([MediaType.OCI_LAYER, MediaType.DOCKER_LAYER, MediaType.OCI_LAYER_ND]);
+
+async function byTag(store: Store, ref: string): Promise<InspectTarget | undefined> {
+  const parsed = parseReference(ref);
+  if (parsed.digest) return undefined;
+  const want = normalizeReference(ref);
+  const index = await readIndex(store.root);
+  const hits = index.manifests.filter((d) => refName(d) === want);
+  if (hits.length !== 1 || !isManifestMediaType(hits[0].mediaType)) return undefined;
+  const digest = hits[0].digest;
+  const rawManifest = await store.blobs.read(digest);
+  if (sha256(rawManifest) !== digest) return undefined;
+  const manifest = parseManifest(rawManifest);
+  const rawConfig = await store.blobs.read(manifest.config.digest);
+  if (sha256(rawConfig) !== manifest.config.digest) return undefined;
+  const config = JSON.parse(rawConfig.toString('utf8')) as Record<string, unknown>;
+  const diffIds = ((config.rootfs ?? {}) as { diff_ids?: Digest[] }).diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) return undefined;
+  const layers: InspectTarget['layers'] = [];
+  for (const [i, l] of manifest.layers.entries()) {
+    // Local layers are kept uncompressed under their diffID; others take the general path.
+    if (!UNCOMPRESSED.has(l.mediaType) || l.digest !== diffIds[i]) return undefined;
+    const path = store.blobs.path(l.digest);
+    if (!existsSync(path)) return undefined;
+    layers.push({ diffId: l.digest, headers: async () => scanTarFile(path, { verify: false }) });
   }
-  return out;
+  const tags = [...new Set(index.manifests.filter((d) => d.digest === digest).map(refName).filter((t): t is string => t !== undefined))];
+  return { id: manifest.config.digest, tags, config, layers };
 }
 
 /** Tar headers of a stored layer: read in place when the blob is the uncompressed tar. */
@@ -49,8 +90,22 @@ export async function headersOf(store: Store, layer: Layer): Promise<TarHeader[]
 /** Images share base layers: count each diffID once per process. */
 const usageCache = new Map<string, LayerUsage>();
 
-export async function layerSizes(store: Store, image: Image): Promise<number[]> {
-  return (await layerUsages(store, image)).map((u) => u.size);
+/** Docker-counted usage of each layer (bottom to top). */
+export async function layerUsages(target: InspectTarget): Promise<LayerUsage[]> {
+  const out: LayerUsage[] = [];
+  for (const l of target.layers) {
+    let usage = usageCache.get(l.diffId);
+    if (!usage) {
+      usage = layerUsage(await l.headers());
+      usageCache.set(l.diffId, usage);
+    }
+    out.push(usage);
+  }
+  return out;
+}
+
+export async function layerSizes(target: InspectTarget): Promise<number[]> {
+  return (await layerUsages(target)).map((u) => u.size);
 }
 
 export interface ImageInspectOptions {
@@ -60,13 +115,12 @@ export interface ImageInspectOptions {
 
 /** The inspect object of one stored image. */
 export async function inspectStoredImage(store: Store, ref: string): Promise<DockerImageInspect> {
-  const img = await store.image(ref);
-  const config = JSON.parse(Buffer.from(await img.image.rawConfig()).toString('utf8')) as Record<string, unknown>;
-  const sizes = await layerSizes(store, img.image);
+  const img = await findImage(store, ref);
+  const sizes = await layerSizes(img);
   const tags = [...img.tags].sort().map((t) => familiarReference(parseReference(t)));
   return dockerInspect({
     id: img.id,
-    config,
+    config: img.config,
     repoTags: tags,
     repoDigests: [],
     size: sizes.reduce((a, b) => a + b, 0),
