@@ -117,6 +117,9 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
     exclusion = true;
     p = p.slice(1);
   }
+  // Docker compiles patterns with Go's text/scanner, which skips one byte-order mark at the start:
+  // so a BOM at the start of any line (not only line 1, which the file reader strips) is ignored.
+  if (p[0] === '\uFEFF') p = p.slice(1);
   const bad = patternSyntaxError(p);
   if (bad) throw syntaxError(origin, raw, bad);
 
@@ -193,6 +196,9 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
     }
   }
 
+  // A leading `**` not followed by `/` (`**.txt`) means "any directories, then .txt" — Docker 20.10
+  // and the documented meaning of `**` agree; a plain suffix test would also take `b.txt`.
+  if (kind === 'suffix' && p.length > 2 && p[2] !== '/') kind = 'regexp';
   const text = p;
   const segments = text.split('/').length;
   const base = { text, exclusion, kind, segments, line: origin.line, source: origin.source, raw };
