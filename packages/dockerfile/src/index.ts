@@ -3,6 +3,8 @@ export { parse } from './parse';
 export { toInstructions } from './to-instructions';
 export { parseDockerfile } from './parse-dockerfile';
 export { createLexer, expand } from './lexer';
+export { expandInstruction } from './expand-instruction';
+export type { ExpandInstructionOptions, ExpandedInstruction } from './expand-instruction';
 export { parseMount } from './mount';
 export { chompHeredoc, runHeredocPlan } from './heredoc';
 export { INSTRUCTION_INFO, INSTRUCTION_NAMES, isInstructionName } from './instruction-info';

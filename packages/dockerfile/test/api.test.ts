@@ -156,3 +156,48 @@ describe('isValidImageReference (InvalidDefaultArgInFrom)', async () => {
     ['a' .repeat(64).replace(/a/g, 'f'), false],
   ])('%s → %s', (ref, ok) => expect(isValidImageReference(ref)).toBe(ok));
 });
+
+describe('expandInstruction', async () => {
+  const { expandInstruction } = await import('../src/index');
+  const stage = (text: string) => parseDockerfile(`FROM scratch\n${text}`).stages[0]!.instructions[0]!;
+  const env = { A: 'a', PORTS: '80 443', DIR: '/srv', EMPTY: '' };
+
+  it('expands COPY sources, dest, chown/chmod but not --from/--exclude; heredocs raw', () => {
+    const ins = stage('COPY --from=x --chown=$A --exclude=$A "$DIR"/f* <<EOF $DIR/\n"$A" \\$A\nEOF\n');
+    const { instruction, unmatched } = expandInstruction(ins, env);
+    expect(instruction).toMatchObject({ sources: ['/srv/f*'], dest: '/srv/', chown: 'a', from: 'x', exclude: ['$A'] });
+    if (instruction.kind !== 'copy') throw new Error('copy expected');
+    expect(instruction.heredocs[0]!.data).toBe('"a" $A\n');
+    expect([...unmatched]).toEqual([]);
+  });
+
+  it('splits EXPOSE words after expansion and reports unmatched names', () => {
+    const { instruction, unmatched } = expandInstruction(stage('EXPOSE $PORTS $NOPE/udp'), env);
+    // Sorted as written (BuildKit sorts at parse time), then expanded and split.
+    expect(instruction).toMatchObject({ ports: ['/udp', '80', '443'] });
+    expect([...unmatched]).toEqual(['NOPE']);
+  });
+
+  it('expands ENV pairs against the env before the instruction', () => {
+    const { instruction } = expandInstruction(stage('ENV A=b C=$A D="x y"'), env);
+    expect(instruction).toMatchObject({ pairs: [{ key: 'A', value: 'b' }, { key: 'C', value: 'a' }, { key: 'D', value: 'x y' }] });
+  });
+
+  it('re-parses RUN mounts with the expander', () => {
+    const { instruction } = expandInstruction(stage('RUN --mount=type=cache,target=$DIR/cache true'), env);
+    expect(instruction).toMatchObject({ mounts: [{ type: 'cache', target: '/srv/cache', id: '/srv/cache' }] });
+  });
+
+  it('fails like BuildKit, with the line', () => {
+    expect(() => expandInstruction(stage('WORKDIR ${NOPE:?must be set}'), env)).toThrow(
+      'Dockerfile:2: failed to process "${NOPE:?must be set}": NOPE: must be set',
+    );
+    expect(() => expandInstruction(stage('VOLUME $EMPTY'), env)).toThrow('Dockerfile:2: VOLUME specified can not be an empty string');
+  });
+
+  it('uses the escape directive token', () => {
+    const { ast } = parse('# escape=`\nFROM scratch\nWORKDIR C:\\dir`$A\n');
+    const ins = toInstructions(ast).stages[0]!.instructions[0]!;
+    expect(expandInstruction(ins, env, { escape: ast.escape }).instruction).toMatchObject({ path: 'C:\\dir$A' });
+  });
+});
