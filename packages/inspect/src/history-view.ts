@@ -34,6 +34,8 @@ export function ellipsis(s: string, max: number): string {
   return `${chars.slice(0, max - 1).join('')}…`;
 }
 
+const MAX_DURATION_MS = 9_223_372_036_854.775;
+
 export function historyView(rows: HistoryRow[], opts: HistoryViewOptions = {}): HistoryView[] {
   const trunc = opts.trunc ?? true;
   const human = opts.human ?? true;
@@ -46,7 +48,8 @@ export function historyView(rows: HistoryRow[], opts: HistoryViewOptions = {}): 
       Comment: r.comment,
       CreatedAt: createdAt,
       CreatedBy: trunc ? ellipsis(createdBy, 45) : createdBy,
-      CreatedSince: human ? `${humanDuration(now - created * 1000)} ago` : createdAt,
+      // Go's time.Duration saturates at ~292 years (what Docker shows for entries without a date).
+      CreatedSince: human ? `${humanDuration(Math.min(now - created * 1000, MAX_DURATION_MS))} ago` : createdAt,
       ID: trunc ? truncateId(r.id) : r.id,
       Size: human ? humanSize(r.size) : String(r.size),
     };

@@ -40,3 +40,12 @@ describe('rfc3339Local', () => {
     expect(rfc3339Local(1_700_000_000)).toBe('2023-11-14T22:13:20Z');
   });
 });
+
+describe('history view', () => {
+  it('an entry without a date is Go zero time, 292 years ago', async () => {
+    const { historyView } = await import('./history-view');
+    process.env.TZ = 'UTC';
+    const [v] = historyView([{ id: 'sha256:' + 'a'.repeat(64), createdBy: 'x\ty', size: 1500, comment: '', emptyLayer: false, tags: [] }]);
+    expect(v).toEqual({ Comment: '', CreatedAt: '0001-01-01T00:00:00Z', CreatedBy: 'x y', CreatedSince: '292 years ago', ID: 'aaaaaaaaaaaa', Size: '1.5kB' });
+  });
+});
