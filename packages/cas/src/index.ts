@@ -2,4 +2,4 @@ export { openBlobStore, OCI_LAYOUT } from './blob-store';
 export type { BlobStore, PutOptions } from './blob-store';
 export { atomicWrite, fsyncDir, tempName } from './atomic-write';
 export type { AtomicWriteOptions } from './atomic-write';
-export { pidAlive } from './lease';
+export { pidAlive, processStartTime } from './lease';

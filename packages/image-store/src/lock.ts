@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
-import { pidAlive } from '@strata/cas';
+import { pidAlive, processStartTime } from '@strata/cas';
 
 /**
  * The store lock: `ROOT/lock`, created atomically (a finished temp file hard-linked into place,
- * so it is never seen empty) holding `<pid> <token>`. A lock whose pid is dead is stale and is
+ * so it is never seen empty) holding `<pid> <token> <process start time>`. A lock whose process
+ * is gone (pid dead, or reused by a process that started later) is stale and is
  * broken — under a short-lived `ROOT/lock.break` guard so two breakers cannot remove a lock a
  * third process has just taken. Inside one process the lock is re-entrant along an async call
  * chain (AsyncLocalStorage) and serialises unrelated callers.
@@ -31,15 +32,25 @@ function isCode(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException)?.code === code;
 }
 
-async function readHolder(path: string): Promise<{ pid: number; token: string; raw: string } | undefined> {
+async function readHolder(path: string): Promise<{ pid: number; token: string; start?: string; raw: string } | undefined> {
   try {
     const raw = await fsp.readFile(path, 'utf8');
-    const [pid, token] = raw.trim().split(/\s+/);
-    return { pid: Number(pid), token: token ?? '', raw };
+    const [pid, token, start] = raw.trim().split(/\s+/);
+    return { pid: Number(pid), token: token ?? '', start, raw };
   } catch (err) {
     if (isCode(err, 'ENOENT')) return undefined;
     throw err;
   }
+}
+
+const myStart = processStartTime(process.pid);
+
+/** A holder is alive when its pid runs and, where known, started when the holder did (pids get reused). */
+function holderAlive(h: { pid: number; start?: string }): boolean {
+  if (!Number.isInteger(h.pid) || h.pid <= 0 || !pidAlive(h.pid)) return false;
+  if (!h.start) return true;
+  const now = processStartTime(h.pid);
+  return now === undefined || now === h.start;
 }
 
 export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
@@ -51,7 +62,7 @@ export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
   async function tryCreate(token: string): Promise<boolean> {
     const tmp = join(tmpDir, `lockfile-${process.pid}-${randomBytes(6).toString('hex')}`);
     await fsp.mkdir(tmpDir, { recursive: true });
-    await fsp.writeFile(tmp, `${process.pid} ${token}\n`);
+    await fsp.writeFile(tmp, `${process.pid} ${token} ${myStart ?? ''}\n`);
     try {
       await fsp.link(tmp, lockPath);
       return true;
@@ -66,7 +77,7 @@ export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
   async function breakStale(): Promise<boolean> {
     const seen = await readHolder(lockPath);
     if (!seen) return false;
-    if (Number.isInteger(seen.pid) && seen.pid > 0 && pidAlive(seen.pid)) return false;
+    if (holderAlive(seen)) return false;
     // Take the break guard (exclusive create); a guard left by a crashed breaker expires.
     try {
       await fsp.writeFile(guardPath, String(process.pid), { flag: 'wx' });

@@ -100,6 +100,34 @@ describe('openStore / putImage / image / tag', () => {
     await expect(storeLock(root, { timeoutMs: 100 }).withLock(async () => 1)).rejects.toSatisfy((e) => isStrataError(e, 'LOCKED'));
   });
 
+  it('a lock whose pid was reused by a later process is stale', async () => {
+    const root = tempDir();
+    const store = await openStore(root);
+    const { processStartTime } = await import('@strata/cas');
+    const start = processStartTime(1);
+    if (start === undefined) return; // no /proc here: only the pid is checked
+    await fsp.writeFile(join(root, 'lock'), `1 token ${Number(start) + 1}\n`);
+    expect(await store.withLock(async () => 'got it')).toBe('got it');
+  });
+
+  it('putImage refuses a layer whose content does not match its diffID; nothing is recorded', async () => {
+    const { layerFromUncompressed } = await import('@strata/layer');
+    const { imageFromParts } = await import('@strata/image');
+    const { sha256 } = await import('@strata/oci');
+    const src = await makeImage('liar');
+    const [good] = await src.layers();
+    const liar = layerFromUncompressed({ open: async () => (async function* () { yield Buffer.from('other bytes'); })(), diffId: await good.diffId(), size: 11 });
+    const img = imageFromParts({ rawConfig: await src.rawConfig(), layers: [liar] });
+    const root = tempDir();
+    const store = await openStore(root);
+    const indexBefore = await fsp.readFile(join(root, 'index.json'));
+    await expect(store.putImage(img, { tags: ['liar'] })).rejects.toSatisfy((e) => isStrataError(e, 'DIGEST_MISMATCH'));
+    expect((await fsp.readFile(join(root, 'index.json'))).equals(indexBefore)).toBe(true);
+    expect(await store.blobs.has(await good.diffId())).toBe(false);
+    expect(await store.blobs.has(sha256('other bytes'))).toBe(false);
+    expect(await store.images()).toEqual([]);
+  });
+
   it('putImage stores compressed layers uncompressed', async () => {
     const { gzipSync } = await import('node:zlib');
     const { layerFromBlob, readAll } = await import('@strata/layer');
