@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, cleanupTempDirs, dockerOk, hashTree, peerAvailable, tempDir } from '@strata/testing';
 import { sha256 } from '@strata/oci';
@@ -17,7 +19,9 @@ async function doImport(root: string, bytes: Buffer, opts: { tag?: string; chang
 describe('image import', () => {
   it('makes a one-layer image the way docker import does; compressed input is stored decompressed', async () => {
     const rootfs = await makeTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/x', data: 'x' }]);
-    for (const input of [rootfs, gzip(rootfs), zstd(rootfs)]) {
+    const xz = execFileSync('xz', ['-c'], { input: rootfs });
+    const bz = execFileSync('bzip2', ['-c'], { input: rootfs });
+    for (const input of [rootfs, gzip(rootfs), zstd(rootfs), xz, bz]) {
       const root = tempDir();
       const r = await doImport(root, input, { tag: 'docker.io/library/imp:1', changes: ['CMD ["sh"]'] });
       expect(r.tags).toEqual(['docker.io/library/imp:1']);
@@ -73,6 +77,9 @@ describe('image import', () => {
       expect(err).toBeInstanceOf(StrataError);
       expect((err as StrataError).code).toBe(code);
       expect(hashTree(root)).toBe(before);
+      const fresh = join(tempDir(), 'fresh');
+      await expect(doImport(fresh, bytes)).rejects.toThrow(StrataError);
+      expect(existsSync(fresh)).toBe(false);
     }
   });
 
