@@ -9,3 +9,5 @@ export type { DigestContextResult } from './digest-context';
 export { openStatCache, RACY_WINDOW_MS } from './stat-cache';
 export type { StatCache, StatKey } from './stat-cache';
 export { createMatcher as compileExcludes } from '@strata/dockerignore';
+export { checkPath } from './check-path';
+export type { PathCheck } from './check-path';

@@ -50,18 +50,26 @@ function typeOfDirent(d: Dirent): EntryType {
   return 'block';
 }
 
-const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+// Directories sort as `name/`: then the depth-first order is exactly the sorted order of the
+// listed paths (directories with a trailing `/`), as `tar -t | sort` shows a context.
+const sortKey = (d: Dirent) => (d.isDirectory() ? `${d.name}/` : d.name);
+function sortEntries(list: Dirent[]): Dirent[] {
+  const keyed = list.map((d) => ({ d, k: sortKey(d) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.d);
+}
 
 function readDir(abs: string, rel: string): Dirent[] {
   try {
-    return readdirSync(abs, { withFileTypes: true }).sort(byName);
+    return sortEntries(readdirSync(abs, { withFileTypes: true }));
   } catch (err) {
     return wrapError(err, `cannot read context directory ${rel || '.'}`);
   }
 }
 
 /**
- * The walk every context operation shares: depth-first, children in byte order of their names,
+ * The walk every context operation shares: depth-first, children sorted by name (directories as
+ * `name/`, so the whole listing is sorted),
  * `.dockerignore` applied incrementally (parent results passed down), excluded directories
  * skipped unless an exception pattern starts with their path (Docker's rule); such a directory is
  * still listed, as Docker sends it. Yields [relative path, kind, absolute path].

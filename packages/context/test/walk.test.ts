@@ -23,7 +23,7 @@ describe('walkContext', () => {
     const matcher = loadIgnore(dir);
     expect(matcher.file).toBe(join(dir, '.dockerignore'));
     const names = Array.from(walkContextNames(dir, { matcher })).map((e) => e.path);
-    expect(names).toEqual(['.dockerignore', 'README.md', 'a', 'a/b', 'a.b', 'b.txt', 'build', 'build/keep', 'docs', 'docs/x.md', 'link', 'src', 'src/app.ts']);
+    expect(names).toEqual(['.dockerignore', 'README.md', 'a.b', 'a', 'a/b', 'b.txt', 'build', 'build/keep', 'docs', 'docs/x.md', 'link', 'src', 'src/app.ts']);
     const seen: string[] = [];
     const entries = listContext(dir, { matcher, onEntry: (e) => seen.push(e.path) });
     expect(entries.map((e) => e.path)).toEqual(names);
@@ -115,5 +115,18 @@ describe('content digests', () => {
     }
     expect(isStrataError(err, 'IO_ERROR')).toBe(true);
     expect((err as Error).message).toMatch(/^cannot read context file .*missing: ENOENT/);
+  });
+});
+
+describe('checkPath', () => {
+  it('reports the deciding pattern and Docker pruning of excluded directories', async () => {
+    const { checkPath } = await import('../src/index');
+    const m = compileExcludes(['*', '!**/*.py', '!keep/x']);
+    expect(checkPath(m, 'a.py')).toMatchObject({ path: 'a.py', included: true, decidedBy: { text: '**/*.py', exclusion: true } });
+    expect(checkPath(m, './src//lib/b.py')).toMatchObject({ path: 'src/lib/b.py', included: false, prunedAt: 'src', decidedBy: { text: '*' } });
+    expect(checkPath(m, 'keep/x/y')).toMatchObject({ included: true, decidedBy: { text: 'keep/x', exclusion: true } });
+    expect(checkPath(m, 'keep/z')).toMatchObject({ included: false, decidedBy: { text: '*' } });
+    expect(checkPath(m, '.').included).toBe(true);
+    expect(() => checkPath(m, '../etc')).toThrow(/outside the context/);
   });
 });
