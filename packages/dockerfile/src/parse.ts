@@ -30,6 +30,11 @@ const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 export function parse(text: string, options: ParseOptions = {}): ParseResult {
   const filename = options.filename ?? 'Dockerfile';
   const lines = splitLines(text);
+  // bufio.Scanner's token limit: one physical line (with its newline) of at most 64 KiB.
+  const tooLong = lines.findIndex((l) => l.length > 16384 && Buffer.byteLength(l) > 65536);
+  if (tooLong >= 0) {
+    throw syntaxError(filename, { start: tooLong + 1, end: tooLong + 1 }, 'dockerfile line greater than max allowed size of 65535');
+  }
   const directives: Directives = { escape: '\\', list: [] };
   const dirState = { done: false, seen: new Set<string>() };
   const warnings: Warning[] = [];

@@ -201,3 +201,11 @@ describe('expandInstruction', async () => {
     expect(expandInstruction(ins, env, { escape: ast.escape }).instruction).toMatchObject({ path: 'C:\\dir$A' });
   });
 });
+
+describe('limits', () => {
+  it('refuses a physical line over 64 KiB like bufio.Scanner', () => {
+    const text = `FROM scratch\nRUN echo ${'x'.repeat(70000)}\n`;
+    expect(() => parseDockerfile(text)).toThrow('Dockerfile:2: dockerfile line greater than max allowed size of 65535');
+    expect(() => parseDockerfile(`FROM scratch\nRUN echo ${'x'.repeat(60000)}\n`)).not.toThrow();
+  });
+});
