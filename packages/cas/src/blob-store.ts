@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
@@ -252,8 +252,25 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
       return { files, bytes };
     },
     verify: async (digest) => {
+      // Sync positional reads into one buffer: the fastest way to hash a file in Node (PERF-NOTES).
+      let fd: number;
+      try {
+        fd = openSync(path(digest), 'r');
+      } catch (err) {
+        if (isEnoent(err)) throw notFound(digest, err);
+        throw err;
+      }
       const h = new Hasher();
-      for await (const chunk of await openBlob(digest)) h.update(chunk);
+      const buf = Buffer.allocUnsafe(CHUNK);
+      try {
+        for (;;) {
+          const n = readSync(fd, buf, 0, CHUNK, null);
+          if (n === 0) break;
+          h.update(buf.subarray(0, n));
+        }
+      } finally {
+        closeSync(fd);
+      }
       const actual = h.digest();
       return { ok: actual === digest, actual, size: h.size };
     },
