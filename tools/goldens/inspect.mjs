@@ -89,7 +89,27 @@ export const TEMPLATES = [
   '{{`raw\\n`}}',
   '{{"esc\\t\\"q\\""}}',
   '{{printf "%q %v %5s|%-5s|%x %t" .Os .Os "ab" "cd" 255 true}}',
-];
+  '{{json .}}',
+  '{{.RepoTags}} {{.RepoDigests}}',
+  '{{.GraphDriver.Data}}|{{.GraphDriver}}',
+  '{{.Metadata.LastTagTime}}',
+  '{{.ContainerConfig.Env}}|{{.ContainerConfig.Labels}}|{{.ContainerConfig.Volumes}}',
+  '{{with .Config}}{{.WorkingDir}}|{{$.Os}}{{end}}',
+  '{{with .Config.Entrypoint}}{{index . 0}}{{else}}no entrypoint{{end}}',
+  '{{eq .Os "windows" "linux"}} {{eq .Size 0}}',
+  '{{index .Config.Labels "missing"}}|',
+  '{{range .Config.Env}}{{range $.RepoTags}}{{.}};{{end}}{{end}}',
+  '{{range $i, $l := .RootFS.Layers}}{{if gt $i 0}}+{{end}}{{slice $l 7 12}}{{end}}',
+  '{{.Config.Env | len | printf "%03d"}}',
+  '{{printf "%v|%s|%d" .Config.Env .RepoTags .Size}}',
+  '{{printf "%T" .Size}}',
+  '{{range $k, $v := .Config.ExposedPorts}}{{$k}}={{$v}} {{end}}',
+  '{{range $k, $_ := .Config.Volumes}}{{$k}} {{end}}',
+  '{{and 1 0 "x"}}|{{or 0 "" "y"}}|{{not ""}}',
+  '{{html .Config.Env}}|{{urlquery .Os "/" .Architecture}}',
+  '{{.Config.StopTimeout}}|{{.Config.ArgsEscaped}}|{{.Config.Shell}}',
+  '{{lower (index .RepoTags 0)}}',
+]
 
 export const BAD_TEMPLATES = [
   '{{.Os',

@@ -41,6 +41,8 @@ function formatOne(verb: string, x: GoValue, f: { plus: boolean; sharp: boolean;
   const k = c.t.k;
   const isInt = k === 'int' || k === 'duration';
   switch (verb) {
+    case 'T':
+      return x.t.k === 'iface' && (x.v === null || x.v === undefined) ? '<nil>' : typeName(c.t);
     case 'v':
       if (k === 'string' && f.sharp) return goQuote(String(c.v));
       if (k === 'float') return fmtFloat(Number(c.v), 'g', f.prec, f.plus);
