@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docker, peerAvailable } from '@strata/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * Interop: for negative goldens that Debian's Docker 20.10 (BuildKit frontend of that era) can
@@ -51,6 +51,10 @@ async function dockerErrorLine(dir: string): Promise<number | undefined> {
   }
   throw new Error('dockerd kept refusing connections');
 }
+
+afterAll(async () => {
+  await docker(['rmi', '-f', 'strata-it-df/probe:latest']);
+});
 
 describe.skipIf(!peerAvailable('docker'))('negative goldens: error line agrees with docker build', () => {
   it.each(CASES)('%s', async (name) => {
