@@ -10,6 +10,8 @@ import { isTarHeader } from './tar-writer';
 const JSON_LIMIT = 32 * 1024 * 1024;
 /** Anything this small is kept in memory whatever it is (VERSION files, empty layers). */
 const SMALL_LIMIT = 4096;
+/** All in-memory members together; past it, members go to the staging area too (hostile archives). */
+const MEMORY_BUDGET = 256 * 1024 * 1024;
 
 /** One file of an image archive: in memory (small JSON), staged (blob candidates), or on disk (a layout directory). */
 export type Member =
@@ -78,6 +80,7 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
 
   const files = new Map<string, Member>();
   const links = new Map<string, string>();
+  let inMemory = 0;
   const extract = tarExtract();
   const feed = (async () => {
     try {
@@ -98,7 +101,8 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
       if (h.type === 'file' || h.type === 'contiguous-file') {
         const size = h.size ?? 0;
         const { head: first, rest: body } = await peek(entry as unknown as AsyncIterable<Uint8Array>, Math.min(size, 64));
-        if (size <= SMALL_LIMIT || (size <= JSON_LIMIT && looksLikeJson(first))) {
+        if (inMemory + size <= MEMORY_BUDGET && (size <= SMALL_LIMIT || (size <= JSON_LIMIT && looksLikeJson(first)))) {
+          inMemory += size;
           const chunks: Buffer[] = [];
           for await (const c of body) chunks.push(c as Buffer);
           files.set(name, { kind: 'bytes', bytes: Buffer.concat(chunks) });
