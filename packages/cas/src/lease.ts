@@ -18,15 +18,23 @@ export interface Lease {
 
 export const LEASE_PREFIX = 'lease-';
 
+const leaseFiles = new Set<string>();
+let exitHook = false;
+
 export function createLease(tmpDir: string): Lease {
   let file: string | undefined;
   const held = new Set<Digest>();
   const ensure = () => {
     if (file) return file;
     file = join(tmpDir, `${LEASE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-    const f = file;
-    process.once('exit', () => rmSync(f, { force: true }));
-    return f;
+    leaseFiles.add(file);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const f of leaseFiles) rmSync(f, { force: true });
+      });
+    }
+    return file;
   };
   return {
     add(digest) {

@@ -38,6 +38,8 @@ export function refName(d: Descriptor): string | undefined {
 /** strata's own derived facts about an image, kept on its index.json descriptors (e.g. its Docker size). */
 export const STRATA_ANNOTATION_PREFIX = 'dev.strata.';
 export const ANNOTATION_SIZE = 'dev.strata.image.size';
+/** When a tag was last added to the image (Docker's Metadata.LastTagTime). */
+export const ANNOTATION_LAST_TAG_TIME = 'dev.strata.image.last-tag-time';
 
 export function taggedDescriptor(manifest: Descriptor, ref: string): Descriptor {
   const base = bareDescriptor(manifest);
@@ -82,9 +84,11 @@ export function setTags(index: Index, edit: { add?: Array<{ manifest: Descriptor
     const own = bareDescriptor(d).annotations;
     if (own) s.base = { ...s.base, annotations: { ...s.base.annotations, ...own } };
   }
+  const now = new Date().toISOString();
   for (const a of edit.add ?? []) {
     const s = slot(a.manifest);
     if (!s.tags.includes(a.ref)) s.tags.push(a.ref);
+    s.base = { ...s.base, annotations: { ...s.base.annotations, [ANNOTATION_LAST_TAG_TIME]: now } };
   }
   const manifests: Descriptor[] = [];
   for (const digest of order) {

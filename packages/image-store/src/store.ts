@@ -5,7 +5,7 @@ import {
   MediaType, isIndexMediaType, layerCompression, parseIndex, parseReference, formatReference, withDefaultTag, normalizeReference,
   sha256, type Descriptor, type Digest, type ImageConfig, type Manifest,
 } from '@strata/oci';
-import { ANNOTATION_SIZE, readIndex, refName, setTags, writeIndex } from './index-file';
+import { ANNOTATION_LAST_TAG_TIME, ANNOTATION_SIZE, readIndex, refName, setTags, writeIndex } from './index-file';
 import { layerContentSize } from './content-size';
 import { storeLock } from './lock';
 import { readStoredImage } from './stored-image';
@@ -21,6 +21,7 @@ export interface StoredImage {
   /** Docker's Size: the bytes of the regular files in its layers (not the tars' length). */
   size: number;
   image: Image;
+  /** When a tag was last added (Docker's Metadata.LastTagTime); undefined if never tagged here. */
   lastTagTime?: string;
   /** Parsed config and manifest (read once; no blob re-hashing). */
   config: ImageConfig;
@@ -106,7 +107,8 @@ export async function openStore(root: string): Promise<Store> {
       try {
         return await readImages();
       } catch (err) {
-        if (!isStrataError(err, 'BLOB_NOT_FOUND') || attempt >= 3) throw err;
+        if (!isStrataError(err, 'BLOB_NOT_FOUND')) throw err;
+        if (attempt >= 3) throw new StrataError('STORE_CORRUPT', `an image in index.json is incomplete: ${err.message}`, { hint: 'run `strata store check`', cause: err });
       }
     }
   }
@@ -130,6 +132,7 @@ export async function openStore(root: string): Promise<Store> {
         tags,
         created: v.config.created,
         size: await imageSize(d, v.manifest),
+        lastTagTime: d.annotations?.[ANNOTATION_LAST_TAG_TIME],
         image: v.image,
         config: v.config,
         manifest: v.manifest,

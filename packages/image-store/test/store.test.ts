@@ -42,8 +42,10 @@ describe('openStore / putImage / image / tag', () => {
     const b = await store.putImage(await makeImage('b', { created: '2021-01-01T00:00:00Z' }), { tags: ['app:1'] });
     let all = await store.images();
     expect(all.map((i) => [i.id, i.tags])).toEqual([[b.id, ['docker.io/library/app:1']], [a.id, []]]);
+    const t0 = new Date().toISOString();
     await store.tag(a.id.slice(7, 19), 'app:old');
     expect((await store.image('app:old')).id).toBe(a.id);
+    expect((await store.image('app:old')).lastTagTime! >= t0).toBe(true);
     await store.tag('app:1', 'app:2');
     expect((await store.image('app:2')).id).toBe(b.id);
     await store.untag('app:1');
