@@ -109,7 +109,7 @@ export async function layerSizes(target: InspectTarget): Promise<number[]> {
 }
 
 export interface ImageInspectOptions {
-  /** A Go template, `json`, or undefined for the JSON array. */
+  /** A Go template; `json`, `table` or undefined print the JSON array. */
   format?: string;
 }
 
@@ -130,7 +130,7 @@ export async function inspectStoredImage(store: Store, ref: string): Promise<Doc
 
 export async function runImageInspect(ctx: CommandContext, refs: string[], opts: ImageInspectOptions): Promise<CommandResult> {
   // Parse the template before touching the store: a bad template is a usage error.
-  const template = opts.format && opts.format !== 'json' ? compileTemplate(opts.format) : undefined;
+  const template = opts.format && opts.format !== 'json' && opts.format !== 'table' ? compileTemplate(opts.format) : undefined;
   const store = await openStore(ctx.globals.root);
   const found: DockerImageInspect[] = [];
   const missing: string[] = [];
