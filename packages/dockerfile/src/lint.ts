@@ -1,5 +1,6 @@
 import { closest } from './go-text';
 import { createLexer } from './lexer';
+import { parseMount } from './mount';
 import { isValidImageReference } from './reference-check';
 import { ruleWarning } from './rules';
 import type { ArgInstruction, Ast, Instruction, Lexer, Stage, ToInstructionsOptions, Warning } from './types';
@@ -203,6 +204,22 @@ function checkInstruction(
         out.push(ruleWarning('WorkdirRelativePath', `Relative workdir ${JSON.stringify(p)} can have unexpected results if the base image changes`, ins.range));
       }
       scope.workdirSet = true;
+      break;
+    }
+    case 'run': {
+      // Only the --mount values are expanded (and so checked) for RUN.
+      const values: string[] = [];
+      for (const raw of ins.mountFlags) {
+        try {
+          parseMount(raw, (w) => {
+            values.push(w);
+            return w;
+          });
+        } catch {
+          // a malformed mount was reported by toInstructions already
+        }
+      }
+      undefinedVars(values);
       break;
     }
     case 'shell':

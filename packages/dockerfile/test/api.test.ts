@@ -209,3 +209,10 @@ describe('limits', () => {
     expect(() => parseDockerfile(`FROM scratch\nRUN echo ${'x'.repeat(60000)}\n`)).not.toThrow();
   });
 });
+
+describe('UndefinedVar in RUN --mount values', () => {
+  it('checks mount values but not the command', () => {
+    const w = parseDockerfile('FROM scratch\nARG CACHE=/c\nRUN --mount=type=cache,target=$CACHE,id=$NOPE echo $ALSO_NOPE\n').warnings;
+    expect(w.map((x) => x.message)).toEqual(["Usage of undefined variable '$NOPE'"]);
+  });
+});
