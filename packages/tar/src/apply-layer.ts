@@ -226,6 +226,9 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
       const tst = ensureParents(linkTarget, name, false) ? lstatOrUndefined(abs(linkTarget)) : undefined;
       if (!tst) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to missing ${JSON.stringify(ln)}`);
       if (tst.isDirectory()) throw unsafe(what, name, `is a hardlink to the directory ${JSON.stringify(ln)}`);
+      if (linkTarget.startsWith(`${rel}/`)) {
+        throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(ln)}, which replacing it removes`);
+      }
       if (linkTarget === rel) {
         // A hardlink to itself: nothing to do.
         unpacked.add(rel);

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
 import { byteReader } from './byte-reader';
 import { cleanPath } from './clean-path';
@@ -91,6 +92,122 @@ function parsePax(buf: Buffer, into: Map<string, Buffer>): void {
 
 const MAX_META = 1 << 20; // PAX / GNU long-name payloads larger than this are hostile
 
+/** What a tar reader carries from one header to the next (PAX records, GNU long names). */
+interface DecodeState {
+  global: Map<string, Buffer>;
+  pax: Map<string, Buffer>;
+  longName?: string;
+  longLink?: string;
+}
+
+type Step =
+  | { kind: 'meta'; flag: string; size: number; padded: number }
+  | { kind: 'skip'; padded: number }
+  | { kind: 'entry'; entry: TarEntry; dataSize: number };
+
+function newState(): DecodeState {
+  return { global: new Map(), pax: new Map() };
+}
+
+/** Take in the payload of a PAX / GNU long-name record. */
+function takeMeta(st: DecodeState, flag: string, payload: Buffer): void {
+  if (flag === 'x') parsePax(payload, st.pax);
+  else if (flag === 'g') parsePax(payload, st.global);
+  else {
+    const z = payload.indexOf(0);
+    const s = payload.subarray(0, z < 0 ? payload.length : z).toString('utf8');
+    if (flag === 'L') st.longName = s;
+    else st.longLink = s;
+  }
+}
+
+/** Decode one 512-byte header block (not all zeros) into the next step; no I/O. */
+function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: string): Step {
+  const rawName0 = str(h, 0, 100);
+  if (!checksumOk(h)) throw new StrataError('INVALID_TAR', `${what}: bad header checksum${rawName0 ? ` at ${JSON.stringify(rawName0)}` : ''}`, { hint: 'is it compressed? strata reads uncompressed tars here' });
+  const flag = String.fromCharCode(h[156]);
+  const size = num(h, 124, 12, 'size', rawName0);
+  const padded = Math.ceil(size / 512) * 512;
+  if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+    if (size > MAX_META) throw new StrataError('INVALID_TAR', `${what}: metadata record of ${size} bytes is too large`);
+    return { kind: 'meta', flag, size, padded };
+  }
+  if (flag === 'V') return { kind: 'skip', padded };
+  const type = TYPES[flag];
+  if (!type) {
+    throw new StrataError(flag === 'S' ? 'UNSUPPORTED' : 'INVALID_TAR', `${what}: entry ${JSON.stringify(rawName0)} has unsupported type ${JSON.stringify(flag)}`);
+  }
+  const magic = h.subarray(257, 263).toString('latin1');
+  let name = rawName0;
+  if (magic === 'ustar\0' && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
+  let linkname = str(h, 157, 100);
+  const rec = (k: string) => st.pax.get(k) ?? st.global.get(k);
+  const recStr = (k: string) => rec(k)?.toString('utf8');
+  const recNum = (k: string) => {
+    const v = recStr(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
+    return n;
+  };
+  if (st.longName !== undefined) name = st.longName;
+  if (st.longLink !== undefined) linkname = st.longLink;
+  name = recStr('path') ?? name;
+  linkname = recStr('linkpath') ?? linkname;
+  let entrySize = recNum('size') ?? size;
+  if (type !== 'file') entrySize = type === 'hardlink' || type === 'symlink' || type === 'dir' ? 0 : entrySize;
+  const dataSize = recNum('size') ?? size;
+  const xattrs: Record<string, Buffer> = {};
+  let hasX = false;
+  for (const src2 of [st.global, st.pax]) {
+    for (const [k, v] of src2) {
+      if (k.startsWith('SCHILY.xattr.')) {
+        xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+        hasX = true;
+      }
+    }
+  }
+  let path: string;
+  try {
+    path = opts.clean === false ? name.replace(/\/+$/, '') || '.' : cleanPath(name);
+  } catch (err) {
+    throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} escapes the root`, { cause: err });
+  }
+  const entry: TarEntry = {
+    name,
+    path,
+    type,
+    mode: num(h, 100, 8, 'mode', name) & 0o7777,
+    uid: recNum('uid') ?? num(h, 108, 8, 'uid', name),
+    gid: recNum('gid') ?? num(h, 116, 8, 'gid', name),
+    size: type === 'file' ? entrySize : 0,
+    mtime: recNum('mtime') ?? num(h, 136, 12, 'mtime', name),
+  };
+  const uname = recStr('uname') ?? str(h, 265, 32);
+  const gname = recStr('gname') ?? str(h, 297, 32);
+  if (uname) entry.uname = uname;
+  if (gname) entry.gname = gname;
+  const atime = recNum('atime');
+  if (atime !== undefined) entry.atime = atime;
+  if (type === 'symlink') entry.linkname = linkname;
+  if (type === 'hardlink') {
+    try {
+      entry.linkname = opts.clean === false ? linkname : cleanPath(linkname);
+    } catch (err) {
+      throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} links to ${JSON.stringify(linkname)} outside the root`, { cause: err });
+    }
+  }
+  if (type === 'char' || type === 'block') {
+    entry.devmajor = num(h, 329, 8, 'devmajor', name);
+    entry.devminor = num(h, 337, 8, 'devminor', name);
+  }
+  if (hasX) entry.xattrs = xattrs;
+  st.pax = new Map();
+  st.longName = undefined;
+  st.longLink = undefined;
+  return { kind: 'entry', entry, dataSize };
+}
+
 /**
  * Read a tar stream entry by entry. Handles ustar, GNU (long names `L`/`K`, base-256 numbers),
  * PAX local and global headers (path, linkpath, size, uid, gid, uname, gname, mtime, atime,
@@ -99,115 +216,27 @@ const MAX_META = 1 << 20; // PAX / GNU long-name payloads larger than this are h
 export async function* readTar(src: AsyncIterable<Uint8Array>, opts: ReadTarOptions = {}): AsyncGenerator<TarReadEntry> {
   const what = opts.what ?? 'tar stream';
   const r = byteReader(src, what);
-  const global = new Map<string, Buffer>();
-  let pax = new Map<string, Buffer>();
-  let longName: string | undefined;
-  let longLink: string | undefined;
+  const st = newState();
   try {
     for (;;) {
       const h = await r.exact(512);
       if (!h) return; // a tar without end blocks: accepted, like GNU tar
-      if (h.every((b) => b === 0)) {
-        // End of archive (one or two zero blocks); whatever follows is padding.
-        return;
-      }
-      const rawName0 = str(h, 0, 100);
-      if (!checksumOk(h)) throw new StrataError('INVALID_TAR', `${what}: bad header checksum${rawName0 ? ` at ${JSON.stringify(rawName0)}` : ''}`, { hint: 'is it compressed? strata reads uncompressed tars here' });
-      const flag = String.fromCharCode(h[156]);
-      const size = num(h, 124, 12, 'size', rawName0);
-      const padded = Math.ceil(size / 512) * 512;
-      if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-        if (size > MAX_META) throw new StrataError('INVALID_TAR', `${what}: metadata record of ${size} bytes is too large`);
-        const data = (await r.exact(padded)) ?? Buffer.alloc(0);
-        if (data.length < padded) throw new StrataError('INVALID_TAR', `${what} is truncated`);
-        const payload = data.subarray(0, size);
-        if (flag === 'x') parsePax(payload, pax);
-        else if (flag === 'g') parsePax(payload, global);
-        else {
-          const z = payload.indexOf(0);
-          const s = payload.subarray(0, z < 0 ? size : z).toString('utf8');
-          if (flag === 'L') longName = s;
-          else longLink = s;
-        }
+      // End of archive (one or two zero blocks); whatever follows is padding.
+      if (h.every((b) => b === 0)) return;
+      const step = decodeBlock(h, st, opts, what);
+      if (step.kind === 'meta') {
+        const data = await r.exact(step.padded);
+        if (step.padded > 0 && (!data || data.length < step.padded)) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+        takeMeta(st, step.flag, (data ?? Buffer.alloc(0)).subarray(0, step.size));
         continue;
       }
-      if (flag === 'V') {
-        await r.skip(padded);
+      if (step.kind === 'skip') {
+        await r.skip(step.padded);
         continue;
       }
-      const type = TYPES[flag];
-      if (!type) {
-        throw new StrataError(flag === 'S' ? 'UNSUPPORTED' : 'INVALID_TAR', `${what}: entry ${JSON.stringify(rawName0)} has unsupported type ${JSON.stringify(flag)}`);
-      }
-      const magic = h.subarray(257, 263).toString('latin1');
-      let name = rawName0;
-      if (magic === 'ustar\0' && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
-      let linkname = str(h, 157, 100);
-      const rec = (k: string) => pax.get(k) ?? global.get(k);
-      const recStr = (k: string) => rec(k)?.toString('utf8');
-      const recNum = (k: string) => {
-        const v = recStr(k);
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isFinite(n) || n < 0) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
-        return n;
-      };
-      if (longName !== undefined) name = longName;
-      if (longLink !== undefined) linkname = longLink;
-      name = recStr('path') ?? name;
-      linkname = recStr('linkpath') ?? linkname;
-      let entrySize = recNum('size') ?? size;
-      if (type !== 'file') entrySize = type === 'hardlink' || type === 'symlink' || type === 'dir' ? 0 : entrySize;
-      const dataSize = recNum('size') ?? size;
-      const xattrs: Record<string, Buffer> = {};
-      let hasX = false;
-      for (const src2 of [global, pax]) {
-        for (const [k, v] of src2) {
-          if (k.startsWith('SCHILY.xattr.')) {
-            xattrs[k.slice('SCHILY.xattr.'.length)] = v;
-            hasX = true;
-          }
-        }
-      }
-      let path: string;
-      try {
-        path = opts.clean === false ? name.replace(/\/+$/, '') || '.' : cleanPath(name);
-      } catch (err) {
-        throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} escapes the root`, { cause: err });
-      }
-      const entry: TarEntry = {
-        name,
-        path,
-        type,
-        mode: num(h, 100, 8, 'mode', name) & 0o7777,
-        uid: recNum('uid') ?? num(h, 108, 8, 'uid', name),
-        gid: recNum('gid') ?? num(h, 116, 8, 'gid', name),
-        size: type === 'file' ? entrySize : 0,
-        mtime: recNum('mtime') ?? num(h, 136, 12, 'mtime', name),
-      };
-      const uname = recStr('uname') ?? str(h, 265, 32);
-      const gname = recStr('gname') ?? str(h, 297, 32);
-      if (uname) entry.uname = uname;
-      if (gname) entry.gname = gname;
-      const atime = recNum('atime');
-      if (atime !== undefined) entry.atime = atime;
-      if (type === 'symlink') entry.linkname = linkname;
-      if (type === 'hardlink') {
-        try {
-          entry.linkname = opts.clean === false ? linkname : cleanPath(linkname);
-        } catch (err) {
-          throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} links to ${JSON.stringify(linkname)} outside the root`, { cause: err });
-        }
-      }
-      if (type === 'char' || type === 'block') {
-        entry.devmajor = num(h, 329, 8, 'devmajor', name);
-        entry.devminor = num(h, 337, 8, 'devminor', name);
-      }
-      if (hasX) entry.xattrs = xattrs;
-      pax = new Map();
-      longName = undefined;
-      longLink = undefined;
-
+      const { entry, dataSize } = step;
+      const type = entry.type;
+      const name = entry.name ?? entry.path;
       // Only regular files carry data we hand out; anything else with a size is skipped.
       let left = dataSize;
       let consumed = false;
@@ -234,4 +263,59 @@ export async function* readTar(src: AsyncIterable<Uint8Array>, opts: ReadTarOpti
   } finally {
     await r.close();
   }
+}
+
+/** An entry and the byte offset of its content in the tar file. */
+export interface IndexedTarEntry extends TarEntry {
+  offset: number;
+}
+
+/**
+ * Index a tar file without reading file contents: headers are read with synchronous positioned
+ * reads and the data is jumped over. Same parsing and path rules as `readTar`.
+ */
+export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTarEntry[] {
+  const what = opts.what ?? path;
+  const fd = openSync(path, 'r');
+  const out: IndexedTarEntry[] = [];
+  try {
+    const fileSize = fstatSync(fd).size;
+    const st = newState();
+    const h = Buffer.alloc(512);
+    let pos = 0;
+    const readAt = (buf: Buffer, at: number) => {
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, at + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    };
+    for (;;) {
+      const n = readAt(h, pos);
+      if (n === 0) break;
+      if (n < 512) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+      if (h.every((b) => b === 0)) break;
+      pos += 512;
+      const step = decodeBlock(Buffer.from(h), st, opts, what);
+      if (step.kind === 'meta') {
+        const data = Buffer.alloc(step.size);
+        if (readAt(data, pos) < step.size) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+        takeMeta(st, step.flag, data);
+        pos += step.padded;
+        continue;
+      }
+      if (step.kind === 'skip') {
+        pos += step.padded;
+        continue;
+      }
+      out.push({ ...step.entry, offset: pos });
+      pos += Math.ceil(step.dataSize / 512) * 512;
+      if (pos > fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }

@@ -24,6 +24,7 @@ export interface WriteTarOptions {
 const FLAGS: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 const ZERO = Buffer.alloc(1024);
 const CHUNK = 64 * 1024;
+const FLUSH = 128 * 1024;
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
@@ -201,16 +202,32 @@ async function* fileBody(e: TarWriteEntry, opts: WriteTarOptions): AsyncGenerato
  * The output is produced as it is read: nothing is held beyond one 64 KiB chunk.
  */
 export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable<TarWriteEntry>, opts: WriteTarOptions = {}): AsyncGenerator<Uint8Array> {
+  // Small pieces (headers, small files, padding) are gathered into ~128 KiB chunks: one
+  // consumer write per chunk instead of three or more per entry.
+  let parts: Uint8Array[] = [];
+  let pending = 0;
+  const take = (c: Uint8Array) => {
+    parts.push(c);
+    pending += c.length;
+  };
+  const drain = () => {
+    const out = parts.length === 1 ? parts[0] : Buffer.concat(parts, pending);
+    parts = [];
+    pending = 0;
+    return out;
+  };
   for await (const e of entries) {
-    yield encodeEntryHeader(e, opts);
-    if (e.type === 'file' && e.size > 0) {
-      yield* fileBody(e, opts);
+    take(encodeEntryHeader(e, opts));
+    if (e.type === 'file') {
+      for await (const c of fileBody(e, opts)) {
+        take(c);
+        if (pending >= FLUSH) yield drain();
+      }
       const pad = (512 - (e.size % 512)) % 512;
-      if (pad) yield ZERO.subarray(0, pad);
-    } else if (e.type === 'file') {
-      // Still consume the source so a non-empty "empty" file is caught.
-      for await (const _ of fileBody(e, opts)) void _;
+      if (pad) take(ZERO.subarray(0, pad));
     }
+    if (pending >= FLUSH) yield drain();
   }
-  yield ZERO;
+  take(ZERO);
+  yield drain();
 }

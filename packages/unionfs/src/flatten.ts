@@ -1,6 +1,6 @@
 import { writeTar, type TarWriteEntry, type WriteTarOptions } from '@strata/tar';
 import type { DataRef, UnionView, ViewEntry } from './types';
-import { openData } from './union-view';
+import { closeFds, openData, type FdCache } from './union-view';
 
 export interface FlattenOptions extends WriteTarOptions {
   /** Include the root directory as `./` (default false, like `docker export`). */
@@ -12,7 +12,7 @@ export function dataKey(ref: DataRef): string {
 }
 
 /** The tar entries of a view; paths sharing content (hardlinks) after the first become links to it. */
-export function* flattenEntries(view: UnionView, opts: FlattenOptions = {}): Generator<TarWriteEntry> {
+export function* flattenEntries(view: UnionView, opts: FlattenOptions = {}, fds?: FdCache): Generator<TarWriteEntry> {
   const first = new Map<string, string>();
   if (opts.includeRoot) {
     const r = view.stat('.');
@@ -28,7 +28,7 @@ export function* flattenEntries(view: UnionView, opts: FlattenOptions = {}): Gen
       }
       first.set(key, e.path);
       const ref = e.data;
-      yield { ...toWrite(e), open: () => openData(view.layers, ref, e.size) as AsyncIterable<Uint8Array> };
+      yield { ...toWrite(e), open: () => openData(view.layers, ref, e.size, fds) as AsyncIterable<Uint8Array> };
       continue;
     }
     yield toWrite(e);
@@ -41,6 +41,11 @@ function toWrite(e: ViewEntry): TarWriteEntry {
 }
 
 /** One tar of the merged tree (whiteouts applied), streamed: like `crane export` / `docker export`. */
-export function flatten(view: UnionView, opts: FlattenOptions = {}): AsyncIterable<Uint8Array> {
-  return writeTar(flattenEntries(view, opts), opts);
+export async function* flatten(view: UnionView, opts: FlattenOptions = {}): AsyncGenerator<Uint8Array> {
+  const fds: FdCache = new Map();
+  try {
+    yield* writeTar(flattenEntries(view, opts, fds), opts);
+  } finally {
+    closeFds(fds);
+  }
 }

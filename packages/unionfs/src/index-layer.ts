@@ -13,11 +13,6 @@ export interface IndexedEntry extends TarEntry {
 export async function indexLayer(tar: ByteStream, what = 'layer'): Promise<IndexedEntry[]> {
   const out: IndexedEntry[] = [];
   for await (const { entry, offset } of readTar(tar, { what })) {
-    if (entry.name?.startsWith('/')) {
-      // The union view follows the same rule as extraction: no absolute names.
-      const { StrataError } = await import('@strata/errors');
-      throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(entry.name)} has an absolute name`);
-    }
     out.push({ ...entry, offset });
   }
   return out;

@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
-import { baseOf, cleanPath, comparePaths, joinRel, parentOf, parseWhiteout, WHITEOUT_PREFIX } from '@strata/tar';
+import { baseOf, cleanPath, comparePaths, indexTarFile, joinRel, parentOf, parseWhiteout, WHITEOUT_PREFIX } from '@strata/tar';
 import type { ByteStream } from '@strata/layer';
 import { indexLayer, type IndexedEntry } from './index-layer';
 import type { DataRef, LayerSource, UnionView, ViewEntry } from './types';
@@ -54,6 +54,8 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
   const written = new Set<string>();
   for (const e of entries) {
     const name = e.name ?? e.path;
+    // The same rule as extraction: no absolute names.
+    if (name.startsWith('/')) throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} has an absolute name`);
     const rel = e.path;
     const wo = parseWhiteout(rel);
     if (wo) {
@@ -87,6 +89,9 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
       const te = t.entries.get(target);
       if (!te) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to missing ${JSON.stringify(e.linkname)}`);
       if (te.type === 'dir') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} is a hardlink to the directory ${JSON.stringify(e.linkname)}`);
+      if (target.startsWith(`${rel}/`)) {
+        throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(e.linkname)}, which replacing it removes`);
+      }
       if (target === rel) {
         written.add(rel);
         continue;
@@ -138,9 +143,22 @@ export function* walk(t: Tree, dir = '.'): Generator<ViewEntry> {
   }
 }
 
+/** Open file descriptors of layer tars, shared by the reads of one flatten/diff. */
+export type FdCache = Map<string, number>;
+
+export function closeFds(fds: FdCache): void {
+  for (const fd of fds.values()) closeSync(fd);
+  fds.clear();
+}
+
 /** Read `size` bytes at `offset` of a file, synchronously, in 64 KiB chunks. */
-export function* readRange(path: string, offset: number, size: number): Generator<Uint8Array> {
-  const fd = openSync(path, 'r');
+export function* readRange(path: string, offset: number, size: number, fds?: FdCache): Generator<Uint8Array> {
+  let fd = fds?.get(path);
+  const own = fd === undefined;
+  if (fd === undefined) {
+    fd = openSync(path, 'r');
+    if (fds) fds.set(path, fd);
+  }
   try {
     let pos = offset;
     let left = size;
@@ -153,15 +171,15 @@ export function* readRange(path: string, offset: number, size: number): Generato
       yield b.subarray(0, n);
     }
   } finally {
-    closeSync(fd);
+    if (own && !fds) closeSync(fd);
   }
 }
 
 /** Open the bytes a DataRef points at. */
-export function openData(layers: readonly LayerSource[], ref: DataRef, size: number): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
-  if ('file' in ref) return createReadStream(ref.file) as AsyncIterable<Uint8Array>;
+export function openData(layers: readonly LayerSource[], ref: DataRef, size: number, fds?: FdCache): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+  if ('file' in ref) return readRange(ref.file, 0, size);
   const src = layers[ref.layer];
-  if (src.path) return readRange(src.path, ref.offset, size);
+  if (src.path) return readRange(src.path, ref.offset, size, fds);
   if (!src.open) throw new StrataError('UNSUPPORTED', `layer ${ref.layer} cannot be read`);
   const open = src.open;
   return (async function* () {
@@ -225,8 +243,9 @@ export async function unionView(layers: LayerSource[]): Promise<UnionView> {
   const t = newTree();
   for (const [i, l] of layers.entries()) {
     const what = l.name ?? `layer ${i}`;
-    const src = l.path ? (createReadStream(l.path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Uint8Array>) : await l.open!();
-    applyEntries(t, await indexLayer(src, what), i, what);
+    // A file is indexed by jumping from header to header; a stream has to be read through.
+    const entries = l.path ? indexTarFile(l.path, { what }) : await indexLayer(await l.open!(), what);
+    applyEntries(t, entries, i, what);
   }
   return viewOfTree(t, layers);
 }

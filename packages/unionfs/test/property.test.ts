@@ -82,7 +82,7 @@ describe('unionfs flatten = extracting the layers one after another', () => {
           expect(viewed.ok).toEqual(extracted.ok);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 });

@@ -1,9 +1,9 @@
 // `strata layer ls REF [--files] [--layer N]`
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
 import { shortId } from '@strata/oci';
-import { parseWhiteout } from '@strata/tar';
-import { indexLayer, unionView } from '@strata/unionfs';
+import { indexTarFile, parseWhiteout } from '@strata/tar';
+import { unionView } from '@strata/unionfs';
 import type { CommandContext, CommandResult } from '../runner';
 import { humanSize } from '../table';
 import { entryRecord, FILE_COLUMNS } from './layer-format';
@@ -29,7 +29,7 @@ export async function runLayerLs(ctx: CommandContext, ref: string, opts: LayerLs
       const records: Array<Record<string, unknown>> = [];
       if (n !== undefined) {
         const l = img.layers[n];
-        for (const e of await indexLayer(createReadStream(l.path!) as AsyncIterable<Uint8Array>, `layer ${n}`)) {
+        for (const e of indexTarFile(l.path!, { what: `layer ${n}` })) {
           const wo = parseWhiteout(e.path);
           if (wo?.kind === 'whiteout') records.push({ path: `/${wo.target}`, change: 'D' });
           else if (wo?.kind === 'opaque') records.push({ ...entryRecord({ ...e, path: wo.dir, type: 'dir' }), opaque: true });
@@ -47,7 +47,7 @@ export async function runLayerLs(ctx: CommandContext, ref: string, opts: LayerLs
     for (const [i, l] of img.layers.entries()) {
       let files = 0;
       let whiteouts = 0;
-      for (const e of await indexLayer(createReadStream(l.path!) as AsyncIterable<Uint8Array>, `layer ${i}`)) {
+      for (const e of indexTarFile(l.path!, { what: `layer ${i}` })) {
         if (parseWhiteout(e.path)) whiteouts++;
         else if (e.path !== '.') files++;
       }
