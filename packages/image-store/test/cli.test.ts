@@ -74,6 +74,7 @@ describe('strata image ls / tag / rm / prune (CLI)', () => {
     expect(await ids('since=base:1')).toEqual([app.id.slice(7, 19)]);
     expect(await ids('reference=app')).toEqual([app.id.slice(7, 19)]);
     expect(await ids('reference=*/team/*')).toEqual([mid.id.slice(7, 19)]);
+    expect((await runStrata(['image', 'ls', '-q', 'base'], { root })).out).toBe(`${mid.id.slice(7, 19)}\n`);
     const r = await runStrata(['image', 'ls', '--filter', 'reference=app:l*'], { root });
     expect(r.out.trim().split('\n').slice(1).map((l) => l.split(/\s{3,}/)[1])).toEqual(['latest']);
     const bad = await runStrata(['image', 'ls', '--filter', 'color=red'], { root });

@@ -13,6 +13,8 @@ export interface LsOptions {
   digests?: boolean;
   trunc?: boolean;
   filter?: string[];
+  /** `docker image ls [REPOSITORY[:TAG]]`: same as `--filter reference=…`. */
+  reference?: string;
 }
 
 /** Go's time.Time.String() in UTC, as `docker image ls --format json` prints CreatedAt. */
@@ -66,7 +68,7 @@ export async function run(ctx: CommandContext, opts: LsOptions): Promise<Command
     if (!img) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${ref}`);
     return created(img);
   };
-  const refPatterns = filters.filter((f) => f.key === 'reference').map((f) => globToRegExp(f.value));
+  const refPatterns = [...filters.filter((f) => f.key === 'reference').map((f) => f.value), ...(opts.reference ? [opts.reference] : [])].map(globToRegExp);
   const images = all.filter((img) => {
     for (const f of filters) {
       if (f.key === 'dangling') {
@@ -140,14 +142,15 @@ export function register(image: Command, io: Io): void {
     .command('ls')
     .alias('list')
     .description('list images (newest first, one row per tag)')
+    .argument('[reference]', 'only REPOSITORY[:TAG] (glob patterns allowed), as --filter reference=')
     .option('-a, --all', 'show all images (strata keeps no intermediate images, so this is the same as without)')
     .option('--digests', 'show manifest digests')
     .option('--no-trunc', "don't truncate IDs")
     .option('--format <format>', "json (JSON Lines), 'table TEMPLATE' or a Go template, as docker image ls (also the global --format)")
     .option('-f, --filter <filter>', 'dangling=true|false, label=KEY[=VALUE], label!=…, before=IMAGE, since=IMAGE, reference=PATTERN (repeatable)', collect, [])
-    .action((opts: LsOptions, cmd: Command) => {
+    .action((reference: string | undefined, opts: LsOptions, cmd: Command) => {
       const format = takeFormat(cmd);
-      return action(io, (ctx) => run(ctx, { ...opts, format: format === 'table' || format === 'json' ? undefined : format }))(cmd);
+      return action(io, (ctx) => run(ctx, { ...opts, reference, format: format === 'table' || format === 'json' ? undefined : format }))(cmd);
     });
 }
 
