@@ -117,7 +117,7 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
       throw err;
     }
 
-    if (canContainHeredoc(node)) {
+    if (canContainHeredoc(node) && line.includes('<<')) {
       let docs: Heredoc[];
       try {
         docs = findHeredocs(line);
