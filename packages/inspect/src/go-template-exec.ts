@@ -156,14 +156,14 @@ function evalCommand(st: State, cmd: Cmd, dot: GoValue | undefined, final?: { v:
       return callFunc(st, head.name, cmd, rest, dot, final);
     }
     case 'field':
-      return evalChain(st, head, dot, dot, head.names, hasArgs);
+      return evalChain(st, head, dot, head.names, hasArgs);
     case 'var': {
       const base = lookupVar(st, head.name);
-      return evalChain(st, head, base, dot, head.names, hasArgs);
+      return evalChain(st, head, base, head.names, hasArgs);
     }
     case 'pipe': {
       const base = evalPipe(st, head.pipe, dot);
-      return evalChain(st, head, base, dot, head.names, hasArgs);
+      return evalChain(st, head, base, head.names, hasArgs);
     }
     case 'nil':
       st.at = { pos: head.pos, text: 'nil' };
@@ -200,7 +200,7 @@ function lookupVar(st: State, name: string): GoValue | undefined {
   fail(`undefined variable: ${name}`);
 }
 
-function evalChain(st: State, node: Arg, base: GoValue | undefined, _dot: GoValue | undefined, names: string[], hasArgs: boolean): GoValue | undefined {
+function evalChain(st: State, node: Arg, base: GoValue | undefined, names: string[], hasArgs: boolean): GoValue | undefined {
   let v = base;
   if (names.length) st.at = { pos: node.pos, text: argString(node) };
   names.forEach((name, i) => {
@@ -239,11 +239,11 @@ function field(st: State, recv: GoValue | undefined, name: string): GoValue | un
 function evalArg(st: State, a: Arg, dot: GoValue | undefined): GoValue | undefined {
   switch (a.type) {
     case 'field':
-      return evalChain(st, a, dot, dot, a.names, false);
+      return evalChain(st, a, dot, a.names, false);
     case 'var':
-      return evalChain(st, a, lookupVar(st, a.name), dot, a.names, false);
+      return evalChain(st, a, lookupVar(st, a.name), a.names, false);
     case 'pipe':
-      return evalChain(st, a, evalPipe(st, a.pipe, dot), dot, a.names, false);
+      return evalChain(st, a, evalPipe(st, a.pipe, dot), a.names, false);
     case 'ident':
       return callFunc(st, a.name, { pos: a.pos, args: [a] }, [], dot, undefined);
     default:
@@ -293,8 +293,10 @@ function eq(a: GoValue | undefined, b: GoValue | undefined): boolean {
   const ka = basicKind(a);
   const kb = basicKind(b);
   if (ka === 'other' || kb === 'other') {
-    if (a && b && isNil(concrete(a)) && isNil(concrete(b))) return true;
-    if (ka === 'other' && kb === 'other' && (!a || !b)) return !a && !b;
+    // Only nil compares with nil among non-basic values.
+    const nilA = !a || isNil(concrete(a));
+    const nilB = !b || isNil(concrete(b));
+    if (nilA && nilB) return true;
     throw new Error(ka === 'other' && kb === 'other' ? 'non-comparable types' : 'incompatible types for comparison');
   }
   if (ka !== kb) throw new Error('incompatible types for comparison');

@@ -8,7 +8,7 @@ import { concrete, dynamic, formatValue, goJson, T, toJsonValue, typeName, type 
 export { TemplateError };
 export type { TemplateFunc };
 
-function asString(name: string, v: GoValue | undefined): string {
+function asString(v: GoValue | undefined): string {
   const c = v ? concrete(v) : undefined;
   if (!c || c.t.k !== 'string') throw new Error(`wrong type for value; expected string; got ${c ? typeName(c.t) : 'interface {}'}`);
   return String(c.v ?? '');
@@ -38,20 +38,20 @@ const str = (s: string): GoValue => ({ t: T.string, v: s });
 export const DOCKER_FUNCS: Record<string, TemplateFunc> = {
   // SetEscapeHTML(false), except for values whose MarshalJSON already escaped (list rows).
   json: (v) => str(goJson(jsonOf(v), undefined, !!v && v.t.k === 'struct' && v.t.jsonEscapeHTML === true)),
-  split: (s, sep) => ({ t: T.slice(T.string), v: splitGo(asString('split', s), asString('split', sep)) }),
+  split: (s, sep) => ({ t: T.slice(T.string), v: splitGo(asString(s), asString(sep)) }),
   join: (a, sep) => {
     const c = a ? concrete(a) : undefined;
     if (!c || c.t.k !== 'slice' || concrete({ t: c.t.elem, v: '' }).t.k !== 'string') {
       throw new Error(`wrong type for value; expected []string; got ${c ? typeName(c.t) : 'interface {}'}`);
     }
-    return str(((c.v as unknown[]) ?? []).map((e) => formatValue({ t: c.t.k === 'slice' ? c.t.elem : T.string, v: e })).join(asString('join', sep)));
+    return str(((c.v as unknown[]) ?? []).map((e) => formatValue({ t: c.t.k === 'slice' ? c.t.elem : T.string, v: e })).join(asString(sep)));
   },
-  title: (s) => str(title(asString('title', s))),
-  lower: (s) => str(asString('lower', s).toLowerCase()),
-  upper: (s) => str(asString('upper', s).toUpperCase()),
-  pad: (s, pre, post) => str(' '.repeat(Math.max(0, asInt(pre))) + asString('pad', s) + ' '.repeat(Math.max(0, asInt(post)))),
+  title: (s) => str(title(asString(s))),
+  lower: (s) => str(asString(s).toLowerCase()),
+  upper: (s) => str(asString(s).toUpperCase()),
+  pad: (s, pre, post) => str(' '.repeat(Math.max(0, asInt(pre))) + asString(s) + ' '.repeat(Math.max(0, asInt(post)))),
   truncate: (s, n) => {
-    const chars = [...asString('truncate', s)];
+    const chars = [...asString(s)];
     const len = asInt(n);
     return str(chars.length < len ? chars.join('') : chars.slice(0, len).join(''));
   },
