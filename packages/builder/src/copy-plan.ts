@@ -1,0 +1,176 @@
+import { posix } from 'node:path';
+import { StrataError } from '@strata/errors';
+import type { Matcher } from '@strata/dockerignore';
+import type { TarWriteEntry } from '@strata/tar';
+import { applyChmod, type Owner } from './chown';
+import { globToRegExp, hasWildcard } from './go-glob';
+import type { SourceNode, SourceTree } from './source-tree';
+
+/** One source word of a COPY and what it matched. */
+export interface SourceMatch {
+  /** The matched node (a heredoc becomes an in-memory file). */
+  node: SourceNode;
+  /** The node and everything below it that is copied (after `--exclude`). */
+  nodes: SourceNode[];
+  /** In-memory bytes (heredoc sources). */
+  data?: string;
+}
+
+/** Clean a source path relative to its root (`/a/../b/` → `b`, `.` → ``); never above the root. */
+export function cleanSource(src: string): string {
+  const p = posix.normalize(`/${src}`).replace(/\/+$/, '');
+  return p === '' || p === '/' ? '' : p.slice(1);
+}
+
+/**
+ * Find what each source word names: exact paths or Go-style wildcards; a missing source is an
+ * error (BuildKit: `"/x" not found`). `--exclude` patterns drop matches and nodes below them.
+ */
+export function matchSources(tree: SourceTree, sources: string[], exclude: Matcher | undefined, what: string): SourceMatch[] {
+  const out: SourceMatch[] = [];
+  const excluded = (path: string) => exclude !== undefined && path !== '' && exclude.matches(path);
+  for (const raw of sources) {
+    const src = cleanSource(raw);
+    let nodes: SourceNode[];
+    if (hasWildcard(src)) {
+      let re: RegExp;
+      try {
+        re = globToRegExp(src);
+      } catch (err) {
+        throw new StrataError('DOCKERFILE_SYNTAX', `${what}: ${(err as Error).message}`);
+      }
+      nodes = tree.all().filter((n) => re.test(n.path));
+      if (nodes.length === 0)
+        throw new StrataError('COPY_SOURCE_NOT_FOUND', `${what}: no source files were specified: ${JSON.stringify(raw)} matched nothing`);
+    } else {
+      const n = tree.stat(src);
+      if (!n) throw new StrataError('COPY_SOURCE_NOT_FOUND', `${what}: ${JSON.stringify(`/${src}`)} not found`);
+      nodes = [followTop(tree, n)];
+    }
+    for (const n of nodes) {
+      if (excluded(n.path)) continue;
+      const below = n.type === 'dir' ? tree.below(n.path).filter((c) => !excluded(relTo(n.path, c.path)) && !excluded(c.path)) : [];
+      // A directory whose every child was excluded still has excluded grandchildren listed: drop them too.
+      const kept = below.filter((c) => !below.some((p) => p !== c && c.path.startsWith(`${p.path}/`) && excluded(relTo(n.path, p.path))));
+      out.push({ node: n, nodes: [n, ...kept] });
+    }
+  }
+  return out;
+}
+
+function relTo(dir: string, path: string): string {
+  return dir === '' ? path : path.slice(dir.length + 1);
+}
+
+/** A top-level source symlink is followed (BuildKit copies what it points at, under the link's name). */
+function followTop(tree: SourceTree, n: SourceNode): SourceNode {
+  let cur = n;
+  for (let i = 0; i < 40 && cur.type === 'symlink' && cur.linkname !== undefined; i++) {
+    const target = cur.linkname.startsWith('/') ? cleanSource(cur.linkname) : cleanSource(posix.join(posix.dirname(cur.path), cur.linkname));
+    const t = tree.stat(target);
+    if (!t) return cur;
+    cur = t;
+  }
+  if (cur === n) return n;
+  return { ...cur, path: n.path, realPath: cur.path } as SourceNode;
+}
+
+/** The lower filesystem as the COPY sees it (the stage so far). */
+export interface LowerFs {
+  /** Entry type at a clean relative path, after following symlinks in every component; `realPath` is where it resolves. */
+  resolve(path: string): { realPath: string; type?: string };
+}
+
+export interface EmitOptions {
+  /** Absolute destination as expanded and joined with WORKDIR; a trailing `/` kept. */
+  dest: string;
+  owner?: Owner;
+  chmod?: string;
+  parents: boolean;
+  /** Time for directories the step creates (seconds). */
+  now: number;
+  lower: LowerFs;
+  /** ADD: expand an archive node into entries below `dir`, or return undefined when it is not an archive. */
+  unpack?: (node: SourceNode, dir: string) => Promise<TarWriteEntry[] | undefined>;
+}
+
+/**
+ * The layer entries of a COPY/ADD: Docker's rules for where each source lands (a directory's
+ * contents, not the directory; a file into `dest/` when dest ends in `/`, is an existing directory
+ * or there are several sources), ownership and mode flags, and missing parents created 0755.
+ */
+export async function emitEntries(matches: SourceMatch[], tree: SourceTree | undefined, opts: EmitOptions): Promise<TarWriteEntry[]> {
+  const entries = new Map<string, TarWriteEntry>();
+  const destClean = cleanSource(opts.dest);
+  const resolved = opts.lower.resolve(destClean);
+  const destRel = resolved.realPath;
+  const destIsDir = opts.dest.endsWith('/') || opts.dest.endsWith('/.') || matches.length > 1 || resolved.type === 'dir';
+  const owned = (n: SourceNode) => ({ uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid });
+  const mode = (n: SourceNode) => (n.type === 'symlink' ? 0o777 : opts.chmod ? applyChmod(opts.chmod, n.mode, n.type === 'dir') : n.mode);
+  const put = (path: string, n: SourceNode, data?: string) => {
+    if (path === '' || path === '.') return;
+    const base: TarWriteEntry = { path, type: n.type, mode: mode(n), ...owned(n), size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
+    if (n.type === 'symlink') base.linkname = n.linkname;
+    if (n.type === 'file') {
+      if (data !== undefined) {
+        const bytes = Buffer.from(data);
+        base.data = bytes;
+        base.size = bytes.length;
+      } else if (n.sourcePath) base.sourcePath = n.sourcePath;
+      else if (n.open) base.open = n.open;
+    }
+    entries.set(path, base);
+  };
+  const join = (a: string, b: string) => (a === '' ? b : b === '' ? a : `${a}/${b}`);
+
+  for (const m of matches) {
+    const n = m.node;
+    if (opts.parents) {
+      const target = join(destRel, n.path);
+      if (n.type === 'dir') {
+        put(target, n);
+        for (const c of m.nodes.slice(1)) put(join(target, relTo(n.path, c.path)), c);
+      } else put(target, n, m.data);
+      continue;
+    }
+    if (n.type === 'dir') {
+      const lowerType = opts.lower.resolve(destRel).type;
+      if (lowerType !== 'dir') put(destRel, n);
+      for (const c of m.nodes.slice(1)) put(join(destRel, relTo(n.path, c.path)), c);
+      continue;
+    }
+    const target = destIsDir ? join(destRel, posix.basename(n.path)) : destRel;
+    if (opts.unpack && n.type === 'file' && m.data === undefined) {
+      const dir = destIsDir || opts.dest.endsWith('/') ? destRel : destRel;
+      const unpacked = await opts.unpack(n, dir);
+      if (unpacked) {
+        for (const e of unpacked) entries.set(e.path, e);
+        continue;
+      }
+    }
+    if (target === '') throw new StrataError('BUILD_FAILED', `cannot copy a file to /`);
+    put(target, n, m.data);
+  }
+
+  // Parents that neither the lower filesystem nor this layer has: 0755, owned like the copy (BuildKit MkdirAll).
+  const parentOwner = opts.owner ?? { uid: 0, gid: 0 };
+  for (const p of [...entries.keys()]) {
+    for (let dir = posix.dirname(p); dir !== '.' && dir !== ''; dir = posix.dirname(dir)) {
+      if (entries.has(dir)) break;
+      if (opts.lower.resolve(dir).type === 'dir') break;
+      entries.set(dir, { path: dir, type: 'dir', mode: 0o755, ...parentOwner, size: 0, mtime: opts.now });
+    }
+  }
+  void tree;
+  return [...entries.values()].sort((a, b) => comparePathsTar(a.path, b.path));
+}
+
+/** Parents before children, siblings in byte order (what a tar writer needs). */
+function comparePathsTar(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    if (as[i] !== bs[i]) return as[i] < bs[i] ? -1 : 1;
+  }
+  return as.length - bs.length;
+}

@@ -1,0 +1,58 @@
+import type { Digest } from '@strata/oci';
+import type { Store } from '@strata/image-store';
+
+/** One line of progress: a step started, was cached, finished or failed; or output of a RUN. */
+export type ProgressEvent =
+  | { type: 'step'; id: number; name: string; status: 'start' | 'cached' | 'done' | 'error'; elapsedMs?: number; error?: string }
+  | { type: 'log'; id: number; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'warning'; message: string; line?: number };
+
+export interface SecretSource {
+  /** A file on the host. */
+  src?: string;
+  /** An environment variable of the build process. */
+  env?: string;
+}
+
+export interface BuildOptions {
+  store: Store;
+  /** The build context directory. */
+  contextDir: string;
+  /** Dockerfile text (`-f -`) … */
+  dockerfileText?: string;
+  /** … or its path (default `<context>/Dockerfile`). */
+  dockerfilePath?: string;
+  /** Tags for the result (`-t`, several). */
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  /** Stage to build (`--target`), by name. Default: the last stage. */
+  target?: string;
+  /** Run every step (cache records are still written). */
+  noCache?: boolean;
+  /** `--label`: set on the final image. */
+  labels?: Record<string, string>;
+  /** `--platform`: recorded (this machine builds linux/amd64 only). */
+  platform?: string;
+  /** `SOURCE_DATE_EPOCH`: clamps file times in new layers, history and config `created`. */
+  sourceDateEpoch?: number;
+  /** `--secret id=…,src=…|env=…`. */
+  secrets?: Record<string, SecretSource>;
+  /** Environment of the client (proxy ARGs, secret env sources). */
+  env?: Record<string, string | undefined>;
+  progress?: (event: ProgressEvent) => void;
+}
+
+export interface StepReport {
+  id: number;
+  name: string;
+  cached: boolean;
+  elapsedMs: number;
+}
+
+export interface BuildResult {
+  /** Image ID (config digest). */
+  id: Digest;
+  manifestDigest: Digest;
+  tags: string[];
+  steps: StepReport[];
+}
