@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, lstatSync, readdirSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Hasher, type Digest } from '@strata/oci';
 import { entryFromStat, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
 import { comparePaths, joinRel, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
+import { lowerView, type LowerDir } from './lower-view';
 
 /** xattrs overlayfs keeps for itself in an upper dir; never part of a layer. */
 const OVERLAY_XATTR = /^trusted\.overlay\./;
@@ -18,60 +19,70 @@ function sortedNames(abs: string): string[] {
 }
 
 /**
- * The changes of a container as `docker diff` reports them for overlay2 (moby
- * `archive.OverlayChanges`): walk the upper dir in lexical order; a 0/0 char device is `D`,
- * an opaque directory that exists below is `D` too; an entry that exists in a lower dir is `C`
- * (a directory only when its size, mode or mtime differ), otherwise `A`; the parent of an added
- * or deleted path is listed as `C` right before it unless already listed.
+ * The changes of a container as `docker diff` reports them. For containers Docker's overlay2
+ * driver falls back to the "naive" diff (moby `archive.ChangesDirs` between the container's
+ * view and the image's: the container's parent is its `-init` layer, not the image), so this
+ * computes the same thing from the upper dir alone: an entry present below is `C` when its
+ * mode (type and permissions), owner or device differ, or — not for directories — its mtime
+ * (to the nanosecond) or size; else it is `A`; whiteouts are `D`, and so are the lower children
+ * an opaque directory hides; a directory with changes inside is `C` itself (listed before
+ * them). Paths are listed in a sorted walk (Docker's order is its map order).
  */
-export function upperChanges(upperdir: string, lowerdirs: readonly string[], xattrs = readTreeXattrs(upperdir)): Change[] {
-  const changes: Change[] = [];
-  const changedDirs = new Set<string>();
-  const statLower = (rel: string): Stats | undefined => {
-    for (const l of lowerdirs) {
-      try {
-        // os.Stat in moby: follows symlinks.
-        return statSync(join(l, rel));
-      } catch {
-        // not in this layer
-      }
-    }
-    return undefined;
-  };
-  const visit = (rel: string, abs: string) => {
-    for (const name of sortedNames(abs)) {
-      const crel = joinRel(rel, name);
-      const cabs = join(abs, name);
-      const st = lstatSync(cabs);
+export function upperChanges(upperdir: string, lowers: readonly LowerDir[], xattrs = readTreeXattrs(upperdir)): Change[] {
+  const view = lowerView([...lowers]);
+  const out: Change[] = [];
+  const visit = (rel: string, abs: string, parentAdded: boolean) => {
+    const names = sortedNames(abs);
+    const inUpper = new Set(names);
+    const opaque = rel !== '.' && xattrs.get(rel)?.['trusted.overlay.opaque']?.toString() === 'y';
+    const hidden = opaque && !parentAdded ? view.children(rel).filter((n) => !inUpper.has(n)) : [];
+    const all = [...names.map((n) => ({ n, upper: true })), ...hidden.map((n) => ({ n, upper: false }))].sort((a, b) => comparePaths(a.n, b.n));
+    for (const { n, upper } of all) {
+      const crel = joinRel(rel, n);
       const path = `/${crel}`;
-      let kind: Change['kind'] | undefined;
-      if (isWhiteoutDevice(st)) kind = 'delete';
-      else if (st.isDirectory() && xattrs.get(crel)?.['trusted.overlay.opaque']?.toString() === 'y' && statLower(crel)) kind = 'delete';
-      else {
-        kind = 'add';
-        const lower = statLower(crel);
-        if (lower) {
-          if (lower.isDirectory() && st.isDirectory() && lower.size === st.size && (lower.mode & 0o7777) === (st.mode & 0o7777) && lower.mtimeMs === st.mtimeMs) {
-            kind = undefined;
-          } else kind = 'modify';
-        }
+      if (!upper) {
+        out.push({ path, kind: 'delete' });
+        continue;
       }
-      if (kind) {
-        if (st.isDirectory()) changedDirs.add(path);
-        if (kind === 'add' || kind === 'delete') {
-          const parent = rel === '.' || rel === '' ? '/' : `/${rel}`;
-          if (parent !== '/' && !changedDirs.has(parent)) {
-            changes.push({ path: parent, kind: 'modify' });
-            changedDirs.add(parent);
-          }
-        }
-        changes.push({ path, kind });
+      const cabs = join(abs, n);
+      const st = lstatSync(cabs, { bigint: true });
+      const old = parentAdded ? undefined : view.lookup(crel)?.stat;
+      if (st.isCharacterDevice() && st.rdev === 0n) {
+        if (old) out.push({ path, kind: 'delete' });
+        continue;
       }
-      if (st.isDirectory()) visit(crel, cabs);
+      const mark = out.length;
+      let added = false;
+      if (!old) {
+        out.push({ path, kind: 'add' });
+        added = true;
+      } else if (statDifferent(old, st)) {
+        out.push({ path, kind: 'modify', what: what(old, st) });
+        added = true;
+      }
+      if (st.isDirectory()) {
+        visit(crel, cabs, !old || !old.isDirectory());
+        if (out.length > mark && !added) out.splice(mark, 0, { path, kind: 'modify' });
+      }
     }
   };
-  visit('.', upperdir);
-  return changes;
+  visit('.', upperdir, false);
+  return out;
+}
+
+function statDifferent(a: BigIntStats, b: BigIntStats): boolean {
+  if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.rdev !== b.rdev) return true;
+  return !a.isDirectory() && (a.mtimeNs !== b.mtimeNs || a.size !== b.size);
+}
+
+function what(a: BigIntStats, b: BigIntStats): NonNullable<Change['what']> {
+  const w: NonNullable<Change['what']> = [];
+  if ((a.mode & 0o170000n) !== (b.mode & 0o170000n)) w.push('type');
+  if ((a.mode & 0o7777n) !== (b.mode & 0o7777n)) w.push('mode');
+  if (a.uid !== b.uid || a.gid !== b.gid) w.push('owner');
+  if (!a.isDirectory() && a.size !== b.size) w.push('size');
+  if (!a.isDirectory() && a.mtimeNs !== b.mtimeNs) w.push('mtime');
+  return w;
 }
 
 /**

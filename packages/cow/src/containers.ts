@@ -19,6 +19,9 @@ export interface ContainerConfig {
   tty: boolean;
   openStdin: boolean;
   runtime?: string;
+  /** The image's ENTRYPOINT / CMD as the container resolved them (`args` = both); for `commit`. */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 /**

@@ -1,4 +1,4 @@
-export { ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, snapshotsDir } from './snapshots';
+export { ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, snapshotsDir, readSnapshotMeta } from './snapshots';
 export type { Snapshot } from './snapshots';
 export { writableLayer } from './writable';
 export type { WritableLayer, RootfsSpec } from './writable';
@@ -13,3 +13,5 @@ export type { ContainerRecord, ContainerConfig, ContainerState, RecoveryReport }
 export { currentOwner, ownerAlive, ownerOf } from './owner';
 export type { Owner } from './owner';
 export { readTreeXattrs } from './xattrs';
+export { lowerView } from './lower-view';
+export type { LowerDir, ViewEntry } from './lower-view';

@@ -87,6 +87,11 @@ export async function ensureSnapshots(root: string, layers: readonly Layer[]): P
   return out;
 }
 
+/** A snapshot's metadata, when it is complete. */
+export function readSnapshotMeta(root: string, chainId: Digest): { chainId: Digest; diffId: Digest; opaque: string[] } | undefined {
+  return readMeta(join(snapshotsDir(root), digestHex(chainId)));
+}
+
 /** Snapshots present in the store (complete ones only). */
 export function listSnapshots(root: string): Snapshot[] {
   const base = snapshotsDir(root);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Change, Layer } from '@strata/layer';
 import { containerDir, type ContainerRecord } from './containers';
 import { upperChanges, upperEntries, writeLayerFile } from './capture';
-import { snapshotsDir } from './snapshots';
+import { readSnapshotMeta, snapshotsDir } from './snapshots';
+import type { LowerDir } from './lower-view';
 import { digestHex } from '@strata/oci';
 import { readTreeXattrs } from './xattrs';
 
@@ -34,13 +35,15 @@ export function writableLayer(root: string, rec: Pick<ContainerRecord, 'id' | 's
   mkdirSync(upperdir, { recursive: true });
   mkdirSync(workdir, { recursive: true });
   const lowerdirs = [...rec.snapshots].reverse().map((c) => join(snapshotsDir(root), digestHex(c), 'fs'));
+  const lowers = (): LowerDir[] =>
+    [...rec.snapshots].reverse().map((c, i) => ({ dir: lowerdirs[i], opaque: new Set(readSnapshotMeta(root, c)?.opaque ?? []) }));
   return {
     dir,
     lowerdirs,
     upperdir,
     workdir,
     rootfs: () => ({ lowerdirs, upperdir, workdir }),
-    changes: () => upperChanges(upperdir, lowerdirs),
+    changes: () => upperChanges(upperdir, lowers()),
     writeLayer: (file) => {
       const x = readTreeXattrs(upperdir);
       return writeLayerFile(upperEntries(upperdir, x), file);

@@ -63,7 +63,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     expect(r.exitCode).toBe(3);
     expect(out.trim()).toBe('new');
     expect(r.changes.map((c) => `${{ add: 'A', modify: 'C', delete: 'D' }[c.kind]} ${c.path}`)).toEqual([
-      'C /data', 'C /data/a', 'D /data/b', 'A /new', 'A /new/dir', 'D /opq', 'A /opq/z',
+      'C /data', 'C /data/a', 'D /data/b', 'A /new', 'A /new/dir', 'C /opq', 'D /opq/new', 'A /opq/z',
     ]);
     const entries = await entriesOf(r.layer!);
     expect(entries).toEqual(['dir data', 'file data/a', 'file data/.wh.b', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh..wh..opq', 'file opq/z']);

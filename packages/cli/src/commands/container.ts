@@ -1,6 +1,23 @@
 import type { Nouns } from '../program';
 import type { Io } from '../runner';
+import { register as registerRun } from './container-run';
+import { register as registerLs } from './container-ls';
+import { register as registerStop } from './container-stop';
+import { register as registerRm } from './container-rm';
+import { register as registerLogs } from './container-logs';
+import { register as registerDiff } from './container-diff';
+import { register as registerCommit } from './container-commit';
+import { register as registerExport } from './container-export';
 
-export function registerContainerCommands(_nouns: Nouns, _io: Io): void {
-  // commands of this group are added here
+export function registerContainerCommands(nouns: Nouns, io: Io): void {
+  // `container run IMAGE sh -c …`: options after the image belong to the command.
+  nouns.container.enablePositionalOptions();
+  registerRun(nouns.container, io);
+  registerLs(nouns.container, io);
+  registerStop(nouns.container, io);
+  registerRm(nouns.container, io);
+  registerLogs(nouns.container, io);
+  registerDiff(nouns.container, io);
+  registerCommit(nouns.container, io);
+  registerExport(nouns.container, io);
 }
