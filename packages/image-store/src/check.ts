@@ -59,7 +59,13 @@ export async function checkStore(store: Store): Promise<CheckResult> {
     }
   }
 
-  // 2. Everything reachable from index.json is present and well-formed.
+  // 2. Everything reachable from index.json is present and well-formed. Under the lock (it is
+  // quick: sizes and small reads) so a concurrent `image rm` + GC is not reported as damage.
+  return store.withLock(() => checkReachable(store, bad, problems, count, bytes));
+}
+
+async function checkReachable(store: Store, bad: Set<Digest>, problems: Problem[], count: number, bytes: number): Promise<CheckResult> {
+  const { blobs, root } = store;
   let index;
   try {
     index = await readIndex(root);
