@@ -1,0 +1,111 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { appendFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
+import { openStore } from '@strata/image-store';
+import { build, type BuildOptions } from '../src';
+
+afterAll(() => cleanupTempDirs());
+
+const DOCKERFILE = `FROM scratch
+ARG DEST=/data
+ENV A=1
+COPY a.txt /a/
+COPY big /big
+COPY c.txt $DEST/
+LABEL done=yes
+`;
+
+async function setup() {
+  const dir = tempDir();
+  const ctx = writeTree(join(dir, 'ctx'), {
+    Dockerfile: DOCKERFILE,
+    'a.txt': 'a\n',
+    'big/one': '1\n',
+    'big/two': '2\n',
+    'big/sub/three': '3\n',
+    'c.txt': 'c\n',
+  });
+  const store = await openStore(join(dir, 'root'));
+  const run = async (extra: Partial<BuildOptions> = {}) => {
+    const r = await build({ store, contextDir: ctx, tags: ['cache-test:1'], ...extra });
+    return { id: r.id, cached: r.steps.map((s) => s.cached), names: r.steps.map((s) => s.name) };
+  };
+  return { ctx, store, run };
+}
+
+describe('layer cache', () => {
+  it('unchanged rebuild: every step cached and the same image ID', async () => {
+    const { run } = await setup();
+    const first = await run();
+    expect(first.cached.slice(1).every((c) => !c)).toBe(true);
+    const second = await run();
+    expect(second.cached.slice(1)).toEqual(second.cached.slice(1).map(() => true));
+    expect(second.id).toBe(first.id);
+  });
+
+  it('touching a source (mtime only) keeps it cached', async () => {
+    const { ctx, run } = await setup();
+    const first = await run();
+    const t = new Date(Date.now() + 5000);
+    utimesSync(join(ctx, 'big/one'), t, t);
+    utimesSync(join(ctx, 'a.txt'), t, t);
+    const second = await run();
+    expect(second.cached.slice(1).every(Boolean)).toBe(true);
+    expect(second.id).toBe(first.id);
+  });
+
+  it('one byte changed: that COPY and later steps rebuilt, earlier ones cached', async () => {
+    const { ctx, run } = await setup();
+    const first = await run();
+    appendFileSync(join(ctx, 'big/sub/three'), 'x');
+    const second = await run();
+    // steps: FROM, ARG, ENV, COPY a.txt, COPY big, COPY c.txt, LABEL
+    expect(second.cached.slice(1)).toEqual([true, true, true, false, false, false]);
+    expect(second.id).not.toBe(first.id);
+    // and back: the old content is still in the cache
+    writeFileSync(join(ctx, 'big/sub/three'), '3\n');
+    const third = await run();
+    expect(third.cached.slice(1).every(Boolean)).toBe(true);
+    expect(third.id).toBe(first.id);
+  });
+
+  it('a mode change invalidates (content digests include the mode)', async () => {
+    const { ctx, run } = await setup();
+    await run();
+    const { chmodSync } = await import('node:fs');
+    chmodSync(join(ctx, 'c.txt'), 0o600);
+    const second = await run();
+    expect(second.cached.slice(1)).toEqual([true, true, true, true, false, false]);
+  });
+
+  it('a changed --build-arg used by a step invalidates from that step', async () => {
+    const { run } = await setup();
+    await run({ buildArgs: { DEST: '/one' } });
+    const same = await run({ buildArgs: { DEST: '/one' } });
+    expect(same.cached.slice(1).every(Boolean)).toBe(true);
+    const changed = await run({ buildArgs: { DEST: '/two' } });
+    // ARG's own history text is the same (`ARG DEST=/data`), COPY c.txt $DEST/ is not
+    expect(changed.cached.slice(1)).toEqual([true, true, true, true, false, false]);
+  });
+
+  it('--no-cache runs every step', async () => {
+    const { run } = await setup();
+    await run();
+    const again = await run({ noCache: true });
+    expect(again.cached.slice(1).some(Boolean)).toBe(false);
+  });
+
+  it('SOURCE_DATE_EPOCH: two clean builds give the same image digest', async () => {
+    const a = await setup();
+    const b = await setup();
+    const ra = await a.run({ sourceDateEpoch: 1_700_000_000 });
+    await new Promise((r) => setTimeout(r, 1100));
+    const rb = await b.run({ sourceDateEpoch: 1_700_000_000 });
+    const cfg = await (await a.store.image(ra.id)).image.config();
+    expect(cfg.created).toBe('2023-11-14T22:13:20Z');
+    expect(cfg.history!.every((h) => h.created === '2023-11-14T22:13:20Z')).toBe(true);
+    // the contexts were written at different times: only the clamp makes the layers equal
+    expect(rb.id).toBe(ra.id);
+  });
+});
