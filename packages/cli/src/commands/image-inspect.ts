@@ -49,13 +49,24 @@ export async function findImage(store: Store, ref: string): Promise<InspectTarge
   };
 }
 
+/** image-store's ANNOTATION_LAST_TAG_TIME (not exported from its index). */
+const LAST_TAG_TIME = 'dev.strata.image.last-tag-time';
+
 const UNCOMPRESSED = new Set<string>([MediaType.OCI_LAYER, MediaType.DOCKER_LAYER, MediaType.OCI_LAYER_ND]);
+
+/** index.json read once per command (`image inspect` of 100 refs reads it once, not 100 times). */
+const indexes = new WeakMap<Store, ReturnType<typeof readIndex>>();
+function indexOf(store: Store): ReturnType<typeof readIndex> {
+  let p = indexes.get(store);
+  if (!p) indexes.set(store, (p = readIndex(store.root)));
+  return p;
+}
 
 async function byTag(store: Store, ref: string): Promise<InspectTarget | undefined> {
   const parsed = parseReference(ref);
   if (parsed.digest) return undefined;
   const want = normalizeReference(ref);
-  const index = await readIndex(store.root);
+  const index = await indexOf(store);
   const hits = index.manifests.filter((d) => refName(d) === want);
   if (hits.length !== 1 || !isManifestMediaType(hits[0].mediaType)) return undefined;
   const digest = hits[0].digest;
@@ -75,8 +86,11 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
     if (!existsSync(path)) return undefined;
     layers.push({ diffId: l.digest, headers: async () => scanTarFile(path, { verify: false }) });
   }
-  const tags = [...new Set(index.manifests.filter((d) => d.digest === digest).map(refName).filter((t): t is string => t !== undefined))];
-  return { id: manifest.config.digest, tags, config, layers };
+  const mine = index.manifests.filter((d) => d.digest === digest);
+  const tags = [...new Set(mine.map(refName).filter((t): t is string => t !== undefined))];
+  // As the store reads it: its tag-time annotation on the image's first descriptor.
+  const lastTagTime = mine[0].annotations?.[LAST_TAG_TIME];
+  return { id: manifest.config.digest, tags, config, lastTagTime, layers };
 }
 
 /** Tar headers of a stored layer: read in place when the blob is the uncompressed tar. */
