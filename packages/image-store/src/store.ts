@@ -46,6 +46,12 @@ export interface Store {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Break the lock when its holder is dead. */
   breakStaleLock(): Promise<boolean>;
+  /**
+   * Resolve `ref` and protect the image's blobs from GC for the rest of this process (a build
+   * reading its base image, a container being created): its blobs are leased, then checked to
+   * be still there (IMAGE_NOT_FOUND if a concurrent `rm` + GC won the race).
+   */
+  useImage(ref: string): Promise<StoredImage>;
 }
 
 /** Minimum length of an ID prefix, so a short typo does not pick an image. */
@@ -233,7 +239,17 @@ export async function openStore(root: string): Promise<Store> {
     });
   }
 
-  return { root, blobs, putImage, image, images, tag, untag, withLock: lock.withLock, breakStaleLock: lock.breakStale };
+  async function useImage(ref: string): Promise<StoredImage> {
+    const img = await image(ref);
+    const digests = [img.descriptor.digest, img.manifestDigest, img.id, ...img.manifest.layers.map((l) => l.digest)];
+    blobs.hold(digests);
+    for (const d of digests) {
+      if (!(await blobs.has(d))) throw new StrataError('IMAGE_NOT_FOUND', `image ${ref} was removed while it was being opened`);
+    }
+    return img;
+  }
+
+  return { root, blobs, putImage, image, images, tag, untag, withLock: lock.withLock, breakStaleLock: lock.breakStale, useImage };
 }
 
 /** A tag to write: normalised, default `:latest`, no digest. */

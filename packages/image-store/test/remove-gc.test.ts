@@ -109,6 +109,22 @@ describe('pruneImages', () => {
   });
 });
 
+describe('useImage', () => {
+  it('keeps an image\'s blobs from GC while this process uses it, even after rm', async () => {
+    const root = tempDir();
+    const store = await openStore(root);
+    const img = await store.putImage(await makeImage('used', { layers: 2 }), { tags: ['used:1'] });
+    const used = await store.useImage('used:1');
+    expect(used.id).toBe(img.id);
+    await removeImages(store, ['used:1']);
+    for (const l of img.manifest.layers) expect(await store.blobs.has(l.digest)).toBe(true);
+    expect(await store.blobs.has(img.id)).toBe(true);
+    store.blobs.release([img.manifestDigest, img.id, ...img.manifest.layers.map((l) => l.digest)]);
+    await collectGarbage(store);
+    expect(await blobCount(root)).toBe(0);
+  });
+});
+
 describe('collectGarbage / checkStore / diskUsage', () => {
   it('removes unreachable blobs and dead temp files; check finds corruption and missing blobs', async () => {
     const root = tempDir();
