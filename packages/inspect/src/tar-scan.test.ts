@@ -48,3 +48,19 @@ it('a truncated stream is an INVALID_TAR error', async () => {
   }
   await expect(scanTarStream(cut())).rejects.toThrow(/truncated/);
 });
+
+it('a giant PAX header is refused, not allocated', async () => {
+  const block = Buffer.alloc(1024);
+  block.write('././@PaxHeader', 0);
+  block.write('0000644\0', 100);
+  block.write('77777777777\0', 124); // ~8 GiB
+  block.write('x', 156);
+  block.write('ustar\x0000', 257);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : block[i];
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  async function* one() {
+    yield block;
+  }
+  await expect(scanTarStream(one())).rejects.toThrow(/limit/);
+});

@@ -83,7 +83,11 @@ class HeaderState {
     }
     const flag = String.fromCharCode(b[156]);
     const size = num(b, 124, 12);
-    if (flag === 'L' || flag === 'K' || flag === 'x' || flag === 'g') return { size, meta: flag };
+    if (flag === 'L' || flag === 'K' || flag === 'x' || flag === 'g') {
+      // Long names and PAX records are small; a huge one is a hostile or corrupt tar.
+      if (size > MAX_META) throw new StrataError('INVALID_TAR', `tar ${flag} header of ${size} bytes (limit ${MAX_META})`);
+      return { size, meta: flag };
+    }
     const magic = b.toString('latin1', 257, 263);
     let name = cstr(b, 0, 100);
     if (magic === 'ustar\0') {
@@ -111,6 +115,7 @@ class HeaderState {
 }
 
 const pad512 = (n: number) => Math.ceil(n / 512) * 512;
+const MAX_META = 1 << 20;
 
 export interface ScanOptions {
   /**
