@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/errors';
 import { familiarReference, parseReference, shortId, type Digest } from '@strata/oci';
-import { readIndex, setTags, writeIndex } from './index-file';
+import { readIndex, refName, setTags, writeIndex } from './index-file';
 import { collectGarbage } from './gc';
 import { containersByImage } from './side-state';
 import { normalizeTag, resolve, type Store, type StoredImage } from './store';
@@ -34,6 +34,22 @@ function tagOf(ref: string, img: StoredImage): string | undefined {
   }
 }
 
+/** Remove a tag straight from index.json (its image unreadable); the manifest goes with its last tag. */
+async function removeBrokenTag(store: Store, ref: string): Promise<string> {
+  let tag: string;
+  try {
+    tag = normalizeTag(ref);
+  } catch {
+    throw new StrataError('STORE_CORRUPT', `the store is damaged; only tags can be removed until it is repaired, not "${ref}"`, { hint: 'run `strata store check`' });
+  }
+  const index = await readIndex(store.root);
+  const entry = index.manifests.find((d) => refName(d) === tag);
+  if (!entry) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${ref}`);
+  const others = index.manifests.some((d) => d.digest === entry.digest && refName(d) !== undefined && refName(d) !== tag);
+  await writeIndex(store.root, setTags(index, { remove: [tag], drop: others ? [] : [entry.digest] }));
+  return tag;
+}
+
 /**
  * `image rm`: untag; delete the image (its index entries) only when no tag remains; then GC its
  * now-unreferenced blobs. Images a container uses are refused unless `force` (which untags but
@@ -47,7 +63,17 @@ export async function removeImages(store: Store, refs: string[], opts: { force?:
     const used = await containersByImage(store.root);
     for (const ref of refs) {
       try {
-        const all = await store.images();
+        let all: StoredImage[];
+        try {
+          all = await store.images();
+        } catch (err) {
+          if (!(err instanceof StrataError && err.code === 'STORE_CORRUPT')) throw err;
+          // A damaged store must still let people remove what is damaged: untag by name alone.
+          const t = await removeBrokenTag(store, ref);
+          events.push({ untagged: familiar(t) });
+          changed = true;
+          continue;
+        }
         const img = resolve(all, ref);
         if (!img) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${ref}`);
         const sameId = all.filter((i) => i.id === img.id);

@@ -66,6 +66,22 @@ describe('removeImages', () => {
   });
 });
 
+describe('a damaged store', () => {
+  it('reports STORE_CORRUPT on reads, and still lets the damaged tag be removed', async () => {
+    const root = tempDir();
+    const store = await openStore(root);
+    const ok = await store.putImage(await makeImage('ok'), { tags: ['ok:1'] });
+    const broken = await store.putImage(await makeImage('broken'), { tags: ['broken:1'] });
+    await fsp.rm(store.blobs.path(broken.manifestDigest));
+    const fresh = await openStore(root);
+    await expect(fresh.images()).rejects.toSatisfy((e) => isStrataError(e, 'STORE_CORRUPT'));
+    const r = await removeImages(fresh, ['broken:1']);
+    expect(r.events).toEqual([{ untagged: 'broken:1' }]);
+    expect((await fresh.images()).map((i) => i.id)).toEqual([ok.id]);
+    expect((await checkStore(fresh)).problems).toEqual([]);
+  });
+});
+
 describe('pruneImages', () => {
   it('prunes dangling by default, all unused with all, honours filters and dry-run', async () => {
     const root = tempDir();
