@@ -70,7 +70,8 @@ export function resolveUser(spec: string, files: { passwd?: string; group?: stri
       gid = g.gid;
     }
   }
-  const additionalGids: number[] = [];
+  // Docker (runc's GetExecUser) always passes the primary group too: `id` shows groups=<gid>.
+  const additionalGids: number[] = [gid];
   if (groupPart === undefined && entry) {
     for (const g of groups) {
       if (g.members.includes(entry.name) && g.gid !== gid && !additionalGids.includes(g.gid)) additionalGids.push(g.gid);

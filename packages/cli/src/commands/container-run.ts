@@ -38,8 +38,21 @@ export async function runRun(ctx: CommandContext, image: string, cmd: string[], 
     await startDetached(ctx.globals.root, rec.id, t);
     return { kind: 'text', text: rec.id };
   }
-  const exitCode = await runAttached(ctx.globals.root, rec.id, { stdin: ctx.io.stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { stopTimeoutSec: t });
-  return { kind: 'none', exitCode };
+  return attached(ctx, () => runAttached(ctx.globals.root, rec.id, { stdin: ctx.io.stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { stopTimeoutSec: t }));
+}
+
+/** Like `docker run`: a process that cannot start exits 127 (not found) / 126 / 125 with the reason. */
+async function attached(ctx: CommandContext, fn: () => Promise<number>): Promise<CommandResult> {
+  try {
+    return { kind: 'none', exitCode: await fn() };
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    if (err instanceof StrataError && code !== undefined) {
+      ctx.io.stderr.write(`strata: ${err.message}\n`);
+      return { kind: 'none', exitCode: code };
+    }
+    throw err;
+  }
 }
 
 export async function runStart(ctx: CommandContext, refs: string[], o: { attach?: boolean; interactive?: boolean; stopTimeout?: string }): Promise<CommandResult> {
@@ -48,8 +61,7 @@ export async function runStart(ctx: CommandContext, refs: string[], o: { attach?
   if (o.attach || o.interactive) {
     if (refs.length !== 1) throw new StrataError('USAGE', 'you cannot start and attach multiple containers at once');
     const rec = findContainer(root, refs[0]);
-    const exitCode = await runAttached(root, rec.id, { stdin: o.interactive ? ctx.io.stdin : undefined, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { stopTimeoutSec: t });
-    return { kind: 'none', exitCode };
+    return attached(ctx, () => runAttached(root, rec.id, { stdin: o.interactive ? ctx.io.stdin : undefined, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { stopTimeoutSec: t }));
   }
   const out: string[] = [];
   for (const ref of refs) {

@@ -1,0 +1,176 @@
+// `strata container …` against Docker on the same busybox base: same diffs, commit/run round
+// trip, exit codes, crash safety (no mount, no runtime state left behind).
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxRootfsTar, cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
+
+const IMAGE = 'strata-it-run/busybox:latest';
+const PREFIX = 'strata-it-run';
+
+function mountsUnder(path: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(path));
+}
+
+const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
+
+describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
+  const root = join(tempDir(), 'store');
+  const s = (args: string[], input?: string) => runStrata(args, { root, input });
+
+  beforeAll(async () => {
+    const r = await s(['image', 'import', '--change', 'CMD ["sh"]', busyboxRootfsTar(), IMAGE]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+  afterAll(async () => {
+    const ls = await s(['container', 'ls', '-a', '-q', '--no-trunc']);
+    for (const id of sorted(ls.out)) await s(['container', 'rm', '-f', id]);
+    expect(mountsUnder(root)).toEqual([]);
+    cleanupTempDirs();
+  });
+
+  it('propagates exit codes, output and stderr', async () => {
+    const r = await s(['container', 'run', '--rm', IMAGE, 'sh', '-c', 'echo out; echo err >&2; exit 7']);
+    expect(r.code).toBe(7);
+    expect(r.out).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    const nf = await s(['container', 'run', '--rm', IMAGE, 'no-such-cmd']);
+    expect(nf.code).toBe(127);
+    expect(nf.stderr).toMatch(/no-such-cmd.*not found/);
+  });
+
+  it('resolves users, env, workdir, hostname and network none', async () => {
+    const r = await s(['container', 'run', '--rm', '-u', 'app', '-w', '/tmp', '-e', 'FOO=bar', '--hostname', 'box', '--network', 'none', IMAGE,
+      'sh', '-c', 'id; pwd; echo $FOO $HOME; hostname; ls /sys/class/net']);
+    expect(r.stderr).toBe('');
+    expect(r.out).toBe('uid=1000(app) gid=1000(app) groups=1000(app)\n/tmp\nbar /home/app\nbox\nlo\n');
+    const g = await s(['container', 'run', '--rm', '-u', '33:50', IMAGE, 'id']);
+    expect(g.out).toBe('uid=33(www-data) gid=50(staff) groups=50(staff)\n');
+    const bad = await s(['container', 'run', '--rm', '-u', 'nobody-here', IMAGE, 'id']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unable to find user nobody-here/);
+  });
+
+  it('create/start/logs/ls/stop/rm, detached', async () => {
+    const c = await s(['container', 'create', '--name', 'c1', IMAGE, 'sh', '-c', 'echo started; sleep 30']);
+    expect(c.code).toBe(0);
+    let ls = await s(['--format', 'json', 'container', 'ls', '-a']);
+    expect(ls.out.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.Names === 'c1')).toMatchObject({ State: 'created', ExitCode: null });
+    expect((await s(['container', 'start', 'c1'])).code).toBe(0);
+    ls = await s(['container', 'ls']);
+    expect(ls.out).toMatch(/c1/);
+    for (let i = 0; i < 50 && !(await s(['container', 'logs', 'c1'])).out.includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await s(['container', 'logs', 'c1'])).out).toBe('started\n');
+    expect((await s(['container', 'rm', 'c1'])).code).toBe(2);
+    const t0 = Date.now();
+    expect((await s(['container', 'stop', '-t', '1', 'c1'])).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    ls = await s(['--format', 'json', 'container', 'ls', '-a']);
+    expect(ls.out.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.Names === 'c1')).toMatchObject({ State: 'exited', ExitCode: 137 });
+    expect((await s(['container', 'rm', 'c1'])).code).toBe(0);
+    expect(existsSync(join(root, 'containers'))).toBe(true);
+    expect((await s(['container', 'ls', '-a', '-q'])).out).not.toMatch(/c1/);
+  });
+
+  it('SIGKILL of strata mid-run leaves no mount or runtime state after the next command', async () => {
+    const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'victim', IMAGE, 'sleep', '60'], { stdio: 'ignore' });
+    let running = false;
+    for (let i = 0; i < 100 && !running; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const ls = await s(['--format', 'json', 'container', 'ls']);
+      running = ls.out.includes('"victim"');
+    }
+    expect(running).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const ls = await s(['--format', 'json', 'container', 'ls', '-a']);
+    const victim = ls.out.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.Names === 'victim');
+    expect(victim).toMatchObject({ State: 'exited', ExitCode: 137 });
+    const dir = join(root, 'containers', victim.ID);
+    expect(existsSync(join(dir, 'runtime')) ? readdirSync(join(dir, 'runtime')) : []).toEqual([]);
+    expect(existsSync(join(dir, 'bundle'))).toBe(false);
+    expect(mountsUnder(root)).toEqual([]);
+    // The container's processes are gone too.
+    const ps = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(victim.ID);
+      } catch {
+        return false;
+      }
+    });
+    expect(ps).toEqual([]);
+    const check = await s(['store', 'check']);
+    expect(check.code, check.out + check.stderr).toBe(0);
+    expect((await s(['container', 'rm', 'victim'])).code).toBe(0);
+  });
+
+  describe.skipIf(!peerAvailable('docker'))('against docker', () => {
+    const base = ensureDockerBusybox();
+    const names: string[] = [];
+    afterAll(async () => {
+      if (names.length) await docker(['rm', '-f', ...names]);
+      await docker(['rmi', '-f', `${PREFIX}/committed:1`]);
+    });
+
+    const SEQUENCES = [
+      'echo x > /etc/newf; rm /etc/group; mkdir -p /a/b/c; echo y >> /etc/passwd; chmod 700 /home/app; rm -r /var/www; touch /bin/ls; mkdir /var/www; echo z > /var/www/idx; ln -s /x /usr/lnk; rm /bin/cat; mv /bin/cp /tmp/cp2',
+      'touch /etc; mkdir /x; rmdir /x; rm /etc/passwd; echo z > /etc/passwd; mv /home/app /home/app2',
+      'chown 1000:1000 /etc/group; ln /bin/busybox /root/bb; mkfifo /tmp/fifo; echo a > /tmp/f; chmod 4755 /tmp/f; rm -rf /home; mkdir -p /home/new',
+    ];
+
+    it.each(SEQUENCES.map((seq, i) => [i, seq]))('diff %i equals docker diff', async (i, seq) => {
+      const name = `${PREFIX}-diff-${i}-${process.pid}`;
+      names.push(name);
+      await dockerOk(['run', '--name', name, base, 'sh', '-c', seq as string]);
+      const want = (await dockerOk(['diff', name])).out;
+      const r = await s(['container', 'run', '--name', `d${i}`, IMAGE, 'sh', '-c', seq as string]);
+      expect(r.code, r.stderr).toBe(0);
+      const got = await s(['container', 'diff', `d${i}`]);
+      expect(sorted(got.out)).toEqual(sorted(want));
+      const json = await s(['--format', 'json', 'container', 'diff', `d${i}`]);
+      expect(json.out.trim().split('\n').map((l) => JSON.parse(l)).map((c) => `${c.Kind} ${c.Path}`).sort()).toEqual(sorted(want));
+    });
+
+    it('commit, then run the new image; history like docker commit', async () => {
+      const r = await s(['container', 'run', '--name', 'tocommit', '-e', 'ADDED=1', IMAGE, 'sh', '-c', 'echo hello > /greeting; rm /etc/group']);
+      expect(r.code).toBe(0);
+      const c = await s(['container', 'commit', '-c', 'CMD ["cat", "/greeting"]', '-m', 'my message', '-a', 'Jane', 'tocommit', 'strata-it-run/committed:1']);
+      expect(c.stderr).toBe('');
+      expect(c.out).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+      const run = await s(['container', 'run', '--rm', 'strata-it-run/committed:1']);
+      expect(run.out).toBe('hello\n');
+      const env = await s(['container', 'run', '--rm', 'strata-it-run/committed:1', 'sh', '-c', 'echo $ADDED; test -e /etc/group || echo gone']);
+      expect(env.out).toBe('1\ngone\n');
+      // The committed image loads into Docker and runs the same.
+      const saved = await runStrata(['image', 'save', 'strata-it-run/committed:1'], { root });
+      expect(saved.code, saved.stderr).toBe(0);
+      await dockerOk(['load'], { input: saved.stdout });
+      expect((await dockerOk(['run', '--rm', 'strata-it-run/committed:1'])).out).toBe('hello\n');
+      const hist = await dockerOk(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', 'strata-it-run/committed:1']);
+      expect(hist.out.split('\n')[0]).toBe('sh -c echo hello > /greeting; rm /etc/group|my message');
+      const inspect = JSON.parse((await dockerOk(['image', 'inspect', 'strata-it-run/committed:1'])).out)[0];
+      expect(inspect.Author).toBe('Jane');
+      expect(inspect.Config.Cmd).toEqual(['cat', '/greeting']);
+      expect(inspect.Config.Env).toContain('ADDED=1');
+    });
+
+    it('export is the merged root filesystem', async () => {
+      const e = await s(['container', 'export', 'tocommit']);
+      expect(e.code, e.stderr).toBe(0);
+      const list = await new Promise<string>((resolve) => {
+        const tar = spawn('tar', ['-t'], { stdio: ['pipe', 'pipe', 'inherit'] });
+        let out = '';
+        tar.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        tar.on('close', () => resolve(out));
+        tar.stdin.end(e.stdout);
+      });
+      const names = sorted(list);
+      expect(names).toContain('./greeting');
+      expect(names).toContain('./etc/passwd');
+      expect(names).not.toContain('./etc/group');
+      expect(mountsUnder(root)).toEqual([]);
+    });
+  });
+});
