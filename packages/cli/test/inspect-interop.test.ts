@@ -10,7 +10,10 @@
 //   the config does not carry it (Docker itself reports "" after `docker load`), strata reports "".
 // - RepoDigests: both empty here (no registry involved), so they are compared.
 // History: for the legacy-built image, Docker shows intermediate image IDs in lower rows; strata,
-// like Docker for a loaded image, shows <missing>, so only the top ID is compared there.
+// like Docker for a loaded image, shows <missing>, so only the top ID is compared there (checked by
+// hand: `docker save` + `docker rmi` + `docker load` of that image prints <missing> below the top,
+// Parent "" and a zero LastTagTime).
+// Exit codes: docker exits 1 for a missing image; strata follows its convention (2, operational error).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, REPO_ROOT, runStrata, tempDir } from '@strata/testing';
