@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { StrataError, isStrataError } from '@strata/errors';
 import {
   containerDir, ensureSnapshots, listContainers, readContainer, recoverContainers, removeContainerDir, updateContainer, writableLayer,
-  writeContainer, currentOwner, ownerAlive, type ContainerRecord,
+  writeContainer, currentOwner, ownerAlive, snapshotUnpackCount, type ContainerRecord,
 } from '@strata/cow';
 import { findRuntime, runProcess, runtimeKill } from '@strata/runtime';
 import { openStore } from '@strata/image-store';
@@ -65,7 +65,14 @@ function mergeEnv(base: string[], extra: string[]): string[] {
   return out;
 }
 
-export async function createContainer(root: string, imageRef: string, cmd: string[], o: CreateOptions, env: NodeJS.ProcessEnv): Promise<ContainerRecord> {
+export async function createContainer(
+  root: string,
+  imageRef: string,
+  cmd: string[],
+  o: CreateOptions,
+  env: NodeJS.ProcessEnv,
+  log?: (line: string) => void,
+): Promise<ContainerRecord> {
   await recoverContainers(root);
   const network = o.network ?? 'host';
   if (network !== 'host' && network !== 'none') {
@@ -122,7 +129,9 @@ export async function createContainer(root: string, imageRef: string, cmd: strin
   // The record first: from now on GC sees the snapshots as used.
   writeContainer(root, rec);
   try {
+    const before = snapshotUnpackCount();
     await ensureSnapshots(root, layers);
+    log?.(`snapshots: ${snapshotUnpackCount() - before} unpacked, ${layers.length - (snapshotUnpackCount() - before)} reused`);
     writableLayer(root, rec);
   } catch (err) {
     removeContainerDir(root, id);

@@ -23,7 +23,7 @@ function checkTty(ctx: CommandContext, o: { tty?: boolean; detach?: boolean }): 
 }
 
 export async function runCreate(ctx: CommandContext, image: string, cmd: string[], o: CreateOptions): Promise<CommandResult> {
-  const rec = await createContainer(ctx.globals.root, image, cmd, o, ctx.io.env);
+  const rec = await createContainer(ctx.globals.root, image, cmd, o, ctx.io.env, ctx.debug);
   return { kind: 'text', text: rec.id };
 }
 
@@ -33,7 +33,7 @@ export async function runRun(ctx: CommandContext, image: string, cmd: string[], 
   if (o.detach && o.rm) {
     // Supported: the monitor removes the container when it exits.
   }
-  const rec = await createContainer(ctx.globals.root, image, cmd, o, ctx.io.env);
+  const rec = await createContainer(ctx.globals.root, image, cmd, o, ctx.io.env, ctx.debug);
   if (o.detach) {
     await startDetached(ctx.globals.root, rec.id, t);
     return { kind: 'text', text: rec.id };

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Benchmark: containers on shared snapshots.
+// 1. Two images on the same busybox base (the second = the first + one committed layer):
+//    creating a container from the second unpacks only its top layer (counted with -v, which
+//    prints "snapshots: N unpacked, M reused", and by the snapshot dirs on disk).
+// 2. `strata container run --rm IMAGE true` against `docker run --rm IMAGE true`, measured in the
+//    same run: median wall time, ratio, peak RSS of the strata process.
+// Not part of the test suite.
+//
+//   node tools/build-cli.mjs && node tools/bench/run.mjs [--runs N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata.mjs');
+const DOCKER = '/usr/bin/docker';
+const BASE = 'strata-it-run/bench-base:1';
+const SECOND = 'strata-it-run/bench-second:1';
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-run-'));
+const root = join(work, 'store');
+
+function s(args, opts = {}) {
+  const r = spawnSync(process.execPath, [strata, '--root', root, ...args], { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`strata ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r;
+}
+
+function timed(cmd, args) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const [secs, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { secs, rssMB: kb / 1024 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The busybox base rootfs tar (same as @strata/testing's busyboxRootfsTar()). */
+function busyboxTar() {
+  const found = readdirSync(tmpdir()).find((n) => /^strata-busybox-rootfs-\d+\.tar$/.test(n));
+  if (found) return join(tmpdir(), found);
+  // Build it the way the test helper does.
+  const out = join(work, 'busybox.tar');
+  execFileSync('sh', ['-c', `set -e; d=${work}/rootfs; mkdir -p $d/bin $d/etc $d/tmp $d/proc $d/sys $d/dev $d/root; cp /bin/busybox $d/bin/; for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln $d/bin/busybox $d/bin/$a; done; echo 'root:x:0:0:root:/root:/bin/sh' > $d/etc/passwd; echo 'root:x:0:' > $d/etc/group; tar -C $d -cf ${out} .`]);
+  return out;
+}
+
+try {
+  const tar = busyboxTar();
+  s(['image', 'import', '--change', 'CMD ["sh"]', tar, BASE]);
+  const snaps = () => (existsSync(join(root, 'snapshots')) ? readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')).length : 0);
+
+  // 1. shared snapshots
+  const a = s(['-v', 'container', 'create', '--name', 'a', BASE, 'true']);
+  const afterFirst = snaps();
+  s(['container', 'run', '--name', 'w', BASE, 'sh', '-c', 'echo hi > /hello']);
+  s(['container', 'commit', 'w', SECOND]);
+  const b = s(['-v', 'container', 'create', '--name', 'b', SECOND, 'true']);
+  const afterSecond = snaps();
+  console.log(`first image:  ${a.stderr.trim()} (snapshot dirs: ${afterFirst})`);
+  console.log(`second image: ${b.stderr.trim()} (snapshot dirs: ${afterSecond})`);
+  const unpackedSecond = Number(/(\d+) unpacked/.exec(b.stderr)?.[1]);
+  console.log(unpackedSecond === 1 && afterSecond === afterFirst + 1 ? 'OK: the base was not unpacked again' : 'FAIL: the base was unpacked again');
+  s(['container', 'rm', 'a', 'b', 'w']);
+
+  // 2. run … true against docker run --rm … true
+  let docker = false;
+  if (spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0) {
+    execFileSync(DOCKER, ['import', '--change', 'CMD ["sh"]', tar, BASE], { stdio: 'ignore' });
+    docker = true;
+  }
+  const st = [];
+  const dk = [];
+  let rss = 0;
+  timed(process.execPath, [strata, '--root', root, 'container', 'run', '--rm', BASE, 'true']); // warm-up
+  if (docker) timed(DOCKER, ['run', '--rm', BASE, 'true']);
+  for (let i = 0; i < runs; i++) {
+    const t = timed(process.execPath, [strata, '--root', root, 'container', 'run', '--rm', BASE, 'true']);
+    st.push(t.secs);
+    rss = Math.max(rss, t.rssMB);
+    if (docker) dk.push(timed(DOCKER, ['run', '--rm', BASE, 'true']).secs);
+  }
+  console.log(`strata container run --rm ${BASE} true: median ${median(st).toFixed(3)} s, peak RSS ${rss.toFixed(0)} MB (${runs} runs)`);
+  if (docker) {
+    console.log(`docker run --rm ${BASE} true:           median ${median(dk).toFixed(3)} s`);
+    console.log(`ratio strata/docker: ${(median(st) / median(dk)).toFixed(2)}`);
+  } else console.log('docker not available: no ratio');
+  console.log('note: each node start costs ~47 ms more while NODE_EXTRA_CA_CERTS is set (see PERF-NOTES.md)');
+} finally {
+  spawnSync(DOCKER, ['rmi', '-f', BASE], { stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+}
