@@ -52,16 +52,17 @@ function typeOfDirent(d: Dirent): EntryType {
 
 // Directories sort as `name/`: then the depth-first order is exactly the sorted order of the
 // listed paths (directories with a trailing `/`), as `tar -t | sort` shows a context.
-const sortKey = (d: Dirent) => (d.isDirectory() ? `${d.name}/` : d.name);
-function sortEntries(list: Dirent[]): Dirent[] {
-  const keyed = list.map((d) => ({ d, k: sortKey(d) }));
-  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  return keyed.map((x) => x.d);
+function compareEntries(a: Dirent, b: Dirent): number {
+  const ad = a.isDirectory();
+  const bd = b.isDirectory();
+  const ak = ad ? `${a.name}/` : a.name;
+  const bk = bd ? `${b.name}/` : b.name;
+  return ak < bk ? -1 : ak > bk ? 1 : 0;
 }
 
 function readDir(abs: string, rel: string): Dirent[] {
   try {
-    return sortEntries(readdirSync(abs, { withFileTypes: true }));
+    return readdirSync(abs, { withFileTypes: true }).sort(compareEntries);
   } catch (err) {
     return wrapError(err, `cannot read context directory ${rel || '.'}`);
   }
@@ -78,6 +79,8 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
   const root = resolve(contextDir);
   const m = options.matcher;
   const filter = m !== undefined && m.patterns.length > 0 ? m : undefined;
+  // root reads every file regardless of its mode (CAP_DAC_OVERRIDE): the access(2) check is moot
+  const checkReadable = options.checkReadable === true && process.getuid?.() !== 0;
   try {
     if (!lstatSync(root).isDirectory()) throw new StrataError('NOT_FOUND', `context ${contextDir} is not a directory`);
   } catch (err) {
@@ -95,15 +98,17 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
     }
     const d = top.entries[top.i++];
     const rel = top.rel === '' ? d.name : `${top.rel}/${d.name}`;
-    const abs = `${top.abs}/${d.name}`;
     const type = typeOfDirent(d);
     let info: ParentMatch | undefined;
     if (filter !== undefined) {
-      const r = filter.matchInDir(rel, top.info);
-      info = r.info;
-      if (r.excluded && (type !== 'dir' || filter.canSkipDir(rel))) continue;
+      if (type === 'dir') {
+        const r = filter.matchInDir(rel, top.info);
+        info = r.info;
+        if (r.excluded && filter.canSkipDir(rel)) continue;
+      } else if (filter.excludedInDir(rel, top.info)) continue;
     }
-    if (options.checkReadable && type === 'file') {
+    const abs = `${top.abs}/${d.name}`;
+    if (checkReadable && type === 'file') {
       try {
         accessSync(abs, constants.R_OK);
       } catch (err) {

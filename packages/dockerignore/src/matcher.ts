@@ -34,6 +34,8 @@ export interface Matcher {
    * (undefined for entries of the root). Same answer as `explain`, without re-testing parents.
    */
   matchInDir(path: string, parent: ParentMatch | undefined): { excluded: boolean; info: ParentMatch };
+  /** `matchInDir` for a leaf (a file): no per-pattern results are kept. */
+  excludedInDir(path: string, parent: ParentMatch | undefined): boolean;
   /**
    * For an excluded directory: may a walker skip it entirely? Docker's context walker enters an
    * excluded directory only when an exception pattern, as written, starts with `<dir>/`.
@@ -81,6 +83,43 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     return decide(path, (i) => patterns[i].test(path) || parents.some((d) => patterns[i].test(d)));
   };
 
+  // Which patterns can match a path at all, by its depth and first segment: a pattern without `**`
+  // (and not a `dir/**` prefix) matches only paths with as many segments as it has, and a pattern
+  // whose first segment is literal only paths starting with it. Parents are covered by ParentMatch.
+  const shape = patterns.map((p) => {
+    // a class or a Go escape (`[^x]`, `\\W`) can match `/` in Docker's regexp, so those may span segments too
+    const anyDepth = p.kind === 'prefix' || p.kind === 'suffix' || /\*\*|\[|\\/.test(p.text);
+    const first = p.text.split('/')[0];
+    const literalFirst = !/[*?[\\]/.test(first) && p.kind !== 'suffix' ? first : undefined;
+    return { anyDepth, literalFirst };
+  });
+  const candidates = new Map<string, Int32Array>();
+  const candidatesFor = (path: string): Int32Array => {
+    let depth = 1;
+    let firstEnd = -1;
+    for (let i = 0; i < path.length; i++) {
+      if (path.charCodeAt(i) === 47) {
+        if (firstEnd < 0) firstEnd = i;
+        depth++;
+      }
+    }
+    const first = firstEnd < 0 ? path : path.slice(0, firstEnd);
+    const key = `${depth}/${first}`;
+    let c = candidates.get(key);
+    if (c === undefined) {
+      const list: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const sh = shape[i];
+        if (!sh.anyDepth && patterns[i].segments !== depth) continue;
+        if (sh.literalFirst !== undefined && sh.literalFirst !== first) continue;
+        list.push(i);
+      }
+      c = Int32Array.from(list);
+      if (candidates.size < 4096) candidates.set(key, c);
+    }
+    return c;
+  };
+
   const matchInDir = (path: string, parent: ParentMatch | undefined) => {
     const info = new Uint8Array(n);
     if (options.legacyParentMatching) {
@@ -88,15 +127,29 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
       for (let i = 0; i < n; i++) info[i] = patterns[i].test(path) ? 1 : 0;
       return { excluded: r.excluded, info };
     }
+    if (parent !== undefined) info.set(parent);
+    for (const i of candidatesFor(path)) if (info[i] === 0 && patterns[i].test(path)) info[i] = 1;
     let excluded = false;
-    for (let i = 0; i < n; i++) {
-      const hit = (parent !== undefined && parent[i] === 1) || patterns[i].test(path);
-      if (hit) {
-        info[i] = 1;
+    for (let i = n - 1; i >= 0; i--) {
+      if (info[i] === 1) {
         excluded = !patterns[i].exclusion;
+        break;
       }
     }
     return { excluded, info };
+  };
+
+  const excludedInDir = (path: string, parent: ParentMatch | undefined): boolean => {
+    if (options.legacyParentMatching) return explain(path).excluded;
+    // the last pattern that matched a parent or matches the path decides
+    const c = candidatesFor(path);
+    let k = c.length - 1;
+    for (let i = n - 1; i >= 0; i--) {
+      while (k >= 0 && c[k] > i) k--;
+      const hit = (parent !== undefined && parent[i] === 1) || (k >= 0 && c[k] === i && patterns[i].test(path));
+      if (hit) return !patterns[i].exclusion;
+    }
+    return false;
   };
 
   return {
@@ -105,6 +158,7 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     matches: (path) => explain(path).excluded,
     explain,
     matchInDir,
+    excludedInDir,
     canSkipDir: (dir) => {
       if (!hasExceptions) return true;
       const prefix = `${dir}/`;

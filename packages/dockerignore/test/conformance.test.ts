@@ -12,11 +12,14 @@ const table = JSON.parse(readFileSync(new URL('../../../test-fixtures/dockerigno
 function incremental(m: Matcher, path: string): boolean {
   const parts = path.split('/').filter((s) => s !== '');
   let info: ParentMatch | undefined;
+  let prev: ParentMatch | undefined;
   let excluded = false;
   for (let i = 0; i < parts.length; i++) {
     const r = m.matchInDir(parts.slice(0, i + 1).join('/'), info);
     info = r.info;
     excluded = r.excluded;
+    if (i === parts.length - 1) expect(m.excludedInDir(parts.join('/'), i === 0 ? undefined : prev)).toBe(excluded);
+    prev = info;
   }
   return excluded;
 }

@@ -1,7 +1,9 @@
 import type { Nouns } from '../program';
-import { action, type Io } from '../runner';
+import { action, collect, type Io } from '../runner';
 import { runContextLs, type ContextLsOptions } from './context-ls';
 import { runContextCheck, type ContextCheckOptions } from './context-check';
+import { runContextDigest, type ContextDigestOptions } from './context-digest';
+
 
 export function registerContextCommands(nouns: Nouns, io: Io): void {
   nouns.context
@@ -23,4 +25,14 @@ export function registerContextCommands(nouns: Nouns, io: Io): void {
     .option('--ignore-file <file>', 'use this ignore file instead')
     .option('--legacy', 'match like Docker 20.10')
     .action(action(io, (ctx, paths: string[], opts: ContextCheckOptions) => runContextCheck(ctx, paths, opts)));
+
+  nouns.context
+    .command('digest')
+    .description('content digest of the context after .dockerignore (what the build cache keys on); unchanged files are not re-read (stat cache in <root>/context-cache)')
+    .argument('[dir]', 'build context directory', '.')
+    .option('-f, --file <dockerfile>', 'the Dockerfile (its <Dockerfile>.dockerignore wins)')
+    .option('--ignore-file <file>', 'use this ignore file instead')
+    .option('--path <subdir>', 'digest of this subtree instead of the whole context (repeatable)', collect, [])
+    .option('--no-cache', 'read every file (do not use or update the stat cache)')
+    .action(action(io, (ctx, dir: string, opts: ContextDigestOptions) => runContextDigest(ctx, dir, opts)));
 }

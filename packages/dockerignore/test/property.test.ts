@@ -1,0 +1,27 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createMatcher, type ParentMatch } from '../src/index';
+
+// The walker's incremental answers (per-depth candidate patterns + parent results) must equal the
+// plain "it or any parent matches, last match wins" evaluation for any patterns and paths.
+const seg = fc.constantFrom('a', 'b', 'ab', '.x', 'a.md', 'node_modules', 'keep');
+const patSeg = fc.constantFrom('a', 'b', '*', '**', 'a*', '?b', '*.md', '[ab]', '[^a]', 'keep', 'node_modules', '.*');
+const pattern = fc.tuple(fc.boolean(), fc.array(patSeg, { minLength: 1, maxLength: 3 })).map(([neg, s]) => `${neg ? '!' : ''}${s.join('/')}`);
+const path = fc.array(seg, { minLength: 1, maxLength: 4 }).map((s) => s.join('/'));
+
+describe('incremental matching', () => {
+  it('equals MatchesOrParentMatches', () => {
+    fc.assert(
+      fc.property(fc.array(pattern, { maxLength: 6 }), path, (patterns, p) => {
+        const m = createMatcher(patterns);
+        const parts = p.split('/');
+        let info: ParentMatch | undefined;
+        for (let i = 0; i < parts.length - 1; i++) info = m.matchInDir(parts.slice(0, i + 1).join('/'), info).info;
+        const want = m.matches(p);
+        expect(m.excludedInDir(p, info)).toBe(want);
+        expect(m.matchInDir(p, info).excluded).toBe(want);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Benchmark of the build-context walker (not a test; never gates CI).
+//   node tools/build-cli.mjs && node tools/bench/context.mjs [--files 100000] [--runs 5] [--keep]
+// Builds a fresh tree of N files (default 100k) with a 20-pattern .dockerignore (exceptions
+// included), warms the page cache, then measures in the same run:
+//   find DIR | wc -l                       (the peer floor)
+//   strata context ls DIR | wc -l          (target: within 2x of find)
+//   strata context ls --summary DIR        (the walk with lstat of every entry: "the walk alone")
+//   strata context digest DIR              (cold, first with an empty stat cache, second with nothing changed:
+//                                           must read 0 files and stay within 3x of the walk alone)
+// Prints medians, ratios and peak RSS (/usr/bin/time -f %M).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const FILES = opt('files', 100_000);
+const RUNS = opt('runs', 5);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = join(repo, 'dist/strata.mjs');
+if (!existsSync(BIN)) throw new Error('build the CLI first: node tools/build-cli.mjs');
+
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-ctx-'));
+const ctx = join(work, 'ctx');
+const root = join(work, 'store');
+const IGNORE = [
+  '**/*.log', '**/*.tmp', '*.md', '!README.md', 'node_modules', '!node_modules/keep', '.git', 'build/**', '!build/keep/**',
+  '**/cache', 'dist', 'coverage', '**/__pycache__', '*.pyc', '**/.DS_Store', 'tmp?', 'docs/*.pdf', '!docs/manual.pdf',
+  '**/secret*', '!**/secret.pub',
+];
+
+function makeTree() {
+  const exts = ['ts', 'js', 'log', 'md', 'json', 'tmp', 'py', 'pyc', 'txt', 'css'];
+  const tops = ['src', 'lib', 'node_modules', 'build', 'docs', 'test', 'cache', 'app', 'pkg', 'vendor'];
+  const perLeaf = Math.ceil(FILES / 1000);
+  let n = 0;
+  const old = new Date(Date.now() - 3600_000);
+  for (const top of tops) {
+    for (let i = 0; i < 10; i++) {
+      for (let j = 0; j < 10; j++) {
+        const leaf = join(ctx, top, `m${i}`, j === 3 ? 'cache' : j === 7 ? '__pycache__' : `n${j}`);
+        mkdirSync(leaf, { recursive: true });
+        for (let k = 0; k < perLeaf && n < FILES; k++, n++) {
+          const name = k === 5 ? 'secret.key' : k === 6 ? 'secret.pub' : `f${k}.${exts[k % exts.length]}`;
+          const f = join(leaf, name);
+          writeFileSync(f, `file ${n} `.repeat(1 + (k % 20)));
+          utimesSync(f, old, old); // older than the stat cache's racy window, as a checked-out tree would be
+        }
+      }
+    }
+  }
+  mkdirSync(join(ctx, 'node_modules/keep'), { recursive: true });
+  writeFileSync(join(ctx, 'node_modules/keep/index.js'), 'x');
+  writeFileSync(join(ctx, 'README.md'), 'readme');
+  writeFileSync(join(ctx, '.dockerignore'), `${IGNORE.join('\n')}\n`);
+  return n;
+}
+
+function timeIt(cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr}`);
+  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
+  return { ms, rss, out: r.stdout };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function bench(label, cmd, argv, runs = RUNS) {
+  const res = [];
+  for (let i = 0; i < runs; i++) res.push(timeIt(cmd, argv));
+  const m = { label, ms: median(res.map((r) => r.ms)), rss: Math.max(...res.map((r) => r.rss)), out: res[res.length - 1].out };
+  console.log(`${label.padEnd(44)} ${m.ms.toFixed(0).padStart(6)} ms  peak RSS ${m.rss.toFixed(0)} MiB`);
+  return m;
+}
+
+try {
+  const t0 = Date.now();
+  const n = makeTree();
+  console.log(`tree: ${n} files under ${ctx} (${((Date.now() - t0) / 1000).toFixed(1)} s to create), ${IGNORE.length} patterns`);
+  execFileSync('sh', ['-c', `find '${ctx}' > /dev/null; find '${ctx}' -type f | head -c0`]); // warm
+  const node = process.execPath;
+  const find = bench('find DIR | wc -l', 'sh', ['-c', `find '${ctx}' | wc -l`]);
+  const ls = bench('strata context ls DIR | wc -l', 'sh', ['-c', `'${node}' '${BIN}' context ls '${ctx}' | wc -l`]);
+  const nodeStart = bench('node -e 0 (startup, for reference)', node, ['-e', '0']);
+  const walk = bench('strata context ls --summary (walk + lstat)', node, [BIN, 'context', 'ls', '--summary', ctx]);
+  const cold = bench('strata context digest --no-cache (reads all)', node, [BIN, '--root', root, 'context', 'digest', '--no-cache', ctx], 3);
+  rmSync(join(root, 'context-cache'), { recursive: true, force: true });
+  const first = bench('strata context digest (empty stat cache)', node, [BIN, '--root', root, '--format', 'json', 'context', 'digest', ctx], 1);
+  const second = bench('strata context digest (nothing changed)', node, [BIN, '--root', root, '--format', 'json', 'context', 'digest', ctx]);
+  const r1 = JSON.parse(first.out);
+  const r2 = JSON.parse(second.out);
+  console.log('');
+  console.log(`included entries: ${ls.out.trim()} of ${find.out.trim()} (find counts the root too)`);
+  console.log(`context ls / find:                 ${(ls.ms / find.ms).toFixed(2)}x   (target <= 2x)`);
+  console.log(`first digest: read ${r1.filesRead} files, ${r1.bytesRead} bytes`);
+  console.log(`second digest: read ${r2.filesRead} files (target 0); same digest: ${r1.digest === r2.digest}`);
+  console.log(`second digest / walk alone:        ${(second.ms / walk.ms).toFixed(2)}x   (target <= 3x)`);
+  console.log(`cold digest / walk alone:          ${(cold.ms / walk.ms).toFixed(2)}x`);
+  console.log(`(node startup is ${nodeStart.ms.toFixed(0)} ms of every strata figure${process.env.NODE_EXTRA_CA_CERTS ? '; NODE_EXTRA_CA_CERTS is set' : ''})`);
+} finally {
+  if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
+}
