@@ -298,7 +298,7 @@ export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTa
       if (n < 512) throw new StrataError('INVALID_TAR', `${what} is truncated`);
       if (h.every((b) => b === 0)) break;
       pos += 512;
-      const step = decodeBlock(Buffer.from(h), st, opts, what);
+      const step = decodeBlock(h, st, opts, what);
       if (step.kind === 'meta') {
         const data = Buffer.alloc(step.size);
         if (readAt(data, pos) < step.size) throw new StrataError('INVALID_TAR', `${what} is truncated`);
@@ -310,7 +310,9 @@ export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTa
         pos += step.padded;
         continue;
       }
-      out.push({ ...step.entry, offset: pos });
+      const ie = step.entry as IndexedTarEntry;
+      ie.offset = pos;
+      out.push(ie);
       pos += Math.ceil(step.dataSize / 512) * 512;
       if (pos > fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
     }

@@ -6,8 +6,14 @@ import type { EntryType, TarEntry } from './entry';
 export interface TarWriteEntry extends Omit<TarEntry, 'name'> {
   /** In-memory content. */
   data?: Uint8Array | string;
-  /** A file on disk, read synchronously in 64 KiB chunks (the fastest way in Node for many small files). */
+  /**
+   * A file on disk, read synchronously straight into the output buffer (the fastest way in Node
+   * for many small files). With `sourceOffset`, the content starts there (a range of a layer tar).
+   */
   sourcePath?: string;
+  sourceOffset?: number;
+  /** An open descriptor of `sourcePath` to read from (the caller closes it). */
+  sourceFd?: number;
   /** A byte stream of exactly `size` bytes. */
   open?: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
 }
@@ -24,7 +30,6 @@ export interface WriteTarOptions {
 const FLAGS: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 const ZERO = Buffer.alloc(1024);
 const CHUNK = 64 * 1024;
-const FLUSH = 128 * 1024;
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
@@ -201,33 +206,55 @@ async function* fileBody(e: TarWriteEntry, opts: WriteTarOptions): AsyncGenerato
  * layer), normalised headers (ustar; PAX only for what ustar cannot say), end-of-archive blocks.
  * The output is produced as it is read: nothing is held beyond one 64 KiB chunk.
  */
+const OUT = 1024 * 1024;
+
 export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable<TarWriteEntry>, opts: WriteTarOptions = {}): AsyncGenerator<Uint8Array> {
-  // Small pieces (headers, small files, padding) are gathered into ~128 KiB chunks: one
-  // consumer write per chunk instead of three or more per entry.
-  let parts: Uint8Array[] = [];
-  let pending = 0;
-  const take = (c: Uint8Array) => {
-    parts.push(c);
-    pending += c.length;
+  // Output goes into 1 MiB buffers: headers are copied in and file contents are read from disk
+  // straight into them, so a tree of small files costs one consumer write per MiB. A buffer is
+  // never reused once handed out (the consumer may still be writing it).
+  let out = Buffer.allocUnsafe(OUT);
+  let pos = 0;
+  const full = () => {
+    const b = out.subarray(0, pos);
+    out = Buffer.allocUnsafe(OUT);
+    pos = 0;
+    return b;
   };
-  const drain = () => {
-    const out = parts.length === 1 ? parts[0] : Buffer.concat(parts, pending);
-    parts = [];
-    pending = 0;
-    return out;
+  const put = function* (c: Uint8Array): Generator<Uint8Array> {
+    let off = 0;
+    while (off < c.length) {
+      if (pos === OUT) yield full();
+      const n = Math.min(c.length - off, OUT - pos);
+      out.set(c.subarray(off, off + n), pos);
+      pos += n;
+      off += n;
+    }
   };
   for await (const e of entries) {
-    take(encodeEntryHeader(e, opts));
-    if (e.type === 'file') {
-      for await (const c of fileBody(e, opts)) {
-        take(c);
-        if (pending >= FLUSH) yield drain();
+    yield* put(encodeEntryHeader(e, opts));
+    if (e.type !== 'file') continue;
+    if (e.sourcePath !== undefined && e.data === undefined && e.open === undefined) {
+      const fd = e.sourceFd ?? openSync(e.sourcePath, 'r');
+      try {
+        let done = 0;
+        const base = e.sourceOffset ?? 0;
+        while (done < e.size) {
+          if (pos === OUT) yield full();
+          const n = readSync(fd, out, pos, Math.min(e.size - done, OUT - pos), base + done);
+          if (n === 0) throw new StrataError('IO_ERROR', `${e.path}: got ${done} bytes of content, header says ${e.size} (file changed while reading?)`);
+          opts.onData?.(e, out.subarray(pos, pos + n));
+          pos += n;
+          done += n;
+        }
+      } finally {
+        if (e.sourceFd === undefined) closeSync(fd);
       }
-      const pad = (512 - (e.size % 512)) % 512;
-      if (pad) take(ZERO.subarray(0, pad));
+    } else {
+      for await (const c of fileBody(e, opts)) yield* put(c);
     }
-    if (pending >= FLUSH) yield drain();
+    const pad = (512 - (e.size % 512)) % 512;
+    if (pad) yield* put(ZERO.subarray(0, pad));
   }
-  take(ZERO);
-  yield drain();
+  yield* put(ZERO);
+  yield full();
 }

@@ -2,6 +2,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
 import { baseOf, cleanPath, comparePaths, indexTarFile, joinRel, parentOf, parseWhiteout, WHITEOUT_PREFIX } from '@strata/tar';
 import type { ByteStream } from '@strata/layer';
+import type { TarEntry } from '@strata/tar';
 import { indexLayer, type IndexedEntry } from './index-layer';
 import type { DataRef, LayerSource, UnionView, ViewEntry } from './types';
 
@@ -75,7 +76,7 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
     }
     if (rel === '.') {
       if (e.type !== 'dir') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would change the type of the root to ${e.type}`);
-      t.entries.set('.', { ...strip(e), layer });
+      t.entries.set('.', viewEntry(e, rel, layer, undefined));
       continue;
     }
     if (baseOf(rel).startsWith(WHITEOUT_PREFIX)) continue;
@@ -96,10 +97,9 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
         written.add(rel);
         continue;
       }
-      ve = { ...te, path: rel };
+      ve = viewEntry(te, rel, te.layer, te.data);
     } else {
-      ve = { ...strip(e), layer };
-      if (e.type === 'file') ve.data = { layer, offset: e.offset };
+      ve = viewEntry(e, rel, layer, e.type === 'file' ? { layer, offset: e.offset } : undefined);
     }
     if (prev && !(prev.type === 'dir' && ve.type === 'dir')) removePath(t, rel);
     t.entries.set(rel, ve);
@@ -109,9 +109,25 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
   }
 }
 
-function strip(e: IndexedEntry): ViewEntry {
-  const { offset: _o, name: _n, ...rest } = e;
-  return rest as ViewEntry;
+/** A view entry with one fixed shape (50k entries of one hidden class stay small). */
+export function viewEntry(e: TarEntry, path: string, layer: number, data: DataRef | undefined): ViewEntry {
+  return {
+    path,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    size: e.size,
+    mtime: e.mtime,
+    layer,
+    data,
+    linkname: e.linkname,
+    uname: e.uname,
+    gname: e.gname,
+    devmajor: e.devmajor,
+    devminor: e.devminor,
+    xattrs: e.xattrs,
+  };
 }
 
 function checkParents(t: Tree, rel: string, what: string, name: string): void {
