@@ -208,7 +208,8 @@ async function newStage(ctx: BuildCtx, stage: Stage): Promise<StageState> {
     diffIds: [],
     chainId: '',
     image: { architecture: ctx.platform.architecture, os: ctx.platform.os, ...(ctx.platform.variant ? { variant: ctx.platform.variant } : {}) },
-    config: { Env: [`PATH=${DEFAULT_PATH}`] },
+    // BuildKit's empty image: PATH set, WorkingDir "/".
+    config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
     history: [],
     args: new Map(),
     shell: ['/bin/sh', '-c'],

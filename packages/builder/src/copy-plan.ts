@@ -68,7 +68,8 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
   for (let i = 0; i < 40 && cur.type === 'symlink' && cur.linkname !== undefined; i++) {
     const target = cur.linkname.startsWith('/') ? cleanSource(cur.linkname) : cleanSource(posix.join(posix.dirname(cur.path), cur.linkname));
     const t = tree.stat(target);
-    if (!t) return cur;
+    // BuildKit follows the link inside the source root and fails when that leads nowhere.
+    if (!t) throw new StrataError('COPY_SOURCE_NOT_FOUND', `${JSON.stringify(`/${target}`)} not found (the target of symlink ${JSON.stringify(n.path)})`);
     cur = t;
   }
   if (cur === n) return n;

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Regenerates test-fixtures/build/<case>/expected.json from real `docker build` (BuildKit,
+// DOCKER_BUILDKIT=1) for every case folder holding a Dockerfile, a context/ directory and an
+// optional build.json ({ buildArgs, target, labels }):
+//   baseId   the image ID of strata-test/busybox:latest used (the test loads that same image
+//            with `docker save` → `strata image load`, so both sides start from one base)
+//   rootfs   the merged root filesystem of the result: entries of `docker export` of a container
+//            created from it (path, type, mode, uid, gid, size, sha256, linkname), minus what
+//            Docker adds to every container (/.dockerenv, /etc/hostname, /etc/hosts,
+//            /etc/resolv.conf, /etc/mtab, and /dev, /proc, /sys with everything below)
+//   config   Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels, Volumes, StopSignal,
+//            Healthcheck, Shell, OnBuild of the image config (nulls dropped)
+//   error    when docker build failed (the case then expects strata to fail too)
+// Needs dockerd and /usr/bin/docker. Usage: node tools/goldens/build.mjs [case…]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import tarStream from 'tar-stream';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = join(root, 'test-fixtures/build');
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+const PREFIX = 'strata-it-build/golden';
+export const EXCLUDED = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab']);
+export const EXCLUDED_TREES = ['dev', 'proc', 'sys'];
+export const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Labels', 'Volumes', 'StopSignal', 'Healthcheck', 'Shell', 'OnBuild'];
+
+const env = { ...process.env, DOCKER_BUILDKIT: '1' };
+const docker = (args, opts = {}) => execFileSync(DOCKER, args, { encoding: 'utf8', env, maxBuffer: 1 << 26, ...opts });
+
+async function ensureBase() {
+  const dir = mkdtempSync(join(tmpdir(), 'build-goldens-'));
+  const out = join(dir, 'busybox.mjs');
+  await build({ entryPoints: [join(root, 'packages/testing/src/busybox.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+  const mod = await import(pathToFileURL(out).href);
+  const tag = mod.ensureDockerBusybox();
+  rmSync(dir, { recursive: true, force: true });
+  return tag;
+}
+
+export const excluded = (path) => EXCLUDED.has(path) || EXCLUDED_TREES.some((t) => path === t || path.startsWith(`${t}/`));
+
+/** The config fields compared, with nulls and absent values dropped. */
+export function pickConfig(cfg) {
+  const out = {};
+  for (const k of CONFIG_FIELDS) if (cfg?.[k] !== null && cfg?.[k] !== undefined && cfg[k] !== '') out[k] = cfg[k];
+  return out;
+}
+
+async function exportEntries(id) {
+  const cid = docker(['create', id, 'x']).trim();
+  try {
+    const child = spawn(DOCKER, ['export', cid], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const entries = [];
+    const extract = tarStream.extract();
+    await new Promise((resolve, reject) => {
+      extract.on('entry', (h, body, next) => {
+        const hash = createHash('sha256');
+        body.on('data', (c) => hash.update(c));
+        body.on('end', () => {
+          const path = h.name.replace(/^\.\//, '').replace(/^\/+/, '').replace(/\/+$/, '');
+          if (path !== '' && path !== '.' && !excluded(path)) {
+            const type = h.type === 'link' ? 'hardlink' : h.type === 'directory' ? 'dir' : h.type === 'character-device' ? 'char' : h.type === 'block-device' ? 'block' : h.type;
+            const e = { path, type, mode: (h.mode & 0o7777).toString(8), uid: h.uid, gid: h.gid, size: type === 'file' ? h.size : 0 };
+            if (type === 'file') e.sha256 = hash.digest('hex');
+            if (type === 'symlink') e.linkname = h.linkname;
+            if (type === 'hardlink') e.linkname = h.linkname.replace(/^\.\//, '').replace(/^\/+/, '');
+            entries.push(e);
+          }
+          next();
+        });
+        body.resume();
+      });
+      extract.on('finish', resolve);
+      extract.on('error', reject);
+      child.stdout.pipe(extract);
+    });
+    return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  } finally {
+    docker(['rm', '-f', cid]);
+  }
+}
+
+async function main() {
+  const base = await ensureBase();
+  const baseId = docker(['image', 'inspect', '-f', '{{.Id}}', base]).trim();
+  const only = process.argv.slice(2);
+  const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, 'Dockerfile')) && (only.length === 0 || only.includes(c))).sort();
+  for (const c of cases) {
+    const dir = join(fixtures, c);
+    const opts = existsSync(join(dir, 'build.json')) ? JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) : {};
+    const tag = `${PREFIX}:${c}`;
+    const args = ['build', '-q', '-t', tag, '-f', join(dir, 'Dockerfile')];
+    for (const [k, v] of Object.entries(opts.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
+    for (const [k, v] of Object.entries(opts.labels ?? {})) args.push('--label', `${k}=${v}`);
+    if (opts.target) args.push('--target', opts.target);
+    args.push(join(dir, 'context'));
+    const r = spawnSync(DOCKER, args, { encoding: 'utf8', env });
+    let expected;
+    if (r.status !== 0) {
+      const line = r.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
+      expected = { baseId, error: line };
+      console.log(`${c}: docker build failed: ${line}`);
+    } else {
+      const id = r.stdout.trim();
+      const inspect = JSON.parse(docker(['image', 'inspect', id]))[0];
+      expected = { baseId, config: pickConfig(inspect.Config), rootfs: await exportEntries(id) };
+      docker(['rmi', tag]);
+      console.log(`${c}: ${expected.rootfs.length} entries`);
+    }
+    writeFileSync(join(dir, 'expected.json'), `${JSON.stringify(expected, null, 1)}\n`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
