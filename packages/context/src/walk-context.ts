@@ -55,6 +55,7 @@ function typeOfDirent(d: Dirent): EntryType {
 function compareEntries(a: Dirent, b: Dirent): number {
   const ad = a.isDirectory();
   const bd = b.isDirectory();
+  if (!ad && !bd) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const ak = ad ? `${a.name}/` : a.name;
   const bk = bd ? `${b.name}/` : b.name;
   return ak < bk ? -1 : ak > bk ? 1 : 0;

@@ -215,6 +215,12 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
       return { ...base, test: (path) => path.endsWith(suffix) || path === bare };
     }
     case 'regexp': {
+      // `**/*.log`, the commonest wildcard pattern, is "ends with .log": no regexp needed
+      const ext = /^\*\*\/\*([^*?[\]\\/]+)$/.exec(text);
+      if (ext !== null) {
+        const tail = ext[1];
+        return { ...base, test: (path) => path.endsWith(tail) };
+      }
       let regexp: RegExp;
       try {
         regexp = new RegExp(`${re}$`);
