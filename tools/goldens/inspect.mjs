@@ -12,8 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import tarStream from 'tar-stream';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -135,14 +134,20 @@ function ok(cmd, args, opts) {
   return r.stdout;
 }
 
-/** The busybox base comes from @strata/testing; bundle that TypeScript module to call it. */
-async function ensureBusybox() {
+/**
+ * The shared busybox base (`strata-test/busybox:latest`, what @strata/testing's ensureDockerBusybox
+ * makes); when Docker does not have it yet, it is imported from tools/make-busybox-rootfs.sh.
+ */
+function ensureBusybox() {
+  const tag = 'strata-test/busybox:latest';
+  if (sh(DOCKER, ['image', 'inspect', tag]).code === 0) return tag;
   const dir = mkdtempSync(join(tmpdir(), 'strata-goldens-'));
-  const out = join(dir, 'busybox.mjs');
-  await build({ entryPoints: [join(root, 'packages/testing/src/busybox.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
-  const mod = await import(pathToFileURL(out).href);
-  const tag = mod.ensureDockerBusybox();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    ok('bash', [join(root, 'tools/make-busybox-rootfs.sh'), join(dir, 'rootfs.tar')]);
+    ok(DOCKER, ['import', '--change', 'CMD ["sh"]', join(dir, 'rootfs.tar'), tag]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return tag;
 }
 
@@ -200,7 +205,7 @@ async function capture(name, ref) {
 
 async function main() {
   const only = process.argv.slice(2);
-  const base = await ensureBusybox();
+  const base = ensureBusybox();
   const cases = readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory() && (!only.length || only.includes(d.name))).map((d) => d.name);
   const made = [];
   try {
