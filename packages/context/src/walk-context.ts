@@ -1,6 +1,6 @@
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Matcher, ParentMatch } from '@strata/dockerignore';
+import { goClean, type Matcher, type ParentMatch } from '@strata/dockerignore';
 import { StrataError, wrapError } from '@strata/errors';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
@@ -36,6 +36,12 @@ export interface WalkOptions {
   matcher?: Matcher;
   /** Called for every included entry, in walk order. */
   onEntry?: (entry: ContextEntry) => void;
+  /**
+   * Walk only this path of the context (relative; e.g. a COPY source directory): entries keep their
+   * context-relative paths, ancestors' `.dockerignore` results apply, and the entry itself comes first.
+   * A missing path yields nothing.
+   */
+  under?: string;
   /** Fail (as Docker does when it sends the context) on a file this process cannot read. */
   checkReadable?: boolean;
 }
@@ -88,9 +94,39 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
     if (err instanceof StrataError) throw err;
     wrapError(err, `context ${contextDir}`);
   }
-  const stack: Array<{ abs: string; rel: string; info: ParentMatch | undefined; entries: Dirent[]; i: number }> = [
-    { abs: root, rel: '', info: undefined, entries: readDir(root, ''), i: 0 },
-  ];
+  const stack: Array<{ abs: string; rel: string; info: ParentMatch | undefined; entries: Dirent[]; i: number }> = [];
+  const under = options.under === undefined ? '' : goClean(options.under.replace(/^\/+/, ''));
+  if (under === '..' || under.startsWith('../')) throw new StrataError('UNSAFE_PATH', `${options.under} is outside the context`);
+  if (under === '' || under === '.') stack.push({ abs: root, rel: '', info: undefined, entries: readDir(root, ''), i: 0 });
+  else {
+    // Start below the root: fold the ancestors' match results in, and stop where the walk from the
+    // root would have stopped (an excluded, prunable ancestor).
+    const parts = under.split('/');
+    let info: ParentMatch | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const rel = parts.slice(0, i + 1).join('/');
+      const abs = `${root}/${rel}`;
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        return wrapError(err, `context entry ${rel}`);
+      }
+      const isDir = st.isDirectory();
+      if (i < parts.length - 1 && !isDir) return; // a symlink or file in the middle: not a directory of the context
+      if (filter !== undefined) {
+        const r = filter.matchInDir(rel, info);
+        info = r.info;
+        if (r.excluded && (!isDir || filter.canSkipDir(rel))) return;
+      }
+      if (i === parts.length - 1) {
+        const type: EntryType = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+        yield [rel, type, abs];
+        if (isDir) stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
+      }
+    }
+  }
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     if (top.i >= top.entries.length) {

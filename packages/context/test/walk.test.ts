@@ -130,3 +130,28 @@ describe('checkPath', () => {
     expect(() => checkPath(m, '../etc')).toThrow(/outside the context/);
   });
 });
+
+describe('walkContext under a subdirectory', () => {
+  it('yields the subtree with context-relative paths and the ancestors’ ignore results', () => {
+    const dir = writeTree(tempDir(), {
+      '.dockerignore': 'src/gen\n*.md\n**/*.log\nlib\n!lib/keep\n', 'src/a.ts': 'a', 'src/b.log': 'b', 'src/gen/x': 'x', 'src/sub/c.ts': 'c',
+      'lib/keep/k': 'k', 'lib/drop': 'd', 'README.md': 'r',
+    });
+    const matcher = loadIgnore(dir);
+    const names = (under: string) => Array.from(walkContext(dir, { matcher, under }), (e) => e.path);
+    expect(names('src')).toEqual(['src', 'src/a.ts', 'src/sub', 'src/sub/c.ts']);
+    expect(names('./src/sub/')).toEqual(['src/sub', 'src/sub/c.ts']);
+    expect(names('src/gen')).toEqual([]);
+    expect(names('src/gen/x')).toEqual([]);
+    expect(names('src/a.ts')).toEqual(['src/a.ts']);
+    expect(names('lib')).toEqual(['lib', 'lib/keep', 'lib/keep/k']);
+    expect(names('lib/keep')).toEqual(['lib/keep', 'lib/keep/k']);
+    expect(names('README.md')).toEqual([]);
+    expect(names('missing/x')).toEqual([]);
+    expect(() => names('../x')).toThrow(/outside the context/);
+    // subtree digests equal those of the whole walk
+    const all = digestContext(dir, { matcher });
+    const sub = contentDigests(dir, walkContext(dir, { matcher, under: 'src' }));
+    expect(sub.treeDigest('src')).toBe(all.treeDigest('src'));
+  });
+});
