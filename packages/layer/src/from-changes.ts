@@ -18,7 +18,13 @@ export interface ChangesLayerOptions extends WriteTarOptions {
  * Files with several links among the changed paths are written once and linked.
  */
 export function* changeEntries(root: string, changes: Iterable<Change>, opts: ChangesLayerOptions = {}): Generator<TarWriteEntry> {
-  const items = [...changes].map((c) => ({ ...c, rel: cleanPath(c.path) })).sort((a, b) => comparePaths(a.rel, b.rel));
+  const items = [...changes]
+    .map((c) => {
+      const rel = cleanPath(c.path);
+      // Sorted by the path each change has in the tar (a whiteout sorts as `.wh.<name>`).
+      return { ...c, rel, key: c.kind === 'delete' && rel !== '.' ? whiteoutPath(rel) : rel };
+    })
+    .sort((a, b) => comparePaths(a.key, b.key));
   const seen = new Map<string, string>();
   const emitted = new Set<string>();
   let coveredBy: string | undefined; // an added directory whose subtree was already emitted
