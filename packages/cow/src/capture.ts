@@ -29,13 +29,25 @@ function sortedNames(abs: string): string[] {
  * them). Paths are listed in a sorted walk (Docker's order is its map order).
  */
 export function upperChanges(upperdir: string, lowers: readonly LowerDir[], xattrs = readTreeXattrs(upperdir)): Change[] {
+  return treeChanges(upperdir, lowers, (rel) => rel !== '.' && xattrs.get(rel)?.['trusted.overlay.opaque']?.toString() === 'y');
+}
+
+/**
+ * The same comparison for the copying fallback, where `rootfs` is a full copy of the view:
+ * every directory is compared with the lower one completely (what is missing was deleted).
+ */
+export function copyChanges(rootfs: string, lowers: readonly LowerDir[]): Change[] {
+  return treeChanges(rootfs, lowers, () => true);
+}
+
+/** `complete(rel)`: the directory `rel` of `dir` lists all its children (else only changed ones, as an upper dir). */
+function treeChanges(dir: string, lowers: readonly LowerDir[], complete: (rel: string) => boolean): Change[] {
   const view = lowerView([...lowers]);
   const out: Change[] = [];
   const visit = (rel: string, abs: string, parentAdded: boolean) => {
     const names = sortedNames(abs);
     const inUpper = new Set(names);
-    const opaque = rel !== '.' && xattrs.get(rel)?.['trusted.overlay.opaque']?.toString() === 'y';
-    const hidden = opaque && !parentAdded ? view.children(rel).filter((n) => !inUpper.has(n)) : [];
+    const hidden = complete(rel) && !parentAdded ? view.children(rel).filter((n) => !inUpper.has(n)) : [];
     const all = [...names.map((n) => ({ n, upper: true })), ...hidden.map((n) => ({ n, upper: false }))].sort((a, b) => comparePaths(a.n, b.n));
     for (const { n, upper } of all) {
       const crel = joinRel(rel, n);
@@ -66,7 +78,7 @@ export function upperChanges(upperdir: string, lowers: readonly LowerDir[], xatt
       }
     }
   };
-  visit('.', upperdir, false);
+  visit('.', dir, false);
   return out;
 }
 

@@ -2,7 +2,8 @@ export { ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, sn
 export type { Snapshot } from './snapshots';
 export { writableLayer } from './writable';
 export type { WritableLayer, RootfsSpec } from './writable';
-export { upperChanges, upperEntries, writeLayerFile } from './capture';
+export { upperChanges, copyChanges, upperEntries, writeLayerFile } from './capture';
+export { overlaySupported, buildCopyRootfs } from './copy';
 export { runOnLayers } from './run-on-layers';
 export type { RunOnLayersOptions, RunOnLayersResult, ExecContext } from './run-on-layers';
 export {

@@ -6,6 +6,7 @@ import type { Change, Layer } from '@strata/layer';
 import { containerDir, recoverContainers, removeContainerDir, writeContainer, type ContainerConfig } from './containers';
 import { currentOwner } from './owner';
 import { ensureSnapshots } from './snapshots';
+import { overlaySupported } from './copy';
 import { writableLayer, type RootfsSpec } from './writable';
 
 /** What `exec` gets: exactly the fields @strata/runtime's `runProcess` needs besides the process. */
@@ -62,14 +63,15 @@ export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersRes
     config: { args: [], env: [], cwd: '/', user: '', hostname: '', network: 'none', tty: false, openStdin: false, ...o.config },
     snapshots,
     diffIds,
-    cow: 'overlay',
+    cow: overlaySupported() ? 'overlay' : 'copy',
     owner: currentOwner(),
     ephemeral: true,
   });
   let layerPath: string | undefined;
   try {
     await ensureSnapshots(o.root, o.layers);
-    const w = writableLayer(o.root, { id, snapshots });
+    const w = writableLayer(o.root, { id, snapshots, cow: overlaySupported() ? 'overlay' : 'copy' });
+    w.prepare();
     const dir = containerDir(o.root, id);
     const { exitCode } = await o.exec({ id, rootfs: w.rootfs(), bundleDir: join(dir, 'bundle'), stateDir: join(dir, 'runtime') });
     const changes = w.changes();

@@ -80,4 +80,38 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     expect(listSnapshots(root)).toHaveLength(3);
     expect(await recoverContainers(root)).toEqual({ stopped: [], removed: [], tmpDirs: 0 });
   });
+
+  it('copying fallback (STRATA_COW=copy) gives the same changes, deletions as whiteouts', async () => {
+    const base = layerFromTarFile(busyboxRootfsTar());
+    const l2 = await tarFile(work, 'c2.tar', [D('data'), F('data/a', 'a'), F('data/b', 'b'), D('opq'), F('opq/old', 'old')]);
+    const l3 = await tarFile(work, 'c3.tar', [D('opq'), F('opq/.wh..wh..opq', ''), F('opq/new', 'new')]);
+    process.env.STRATA_COW = 'copy';
+    try {
+      let out = '';
+      const sink = new PassThrough();
+      sink.on('data', (b: Buffer) => (out += b.toString()));
+      const r = await runOnLayers({
+        root,
+        layers: [base, l2, l3],
+        exec: (c) => {
+          expect('path' in c.rootfs).toBe(true);
+          return runProcess({
+            ...c,
+            args: ['sh', '-c', 'ls /opq; echo hi > /data/a; rm /data/b; mkdir -p /new/dir; rm -r /opq; mkdir /opq; echo z > /opq/z'],
+            stdout: sink,
+          });
+        },
+      });
+      expect(r.exitCode).toBe(0);
+      expect(out.trim()).toBe('new');
+      expect(r.changes.map((c) => `${{ add: 'A', modify: 'C', delete: 'D' }[c.kind]} ${c.path}`)).toEqual([
+        'C /data', 'C /data/a', 'D /data/b', 'A /new', 'A /new/dir', 'C /opq', 'D /opq/new', 'A /opq/z',
+      ]);
+      expect(await entriesOf(r.layer!)).toEqual(['dir data', 'file data/.wh.b', 'file data/a', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh.new', 'file opq/z']);
+      await r.cleanup();
+      expect(listContainers(root, { ephemeral: true })).toEqual([]);
+    } finally {
+      delete process.env.STRATA_COW;
+    }
+  });
 });

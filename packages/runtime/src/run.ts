@@ -1,5 +1,5 @@
 import { spawn, execFile, type StdioOptions } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
@@ -124,6 +124,15 @@ export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult
     writeFileSync(join(o.bundleDir, 'mount-options'), options);
   } else {
     rootfsPath = (o.rootfs as { path: string }).path;
+    // A plain directory has no init layer: create missing mount points in it now and remove
+    // them afterwards (as BuildKit removes its mount stubs), so they are not seen as changes.
+    for (const t of ['/proc', '/sys', '/dev']) if (!lookupInLayers([rootfsPath], t)) mountpoints.push(...makeStub([rootfsPath], rootfsPath, t, 'dir'));
+    for (const m of mounts) {
+      if (!lookupInLayers([rootfsPath], m.target)) {
+        const isFile = m.type === 'bind' && !lstatSync(m.source).isDirectory();
+        mountpoints.push(...makeStub([rootfsPath], rootfsPath, m.target, isFile ? 'file' : 'dir'));
+      }
+    }
   }
 
   const spec = buildSpec({
@@ -175,6 +184,7 @@ export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult
   } finally {
     await deleteRuntimeState({ runtime, stateDir: o.stateDir, id: o.id });
     rmSync(o.bundleDir, { recursive: true, force: true });
+    if (!overlay) removeStubs(rootfsPath, mountpoints);
   }
 }
 
@@ -259,6 +269,20 @@ function makeStub(view: string[], init: string, target: string, kind: 'dir' | 'f
     if (hit?.stat.isDirectory()) utimesSync(join(init, p), hit.stat.atime, hit.stat.mtime);
   }
   return created;
+}
+
+/** Remove mount-point stubs (deepest first) that are still empty. */
+function removeStubs(rootfs: string, stubs: string[]): void {
+  for (const p of [...stubs].sort((a, b) => b.length - a.length)) {
+    const abs = join(rootfs, p);
+    try {
+      const st = lstatSync(abs);
+      if (st.isDirectory()) rmdirSync(abs);
+      else if (st.isFile() && st.size === 0) unlinkSync(abs);
+    } catch {
+      // not empty or already gone: leave it
+    }
+  }
 }
 
 function stdioOf(s: 'inherit' | 'ignore' | Readable | Writable | number): 'inherit' | 'ignore' | 'pipe' | number {

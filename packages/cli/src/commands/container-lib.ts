@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { StrataError, isStrataError } from '@strata/errors';
 import {
   containerDir, ensureSnapshots, listContainers, readContainer, recoverContainers, removeContainerDir, updateContainer, writableLayer,
-  writeContainer, currentOwner, ownerAlive, snapshotUnpackCount, type ContainerRecord,
+  writeContainer, currentOwner, ownerAlive, snapshotUnpackCount, overlaySupported, type ContainerRecord,
 } from '@strata/cow';
 import { findRuntime, runProcess, runtimeKill } from '@strata/runtime';
 import { openStore } from '@strata/image-store';
@@ -123,7 +123,7 @@ export async function createContainer(
     },
     snapshots: chainIds(diffIds),
     diffIds,
-    cow: 'overlay',
+    cow: overlaySupported() ? 'overlay' : 'copy',
     autoRemove: !!o.rm,
   };
   // The record first: from now on GC sees the snapshots as used.
@@ -132,7 +132,7 @@ export async function createContainer(
     const before = snapshotUnpackCount();
     await ensureSnapshots(root, layers);
     log?.(`snapshots: ${snapshotUnpackCount() - before} unpacked, ${layers.length - (snapshotUnpackCount() - before)} reused`);
-    writableLayer(root, rec);
+    writableLayer(root, rec).prepare();
   } catch (err) {
     removeContainerDir(root, id);
     throw err;
@@ -171,6 +171,7 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
   const dir = containerDir(root, id);
   await ensureSnapshotsOf(root, rec);
   const w = writableLayer(root, rec);
+  w.prepare();
   rec = updateContainer(root, id, { state: 'running', startedAt: new Date().toISOString(), owner: currentOwner(), exitCode: undefined, finishedAt: undefined });
   const outLog = createWriteStream(join(dir, 'stdout.log'), { flags: 'a' });
   const errLog = createWriteStream(join(dir, 'stderr.log'), { flags: 'a' });

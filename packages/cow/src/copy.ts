@@ -1,0 +1,85 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { joinRel } from '@strata/tar';
+import type { LowerDir } from './lower-view';
+
+let probed: boolean | undefined;
+
+/**
+ * Whether this process can mount overlayfs (in a private mount namespace, as the runtime
+ * does). `$STRATA_COW=copy` / `overlay` forces the answer. Probed once per process.
+ */
+export function overlaySupported(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.STRATA_COW === 'copy') return false;
+  if (env.STRATA_COW === 'overlay') return true;
+  if (probed !== undefined) return probed;
+  const d = mkdtempSync(join(tmpdir(), 'strata-ovl-probe-'));
+  try {
+    for (const s of ['l', 'u', 'w', 'm']) mkdirSync(join(d, s));
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'mount', '-t', 'overlay', 'probe', '-o', `lowerdir=${d}/l,upperdir=${d}/u,workdir=${d}/w`, `${d}/m`], { stdio: 'ignore' });
+    probed = r.status === 0;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+  return probed;
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The copying fallback's root filesystem: the merged view of the snapshots copied into `dest`
+ * (bottom → top, `cp -a` keeps owners, modes, nanosecond times, xattrs and hard links), with
+ * whiteouts and opaque directories applied. Files are copied, never hard-linked to a snapshot:
+ * a container writing through a shared inode would change the snapshot for everyone.
+ */
+export function buildCopyRootfs(lowers: readonly LowerDir[], dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const l of [...lowers].reverse()) {
+    const whiteouts: string[] = [];
+    const prepare = (rel: string) => {
+      const abs = rel === '.' ? l.dir : join(l.dir, rel);
+      for (const name of readdirSync(abs)) {
+        const crel = joinRel(rel, name);
+        const st = lstatSync(join(abs, name));
+        const target = join(dest, crel);
+        const existing = lstatOrUndefined(target);
+        if (isWhiteout(st)) {
+          if (existing) rmSync(target, { recursive: true, force: true });
+          whiteouts.push(crel);
+          continue;
+        }
+        if (existing && (existing.isDirectory() !== st.isDirectory())) rmSync(target, { recursive: true, force: true });
+        if (st.isDirectory()) {
+          if (l.opaque.has(crel) && existing?.isDirectory()) {
+            for (const child of readdirSync(target)) rmSync(join(target, child), { recursive: true, force: true });
+          }
+          prepare(crel);
+        }
+      }
+    };
+    prepare('.');
+    try {
+      execFileSync('cp', ['-a', '--remove-destination', `${l.dir}/.`, `${dest}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      throw new StrataError('IO_ERROR', `copying snapshot ${l.dir}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`, { cause: err });
+    }
+    for (const w of whiteouts) {
+      const st = lstatOrUndefined(join(dest, w));
+      if (st && isWhiteout(st)) rmSync(join(dest, w), { force: true });
+    }
+  }
+  if (!existsSync(dest)) mkdirSync(dest);
+}
