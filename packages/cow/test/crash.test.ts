@@ -1,0 +1,56 @@
+// A build step's container whose owner is SIGKILLed mid-RUN is cleaned by the next
+// recoverContainers(): runtime state deleted, processes gone, no mount, record removed.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, REPO_ROOT, tempDir } from '@strata/testing';
+import { listContainers, recoverContainers } from '../src/index';
+
+afterAll(() => cleanupTempDirs());
+
+function processesMentioning(s: string): string[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(s);
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe.skipIf(!peerAvailable('runc'))('crash recovery of a RUN step', () => {
+  it('SIGKILL of the owner mid-run leaves nothing behind after recoverContainers', async () => {
+    const work = tempDir();
+    const root = join(work, 'store');
+    const entry = join(work, 'step.ts');
+    writeFileSync(entry, `
+      import { layerFromTarFile } from '@strata/layer';
+      import { runOnLayers } from '@strata/cow';
+      import { runProcess } from '@strata/runtime';
+      await runOnLayers({ root: ${JSON.stringify(root)}, layers: [layerFromTarFile(${JSON.stringify(busyboxRootfsTar())})],
+        exec: (c) => runProcess({ ...c, args: ['sleep', '60'], stdout: 'ignore', stderr: 'ignore' }) });
+    `);
+    const out = join(work, 'step.mjs');
+    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: out, absWorkingDir: REPO_ROOT, nodePaths: [join(REPO_ROOT, 'node_modules')], logLevel: 'silent' });
+    const child = spawn(process.execPath, [out], { stdio: 'ignore' });
+    let id: string | undefined;
+    for (let i = 0; i < 200 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const rec = listContainers(root, { ephemeral: true })[0];
+      if (rec && existsSync(join(root, 'containers', rec.id, 'runtime', rec.id, 'state.json'))) id = rec.id;
+    }
+    expect(id).toBeDefined();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(processesMentioning(id!).length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const report = await recoverContainers(root);
+    expect(report.removed).toEqual([id]);
+    expect(listContainers(root, { ephemeral: true })).toEqual([]);
+    expect(existsSync(join(root, 'containers', id!))).toBe(false);
+    expect(processesMentioning(id!)).toEqual([]);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
+  });
+});
