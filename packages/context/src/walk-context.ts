@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { resolve } from 'node:path';
 import { goClean, type Matcher, type ParentMatch } from '@strata/dockerignore';
 import { StrataError, wrapError } from '@strata/errors';
@@ -89,7 +89,7 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
   // root reads every file regardless of its mode (CAP_DAC_OVERRIDE): the access(2) check is moot
   const checkReadable = options.checkReadable === true && process.getuid?.() !== 0;
   try {
-    if (!lstatSync(root).isDirectory()) throw new StrataError('NOT_FOUND', `context ${contextDir} is not a directory`);
+    if (!statSync(root).isDirectory()) throw new StrataError('NOT_FOUND', `context ${contextDir} is not a directory`);
   } catch (err) {
     if (err instanceof StrataError) throw err;
     wrapError(err, `context ${contextDir}`);

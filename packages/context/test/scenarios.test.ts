@@ -56,3 +56,13 @@ describe(`docker build scenarios (${engine})`, () => {
     });
   }
 });
+
+describe('golden provenance', () => {
+  it('the -o type=tar listings equal those of the built images (docker create + docker export)', () => {
+    const via = JSON.parse(readFileSync(new URL('scenarios.expected.via-image.json', fixtures), 'utf8')) as { results: typeof results };
+    for (const name of Object.keys(results)) {
+      expect(via.results[name]?.files, name).toEqual(results[name].files);
+      expect(!!via.results[name]?.error, name).toBe(!!results[name].error);
+    }
+  });
+});
