@@ -74,6 +74,38 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect((await s(['container', 'ls', '-a', '-q'])).out).not.toMatch(/c1/);
   });
 
+  it('passes stdin with -i', async () => {
+    const r = await s(['container', 'run', '--rm', '-i', IMAGE, 'sh', '-c', 'tr a-z A-Z'], 'piped text\n');
+    expect(r.out).toBe('PIPED TEXT\n');
+    const no = await s(['container', 'run', '--rm', IMAGE, 'cat'], 'ignored\n');
+    expect(no.out).toBe('');
+  });
+
+  it('SIGTERM to strata stops the container (TERM, then KILL after --stop-timeout) and cleans up', async () => {
+    const cases: Array<[string[], number]> = [
+      [['sh', '-c', 'trap "exit 3" TERM; sleep 60 & wait'], 3],
+      [['sleep', '60'], 137], // PID 1 without a handler ignores SIGTERM
+    ];
+    for (const [cmd, want] of cases) {
+      const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'term', '--stop-timeout', '1', IMAGE, ...cmd], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await s(['--format', 'json', 'container', 'ls'])).out.includes('"term"')) break;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+      expect(code).toBe(want);
+      expect(Date.now() - t0).toBeLessThan(6000);
+      const rec = (await s(['--format', 'json', 'container', 'ls', '-a'])).out.trim().split('\n').map((l) => JSON.parse(l)).find((x) => x.Names === 'term');
+      expect(rec).toMatchObject({ State: 'exited', ExitCode: want });
+      expect(readdirSync(join(root, 'containers', rec.ID, 'runtime'))).toEqual([]);
+      expect((await s(['container', 'rm', 'term'])).code).toBe(0);
+    }
+    expect(mountsUnder(root)).toEqual([]);
+  });
+
   it('SIGKILL of strata mid-run leaves no mount or runtime state after the next command', async () => {
     const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'victim', IMAGE, 'sleep', '60'], { stdio: 'ignore' });
     let running = false;
