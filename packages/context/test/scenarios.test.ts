@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { execFileSync } from 'node:child_process';
+import { cleanupTempDirs, DOCKER, peerAvailable, tempDir } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
 import { loadIgnore, walkContextNames } from '../src/index';
 // The generator lays out the trees; the test uses the very same function.
@@ -65,4 +66,20 @@ describe('golden provenance', () => {
       expect(!!via.results[name]?.error, name).toBe(!!results[name].error);
     }
   });
+});
+
+describe.skipIf(!peerAvailable('docker'))('live docker build (a few scenarios, against the current engine)', () => {
+  for (const name of ['exception-then-reexclude', 'legacy-parent-prefix', 'dockerfile-specific-ignore-wins']) {
+    it(name, () => {
+      const sc = scenarios.find((s) => s.name === name)!;
+      const { context, dockerfile } = layout(tempDir(), sc) as { context: string; dockerfile: string };
+      const tar = execFileSync(DOCKER, ['build', '-q', '--no-cache', '-f', dockerfile, '-o', 'type=tar,dest=-', context], {
+        env: { ...process.env, DOCKER_BUILDKIT: '1' }, maxBuffer: 64 << 20,
+      });
+      const names = execFileSync('tar', ['-t'], { input: tar, encoding: 'utf8' }).split('\n')
+        .filter((n) => n.startsWith('ctx/') && n !== 'ctx/').map((n) => n.slice(4)).sort();
+      expect(names).toEqual(results[name].files);
+      expect(list(sc, true)).toEqual(names);
+    });
+  }
 });
