@@ -106,6 +106,17 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect(mountsUnder(root)).toEqual([]);
   });
 
+  it('container prune removes stopped containers, keeps snapshots of stored images', async () => {
+    expect((await s(['container', 'create', '--name', 'p1', IMAGE, 'true'])).code).toBe(0);
+    expect((await s(['container', 'run', '--name', 'p2', IMAGE, 'true'])).code).toBe(0);
+    const snaps = readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.'));
+    const r = await s(['container', 'prune', '-f']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.out).toMatch(/Deleted Containers:/);
+    expect((await s(['container', 'ls', '-a', '-q'])).out).toBe('');
+    expect(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.'))).toEqual(snaps);
+  });
+
   it('SIGKILL of strata mid-run leaves no mount or runtime state after the next command', async () => {
     const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'victim', IMAGE, 'sleep', '60'], { stdio: 'ignore' });
     let running = false;

@@ -8,6 +8,7 @@ import { register as registerLogs } from './container-logs';
 import { register as registerDiff } from './container-diff';
 import { register as registerCommit } from './container-commit';
 import { register as registerExport } from './container-export';
+import { register as registerPrune } from './container-prune';
 
 export function registerContainerCommands(nouns: Nouns, io: Io): void {
   // `container run IMAGE sh -c …`: options after the image belong to the command.
@@ -20,4 +21,5 @@ export function registerContainerCommands(nouns: Nouns, io: Io): void {
   registerDiff(nouns.container, io);
   registerCommit(nouns.container, io);
   registerExport(nouns.container, io);
+  registerPrune(nouns.container, io);
 }
