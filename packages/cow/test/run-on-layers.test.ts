@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -113,5 +113,41 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     } finally {
       delete process.env.STRATA_COW;
     }
+  });
+
+  it('bind (read-only), tmpfs and secret mounts; their mount points never reach the layer', async () => {
+    const base = layerFromTarFile(busyboxRootfsTar());
+    const src = join(work, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'in.txt'), 'from the host');
+    const secret = join(work, 'secret');
+    writeFileSync(secret, 's3cr3t');
+    const cache = join(work, 'cache');
+    mkdirSync(cache);
+    let out = '';
+    const sink = new PassThrough();
+    sink.on('data', (b: Buffer) => (out += b.toString()));
+    const r = await runOnLayers({
+      root,
+      layers: [base],
+      exec: (c) =>
+        runProcess({
+          ...c,
+          args: ['sh', '-c', 'cat /mnt/src/in.txt; echo; touch /mnt/src/x 2>/dev/null || echo ro; cat /run/secrets/id; echo; echo t > /scratch/t; echo c > /root/.cache/c; echo keep > /kept'],
+          mounts: [
+            { type: 'bind', source: src, target: '/mnt/src', readonly: true },
+            { type: 'bind', source: secret, target: '/run/secrets/id', readonly: true },
+            { type: 'bind', source: cache, target: '/root/.cache' },
+            { type: 'tmpfs', target: '/scratch' },
+          ],
+          stdout: sink,
+        }),
+    });
+    expect(r.exitCode).toBe(0);
+    expect(out).toBe('from the host\nro\ns3cr3t\n');
+    expect(readFileSync(join(cache, 'c'), 'utf8')).toBe('c\n');
+    expect(r.changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['add /kept']);
+    expect(await entriesOf(r.layer!)).toEqual(['file kept']);
+    await r.cleanup();
   });
 });
