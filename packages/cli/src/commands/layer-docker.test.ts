@@ -123,6 +123,50 @@ describe.skipIf(!peerAvailable('docker'))('layers against docker export', () => 
     expect(ex.code).toBe(0);
   });
 
+  // Each layer against the one below, checked against Docker's own layer tars (docker save):
+  // every change strata reports at layer i is an entry (or under a whiteout / opaque marker) of
+  // Docker's layer i, and every whiteout of Docker's layer i is a deletion strata reports there.
+  for (const c of CASES) {
+    it(`layer diff ${c} (per layer) agrees with Docker's own layers`, async () => {
+      const w = tempDir();
+      docker(['save', '-o', join(w, 'img.tar'), `${PREFIX}${c}`]);
+      execFileSync('tar', ['-xf', join(w, 'img.tar'), '-C', w]);
+      const layerTars: string[] = json(join(w, 'manifest.json'))[0].Layers;
+      const r = await runStrata(['--format', 'json', 'layer', 'diff', `${PREFIX}${c}`], { root });
+      const changes = r.out.trim().split('\n').map((l) => JSON.parse(l)) as Array<{ kind: string; path: string; layer: number }>;
+      for (let i = 1; i < layerTars.length; i++) {
+        const entries = new Set<string>();
+        const whiteouts = new Set<string>();
+        const opaque = new Set<string>();
+        for await (const { entry } of readTar(Readable.from([readFileSync(join(w, layerTars[i]))]))) {
+          const base = entry.path.slice(entry.path.lastIndexOf('/') + 1);
+          const dir = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '';
+          if (base === '.wh..wh..opq') opaque.add(`/${dir}`);
+          else if (base.startsWith('.wh.')) whiteouts.add(`/${dir ? `${dir}/` : ''}${base.slice(4)}`);
+          else entries.add(`/${entry.path}`);
+        }
+        const mine = changes.filter((x) => x.layer === i);
+        const covered = (p: string) => {
+          for (let q = p; q; q = q.slice(0, q.lastIndexOf('/'))) {
+            if (whiteouts.has(q)) return true;
+            if (q !== p && opaque.has(q)) return true;
+          }
+          return false;
+        };
+        for (const x of mine) {
+          if (x.kind === 'delete') expect(covered(x.path), `${c} layer ${i}: D ${x.path}`).toBe(true);
+          else expect(entries.has(x.path), `${c} layer ${i}: ${x.kind} ${x.path}`).toBe(true);
+        }
+        const deleted = new Set(mine.filter((x) => x.kind === 'delete').map((x) => x.path));
+        for (const t of whiteouts) {
+          let ok = false;
+          for (let q = t; q && !ok; q = q.slice(0, q.lastIndexOf('/'))) ok = deleted.has(q);
+          expect(ok, `${c} layer ${i}: whiteout ${t}`).toBe(true);
+        }
+      }
+    });
+  }
+
   it('layer diff of an image with itself is empty, exit 0', async () => {
     const r = await runStrata(['layer', 'diff', `${PREFIX}${CASES[0]}`, `${PREFIX}${CASES[0]}`], { root });
     expect([r.code, r.out]).toEqual([0, '']);
