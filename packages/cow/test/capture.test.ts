@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, linkSync, symlinkSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { layerFromUncompressed, readAll } from '@strata/layer';
+import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { chainIds } from '@strata/oci';
+import { ensureSnapshots, writableLayer } from '../src/index';
+
+afterAll(() => cleanupTempDirs());
+
+const M = 1_700_000_000;
+const D = (path: string): TarWriteEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: M });
+const F = (path: string, data: string): TarWriteEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: M, data });
+
+async function layerOf(entries: TarWriteEntry[]) {
+  const bytes = await readAll(writeTar(entries));
+  return layerFromUncompressed({ open: async () => (async function* () { yield bytes; })() });
+}
+
+const setOpaque = (p: string) => execFileSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], "trusted.overlay.opaque", b"y")', p]);
+
+describe('writable layer capture (no runtime: a hand-made upper dir)', () => {
+  it('converts overlay whiteouts and opaque dirs, keeps hardlinks, is deterministic', async () => {
+    const root = tempDir();
+    const layers = [await layerOf([D('a'), F('a/f', 'x'), F('a/g', 'y'), D('o'), F('o/old', 'o'), F('keep', 'k')])];
+    await ensureSnapshots(root, layers);
+    const snapshots = chainIds([await layers[0].diffId()]);
+    const w = writableLayer(root, { id: 'c'.repeat(64), snapshots });
+    w.prepare();
+    const u = w.upperdir;
+    mkdirSync(join(u, 'a'));
+    utimesSync(join(u, 'a'), M, M);
+    execFileSync('mknod', [join(u, 'a', 'f'), 'c', '0', '0']);
+    mkdirSync(join(u, 'o'));
+    setOpaque(join(u, 'o'));
+    writeFileSync(join(u, 'o', 'new'), 'n');
+    writeFileSync(join(u, 'h1'), 'h');
+    linkSync(join(u, 'h1'), join(u, 'h2'));
+    symlinkSync('/keep', join(u, 'ln'));
+    expect(w.changes().map((c) => `${c.kind} ${c.path}`)).toEqual([
+      'modify /a', 'delete /a/f', 'add /h1', 'add /h2', 'add /ln', 'modify /o', 'add /o/new', 'delete /o/old',
+    ]);
+    const f1 = join(root, 'l1.tar');
+    const f2 = join(root, 'l2.tar');
+    const l1 = await w.writeLayer(f1);
+    const l2 = await w.writeLayer(f2);
+    expect(await l1.diffId()).toBe(await l2.diffId());
+    const names: string[] = [];
+    for await (const { entry, body } of readTar(await l1.uncompressed())) {
+      for await (const _ of body) void _;
+      names.push(`${entry.type} ${entry.path}${entry.linkname ? ` -> ${entry.linkname}` : ''}${entry.xattrs ? ' xattrs' : ''}`);
+    }
+    expect(names).toEqual([
+      'dir a', 'file a/.wh.f', 'file h1', 'hardlink h2 -> h1', 'symlink ln -> /keep', 'dir o', 'file o/.wh..wh..opq', 'file o/new',
+    ]);
+  });
+});
