@@ -74,6 +74,17 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect((await s(['container', 'ls', '-a', '-q'])).out).not.toMatch(/c1/);
   });
 
+  it('logs: both streams in order, --tail, --timestamps', async () => {
+    expect((await s(['container', 'run', '--name', 'lg', IMAGE, 'sh', '-c', 'echo a; echo b >&2; echo c'])).code).toBe(0);
+    const all = await s(['container', 'logs', 'lg']);
+    expect(all.out).toBe('a\nc\n');
+    expect(all.stderr).toBe('b\n');
+    const tail = await s(['container', 'logs', '--tail', '1', 'lg']);
+    expect([tail.out, tail.stderr]).toEqual(['c\n', '']);
+    expect((await s(['container', 'logs', '-t', 'lg'])).out).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z a\n/);
+    expect((await s(['container', 'rm', 'lg'])).code).toBe(0);
+  });
+
   it('passes stdin with -i', async () => {
     const r = await s(['container', 'run', '--rm', '-i', IMAGE, 'sh', '-c', 'tr a-z A-Z'], 'piped text\n');
     expect(r.out).toBe('PIPED TEXT\n');

@@ -28,7 +28,7 @@ export interface ContainerConfig {
  * `ROOT/containers/<id>/container.json`. The store reads `image` (images in use are not removed)
  * and `snapshots` (chainIDs in use are not garbage-collected). Beside it: `upper/`, `work/`
  * (overlay) or `rootfs/` (copying fallback), `runtime/` (the OCI runtime's state root),
- * `bundle/`, `stdout.log`/`stderr.log`.
+ * `bundle/`, `container-log.jsonl` (written by the CLI).
  */
 export interface ContainerRecord {
   id: string;

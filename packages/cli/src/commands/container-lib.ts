@@ -140,8 +140,28 @@ export async function createContainer(
   return rec;
 }
 
+/** The container's output, as Docker's json-file driver: one JSON object per chunk, both streams in order. */
+export const LOG_FILE = 'container-log.jsonl';
+
+export interface LogRecord {
+  stream: 'stdout' | 'stderr';
+  time: string;
+  /** Base64 of the bytes (binary-safe, unlike Docker's UTF-8 `log` field). */
+  data: string;
+}
+
+function jsonLog(file: WriteStream, stream: LogRecord['stream']): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      const rec: LogRecord = { stream, time: new Date().toISOString(), data: chunk.toString('base64') };
+      if (file.write(`${JSON.stringify(rec)}\n`)) cb();
+      else file.once('drain', () => cb());
+    },
+  });
+}
+
 /** Writes to several destinations (the terminal and the container's log file). */
-function tee(...dests: Array<Writable | WriteStream>): Writable {
+function tee(...dests: Writable[]): Writable {
   return new Writable({
     write(chunk, _enc, cb) {
       let pending = dests.length;
@@ -173,8 +193,9 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
   const w = writableLayer(root, rec);
   w.prepare();
   rec = updateContainer(root, id, { state: 'running', startedAt: new Date().toISOString(), owner: currentOwner(), exitCode: undefined, finishedAt: undefined });
-  const outLog = createWriteStream(join(dir, 'stdout.log'), { flags: 'a' });
-  const errLog = createWriteStream(join(dir, 'stderr.log'), { flags: 'a' });
+  const logFile = createWriteStream(join(dir, LOG_FILE), { flags: 'a' });
+  const outLog = jsonLog(logFile, 'stdout');
+  const errLog = jsonLog(logFile, 'stderr');
   const abort = new AbortController();
   let signals = 0;
   const onSignal = () => {
@@ -212,7 +233,7 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
   } catch (err) {
     exitCode = (err as { exitCode?: number }).exitCode ?? 125;
     finish(root, id, exitCode);
-    closeLogs(outLog, errLog);
+    void closeLogs(logFile);
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
@@ -220,7 +241,7 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
     process.off('SIGHUP', onSignal);
   }
   finish(root, id, exitCode);
-  await closeLogs(outLog, errLog);
+  await closeLogs(logFile);
   if (rec.autoRemove) removeContainerDir(root, id);
   return exitCode;
 }
