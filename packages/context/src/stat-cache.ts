@@ -40,7 +40,7 @@ export interface StatCache {
   readonly file: string;
 }
 
-const VERSION = 'strata-context-cache v1';
+const VERSION = 'strata-context-cache v2';
 
 /** The stat cache of one context directory, under `cacheDir` (e.g. `<store root>/context-cache`). */
 export function openStatCache(cacheDir: string, contextDir: string): StatCache {
@@ -57,7 +57,8 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
         if (l === '') continue;
         const f = l.split('\t');
         if (f.length < 7) continue;
-        records.set(JSON.parse(f[6]) as string, {
+        const p = f[6];
+        records.set(`${contextDir}/${p.charCodeAt(0) === 34 ? (JSON.parse(p) as string) : p}`, {
           size: Number(f[0]), mtimeMs: Number(f[1]), ctimeMs: Number(f[2]), ino: Number(f[3]), hash: f[4], hashedAt: Number(f[5]),
         });
       }
@@ -84,8 +85,10 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
       if (!dirty && used.size === records.size) return;
       const out: string[] = [VERSION];
       for (const [path, r] of records) {
-        if (!used.has(path)) continue;
-        out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${JSON.stringify(path)}`);
+        if (!used.has(path) || !path.startsWith(`${contextDir}/`)) continue;
+        // paths are stored relative to the context; quoted only when they hold a tab, newline, quote or backslash
+        const rel = path.slice(contextDir.length + 1);
+        out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${/[\t\n\r"\\]/.test(rel) || rel === '' ? JSON.stringify(rel) : rel}`);
       }
       try {
         mkdirSync(cacheDir, { recursive: true });

@@ -82,7 +82,7 @@ function readDir(abs: string, rel: string): Dirent[] {
  * skipped unless an exception pattern starts with their path (Docker's rule); such a directory is
  * still listed, as Docker sends it. Yields [relative path, kind, absolute path].
  */
-function* walkNames(contextDir: string, options: WalkOptions): Generator<[string, EntryType, string]> {
+function* walkNames(contextDir: string, options: WalkOptions): Generator<ContextName & { abs: string }> {
   const root = resolve(contextDir);
   const m = options.matcher;
   const filter = m !== undefined && m.patterns.length > 0 ? m : undefined;
@@ -122,7 +122,7 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
       }
       if (i === parts.length - 1) {
         const type: EntryType = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
-        yield [rel, type, abs];
+        yield { path: rel, type, abs };
         if (isDir) stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
       }
     }
@@ -152,19 +152,19 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<[string
         wrapError(err, `cannot read context file ${rel}`);
       }
     }
-    yield [rel, type, abs];
+    yield { path: rel, type, abs };
     if (type === 'dir') stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
   }
 }
 
-/** Included names and kinds only (the fast path of `context ls`). */
-export function* walkContextNames(contextDir: string, options: WalkOptions = {}): Generator<ContextName> {
-  for (const [path, type] of walkNames(contextDir, options)) yield { path, type };
+/** Included names and kinds only (the fast path of `context ls`); each item also carries its absolute path. */
+export function walkContextNames(contextDir: string, options: WalkOptions = {}): Generator<ContextName & { abs: string }> {
+  return walkNames(contextDir, options);
 }
 
 /** Stream the included entries of a build context with their lstat metadata, in walk order. */
 export function* walkContext(contextDir: string, options: WalkOptions = {}): Generator<ContextEntry> {
-  for (const [path, , abs] of walkNames(contextDir, options)) {
+  for (const { path, abs } of walkNames(contextDir, options)) {
     let st;
     try {
       st = lstatSync(abs);

@@ -75,11 +75,11 @@ describe('content digests', () => {
   });
 
   it('a second run with nothing changed reads no file; a changed file is re-read', () => {
-    const dir = writeTree(tempDir(), { 'a': 'aaa', 'b/c': 'ccc', 'b/d': 'ddd', 'l': { symlink: 'a' } });
-    age(dir, ['a', 'b/c', 'b/d']);
+    const dir = writeTree(tempDir(), { 'a': 'aaa', 'b/c': 'ccc', 'b/d': 'ddd', 'l': { symlink: 'a' }, 'we"ird\tna\\me': 'w' });
+    age(dir, ['a', 'b/c', 'b/d', 'we"ird\tna\\me']);
     const cacheDir = tempDir();
     const first = digestContext(dir, { cacheDir });
-    expect(first.filesRead).toBe(3);
+    expect(first.filesRead).toBe(4);
     const second = digestContext(dir, { cacheDir });
     expect(second.filesRead).toBe(0);
     expect(second.digest).toBe(first.digest);

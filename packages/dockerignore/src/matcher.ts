@@ -94,7 +94,25 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     return { anyDepth, literalFirst };
   });
   const candidates = new Map<string, Int32Array>();
+  // siblings share depth and first segment: remember the last directory asked about
+  let lastDir: string | undefined;
+  let lastCand: Int32Array | undefined;
   const candidatesFor = (path: string): Int32Array => {
+    if (
+      lastDir !== undefined && path.length > lastDir.length + 1 && path.charCodeAt(lastDir.length) === 47 &&
+      path.startsWith(lastDir) && path.indexOf('/', lastDir.length + 1) < 0
+    ) {
+      return lastCand!;
+    }
+    const slash = path.lastIndexOf('/');
+    const c = candidatesByShape(path);
+    if (slash > 0) {
+      lastDir = path.slice(0, slash);
+      lastCand = c;
+    }
+    return c;
+  };
+  const candidatesByShape = (path: string): Int32Array => {
     let depth = 1;
     let firstEnd = -1;
     for (let i = 0; i < path.length; i++) {
