@@ -435,7 +435,14 @@ async function dispatch(ctx: BuildCtx, st: StageState, ins: Instruction): Promis
     case 'add':
       return copy(ctx, st, ins);
     case 'run':
-      return runStep(ctx, st, ins, { scope, argsInScope, viewOf, cachedLayer, addLayer, tarOf, resolveStage: (ref: string) => stageSource(ctx, ref) });
+      return runStep(ctx, st, ins, {
+        scope: (x) => scope(x as StageState),
+        argsInScope: (x) => argsInScope(x as StageState),
+        viewOf: (c, x) => viewOf(c as BuildCtx, x as StageState),
+        cachedLayer: (c, k, d, p) => cachedLayer(c as BuildCtx, k, d, p),
+        addLayer: (c, x, r, b) => addLayer(c as BuildCtx, x as StageState, r, b),
+        resolveStage: (ref: string) => stageSource(ctx, ref),
+      });
     case 'from':
       throw new StrataError('DOCKERFILE_SYNTAX', 'unexpected FROM');
   }
@@ -486,14 +493,14 @@ async function passwdFiles(view: UnionView): Promise<{ passwd?: string; group?: 
 }
 
 /** `--from=`: a stage name, a stage index, or an image in the store. */
-async function stageSource(ctx: BuildCtx, ref: string): Promise<{ tree: SourceTree; id: string }> {
+async function stageSource(ctx: BuildCtx, ref: string): Promise<{ tree: SourceTree; id: string; layers: Layer[] }> {
   const lower = ref.toLowerCase();
   let idx = ctx.stages.findIndex((s) => s.name === lower);
   if (idx < 0 && /^\d+$/.test(ref)) idx = Number(ref);
   if (idx >= 0 && idx < ctx.stages.length) {
     const st = ctx.built.get(idx);
     if (!st) throw new StrataError('BUILD_FAILED', `stage ${ref} is not built yet`);
-    return { tree: viewTree(await viewOf(ctx, st)), id: `stage:${st.chainId}` };
+    return { tree: viewTree(await viewOf(ctx, st)), id: `stage:${st.chainId}`, layers: st.layers };
   }
   let stored;
   try {
@@ -516,7 +523,7 @@ async function stageSource(ctx: BuildCtx, ref: string): Promise<{ tree: SourceTr
     shell: [],
     cmdSet: false,
   };
-  return { tree: viewTree(await viewOf(ctx, pseudo)), id: `image:${stored.id}` };
+  return { tree: viewTree(await viewOf(ctx, pseudo)), id: `image:${stored.id}`, layers: pseudo.layers };
 }
 
 async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { kind: 'copy' | 'add' }>): Promise<{ cached: boolean }> {

@@ -1,8 +1,253 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
-import type { RunInstruction } from '@strata/dockerfile';
+import { parseMount, type Mount, type RunInstruction } from '@strata/dockerfile';
+import { runOnLayers } from '@strata/cow';
+import { runProcess, type MountSpec } from '@strata/runtime';
+import { applyLayer, readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { lowerFs } from './lower-fs';
+import { stepKey, type CacheRecord } from '@strata/layer-cache';
+import type { Layer } from '@strata/layer';
+import type { UnionView } from '@strata/unionfs';
+import { cleanSource } from './copy-plan';
+import type { SourceTree } from './source-tree';
+import type { BuildOptions, ProgressEvent } from './types';
 
-/** RUN: not wired to @strata/runtime yet. */
-export async function runStep(_ctx: unknown, _st: unknown, ins: RunInstruction, _helpers: unknown): Promise<{ cached: boolean }> {
-  void ins;
-  throw new StrataError('UNSUPPORTED', 'RUN is not supported by this build of strata yet');
+/** What RUN needs from the builder (kept as a narrow interface so build.ts stays the only owner of state). */
+export interface RunHelpers {
+  scope(st: RunState): Map<string, string>;
+  argsInScope(st: RunState): Array<[string, string]>;
+  viewOf(ctx: RunCtx, st: RunState): Promise<UnionView>;
+  cachedLayer(ctx: RunCtx, key: string, description: string, produce: () => Promise<AsyncIterable<Uint8Array>>): Promise<{ rec: CacheRecord; cached: boolean }>;
+  addLayer(ctx: RunCtx, st: RunState, rec: CacheRecord, createdBy: string): void;
+  resolveStage(ref: string): Promise<{ tree: SourceTree; id: string; layers?: Layer[] }>;
+}
+
+export interface RunCtx {
+  opts: BuildOptions;
+  store: { root: string };
+  context: SourceTree;
+  lexer: { processWord(w: string, env: Map<string, string>): string };
+  buildArgs: Record<string, string>;
+  stepId: number;
+  progress: (e: ProgressEvent) => void;
+  epoch?: number;
+}
+
+export interface RunState {
+  layers: Layer[];
+  chainId: string;
+  config: { Env?: string[]; User?: string; WorkingDir?: string };
+  shell: string[];
+  index: number;
+}
+
+const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+/** The argv of a RUN (shell form wrapped with SHELL; heredocs as BuildKit's dispatchRun). */
+function argvOf(ins: RunInstruction, shell: string[]): { argv: string[]; file?: { path: string; data: string; mode: number } } {
+  const plan = ins.heredocPlan;
+  if (plan?.kind === 'script') return { argv: [...shell, plan.script] };
+  if (plan?.kind === 'shell') return { argv: [...shell, plan.text] };
+  if (plan?.kind === 'file') return { argv: [...shell, plan.path], file: { path: plan.path, data: plan.data, mode: plan.mode } };
+  return { argv: ins.command.form === 'exec' ? [...ins.command.args] : [...shell, ins.command.text] };
+}
+
+/** A line buffer that forwards output as progress events and keeps the tail for error messages. */
+function outputSink(ctx: RunCtx, id: number, stream: 'stdout' | 'stderr', tail: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      const data = chunk.toString('utf8');
+      ctx.progress({ type: 'log', id, stream, data });
+      tail.push(...data.split('\n').filter(Boolean));
+      if (tail.length > 20) tail.splice(0, tail.length - 20);
+      cb();
+    },
+  });
+}
+
+/** A lock file (O_EXCL) for `sharing=locked` cache mounts, held across processes. */
+async function lockFile(path: string): Promise<() => void> {
+  for (let i = 0; ; i++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i > 6000) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h: RunHelpers): Promise<{ cached: boolean }> {
+  const env = h.scope(st);
+  const word = (w: string) => ctx.lexer.processWord(w, env);
+  if (ins.security === 'insecure') throw new StrataError('UNSUPPORTED', 'RUN --security=insecure is not allowed (no entitlement)');
+  const mounts: Mount[] = ins.mountFlags.map((raw) => parseMount(raw, word));
+  const { argv, file } = argvOf(ins, st.shell);
+  const args = h.argsInScope(st);
+  const proxies = PROXY_ARGS.filter((k) => ctx.buildArgs[k] !== undefined && !args.some(([a]) => a === k)).map((k) => `${k}=${ctx.buildArgs[k]}`);
+  const procEnv = [...(st.config.Env ?? []), ...args.map(([k, v]) => `${k}=${v}`)];
+  const createdBy = `RUN ${args.length ? `|${args.length} ${args.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
+  const network = ins.network === 'none' ? 'none' : 'host';
+
+  // Key material: bind sources by content (context) or by chain (stages); cache/tmpfs/secret mounts by spec only.
+  const mountKeys: unknown[] = [];
+  for (const m of mounts) {
+    if (m.type === 'bind') {
+      const src = cleanSource(m.source ?? '');
+      if (m.from !== undefined) {
+        const s = await h.resolveStage(m.from);
+        mountKeys.push({ type: 'bind', from: s.id, src, target: m.target, rw: !m.readonly });
+      } else {
+        const node = ctx.context.stat(src);
+        if (!node) throw new StrataError('COPY_SOURCE_NOT_FOUND', `RUN --mount=type=bind: ${JSON.stringify(`/${src}`)} not found in the build context`);
+        const nodes = node.type === 'dir' ? [node, ...ctx.context.below(src)] : [node];
+        const d = ctx.context.digests(nodes);
+        mountKeys.push({ type: 'bind', src, target: m.target, rw: !m.readonly, files: nodes.map((n) => [n.path, d.get(n.path) ?? n.type]) });
+      }
+    } else mountKeys.push({ type: m.type, target: m.target, id: m.type === 'cache' ? m.id : undefined, sharing: m.sharing, mode: m.mode, uid: m.uid, gid: m.gid, ro: m.readonly, env: m.env, size: m.size });
+  }
+  const key = stepKey(st.chainId, { op: 'run', argv, env: procEnv, user: st.config.User ?? '', cwd: st.config.WorkingDir || '/', mounts: mountKeys, network, file, epoch: ctx.epoch });
+
+  const id = ctx.stepId;
+  const tail: string[] = [];
+  let cleanupLayer: (() => Promise<void>) | undefined;
+  const scratch = join(ctx.store.root, 'tmp', `build-run-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const releases: Array<() => void> = [];
+  try {
+    const { rec, cached } = await h.cachedLayer(ctx, key, createdBy, async () => {
+      mkdirSync(scratch, { recursive: true });
+      const specs: MountSpec[] = [];
+      const extraEnv: string[] = [];
+      for (const [i, m] of mounts.entries()) {
+        const target = m.target ?? '';
+        if (m.type === 'bind') {
+          const src = cleanSource(m.source ?? '');
+          let dir: string;
+          if (m.from !== undefined) {
+            const s = await h.resolveStage(m.from);
+            dir = join(scratch, `from-${i}`);
+            mkdirSync(dir, { recursive: true });
+            for (const l of s.layers ?? []) await applyLayer(dir, await l.uncompressed());
+            dir = join(dir, src);
+          } else dir = join(ctx.opts.contextDir, src);
+          specs.push({ type: 'bind', source: dir, target, readonly: m.readonly });
+        } else if (m.type === 'cache') {
+          const dir = join(ctx.store.root, 'cache', 'mounts', createHash('sha256').update(m.id ?? target).digest('hex'));
+          if (!existsSync(dir)) {
+            mkdirSync(dir, { recursive: true });
+            chmodSync(dir, m.mode ?? 0o755);
+            chownSync(dir, m.uid ?? 0, m.gid ?? 0);
+          }
+          if (m.sharing === 'locked') releases.push(await lockFile(`${dir}.lock`));
+          if (m.sharing === 'private') {
+            const priv = join(scratch, `cache-${i}`);
+            mkdirSync(priv, { recursive: true });
+            chmodSync(priv, m.mode ?? 0o755);
+            specs.push({ type: 'bind', source: priv, target, readonly: m.readonly });
+          } else specs.push({ type: 'bind', source: dir, target, readonly: m.readonly });
+        } else if (m.type === 'tmpfs') {
+          specs.push({ type: 'tmpfs', target, size: m.size });
+        } else if (m.type === 'secret') {
+          const secretId = m.id ?? '';
+          const srcSpec = ctx.opts.secrets?.[secretId];
+          let value: Buffer | undefined;
+          if (srcSpec?.src) value = await import('node:fs').then((fs) => fs.readFileSync(srcSpec.src!));
+          else if (srcSpec?.env) {
+            const v = ctx.opts.env?.[srcSpec.env];
+            if (v !== undefined) value = Buffer.from(v);
+          }
+          if (value === undefined) {
+            if (m.required) throw new StrataError('BUILD_FAILED', `secret ${secretId}: not provided (use --secret id=${secretId},src=…)`);
+            continue;
+          }
+          if (m.env) extraEnv.push(`${m.env}=${value.toString('utf8')}`);
+          if (m.target || !m.env) {
+            const f = join(scratch, `secret-${i}`);
+            writeFileSync(f, value, { mode: m.mode ?? 0o400 });
+            chownSync(f, m.uid ?? 0, m.gid ?? 0);
+            specs.push({ type: 'bind', source: f, target: m.target ?? `/run/secrets/${secretId}`, readonly: true });
+          }
+        } else throw new StrataError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported yet`);
+      }
+      if (file) {
+        const f = join(scratch, 'heredoc');
+        writeFileSync(f, file.data, { mode: file.mode });
+        chmodSync(f, file.mode);
+        specs.push({ type: 'bind', source: f, target: file.path, readonly: true });
+      }
+      const stdout = outputSink(ctx, id, 'stdout', tail);
+      const stderr = outputSink(ctx, id, 'stderr', tail);
+      const r = await runOnLayers({
+        root: ctx.store.root,
+        layers: st.layers,
+        config: { args: argv, env: procEnv, cwd: st.config.WorkingDir || '/', user: st.config.User ?? '', network },
+        exec: (c) =>
+          runProcess({
+            ...c,
+            args: argv,
+            env: [...procEnv, ...proxies, ...extraEnv],
+            cwd: st.config.WorkingDir || '/',
+            user: st.config.User || undefined,
+            network,
+            mounts: specs,
+            stdin: 'ignore',
+            stdout,
+            stderr,
+          }),
+      });
+      cleanupLayer = r.cleanup;
+      if (r.exitCode !== 0 || !r.layer) {
+        const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
+        throw new StrataError('BUILD_FAILED', `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}${shown}`);
+      }
+      // BuildKit leaves the mount points it had to create in the step's layer (empty dirs, or
+      // empty files for file binds); Docker's images have them, so ours do too.
+      const stubs: TarWriteEntry[] = [];
+      if (specs.length) {
+        const fs = lowerFs(await h.viewOf(ctx, st));
+        const now = Math.floor(Date.now() / 1000);
+        const seen = new Set<string>();
+        for (const m of specs) {
+          if (m.target.startsWith('/dev/') || m.target === file?.path) continue;
+          if (mounts.some((x) => x.type === 'secret' && (x.target ?? `/run/secrets/${x.id}`) === m.target)) continue;
+          const parts = cleanSource(m.target).split('/').filter(Boolean);
+          for (let i = 1; i <= parts.length; i++) {
+            const p = parts.slice(0, i).join('/');
+            if (seen.has(p) || fs.resolve(p).type !== undefined) continue;
+            seen.add(p);
+            const isFile = i === parts.length && m.type === 'bind' && !(await import('node:fs')).statSync(m.source).isDirectory();
+            stubs.push(isFile ? { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: now, data: '' } : { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: now });
+          }
+        }
+      }
+      const layerPath = r.layer.path;
+      if (stubs.length === 0 && ctx.epoch === undefined) return createReadStream(layerPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+      async function* entries(): AsyncGenerator<TarWriteEntry> {
+        yield* stubs;
+        const names = new Set(stubs.map((x) => x.path));
+        for await (const { entry, body } of readTar(createReadStream(layerPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>)) {
+          if (entry.path === '.' || names.has(entry.path)) {
+            for await (const _ of body) void _;
+            continue;
+          }
+          const { name: _n, ...rest } = entry;
+          void _n;
+          yield entry.type === 'file' ? { ...rest, open: () => body } : rest;
+        }
+      }
+      return writeTar(entries(), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
+    });
+    h.addLayer(ctx, st, rec, createdBy);
+    return { cached };
+  } finally {
+    for (const r of releases) r();
+    if (cleanupLayer) await cleanupLayer();
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

@@ -64,7 +64,7 @@ async function rootfsOf(store: Store, id: string): Promise<Rec[]> {
 
 const cases = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((c) => existsSync(join(FIXTURES, c, 'expected.json'))).sort() : [];
 
-describe.skipIf(!peerAvailable('docker'))('docker build goldens (no RUN)', () => {
+describe.skipIf(!peerAvailable('docker'))('docker build goldens (COPY/metadata and RUN)', () => {
   let store: Store;
   let baseId = '';
   beforeAll(async () => {
