@@ -75,7 +75,7 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
   });
 
   it('logs: both streams in order, --tail, --timestamps', async () => {
-    expect((await s(['container', 'run', '--name', 'lg', IMAGE, 'sh', '-c', 'echo a; echo b >&2; echo c'])).code).toBe(0);
+    expect((await s(['container', 'run', '--name', 'lg', IMAGE, 'sh', '-c', 'echo a; echo b >&2; sleep 0.3; echo c'])).code).toBe(0);
     const all = await s(['container', 'logs', 'lg']);
     expect(all.out).toBe('a\nc\n');
     expect(all.stderr).toBe('b\n');
