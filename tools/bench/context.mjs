@@ -113,6 +113,22 @@ try {
   console.log(`${'  same, NODE_EXTRA_CA_CERTS unset'.padEnd(44)} min ${L2.min.toFixed(0)} ms, median ${L2.med.toFixed(0)} ms`);
   const find = { ms: F.med, out: findOut };
   const ls = { ms: L.med, out: lsOut };
+  // The same walk inside one process (no node startup, no bundle load): what the library costs.
+  const lib = join(work, 'walk-lib.mjs');
+  const { build } = await import('esbuild');
+  await build({
+    stdin: {
+      contents: `import { loadIgnore, walkContextNames } from '@strata/context';
+        const dir = process.argv[2]; const times = [];
+        for (let i = 0; i < ${RUNS * 2}; i++) { const t = performance.now(); let n = 0;
+          for (const e of walkContextNames(dir, { matcher: loadIgnore(dir) })) n++; times.push(performance.now() - t); }
+        times.sort((a, b) => a - b); console.log(JSON.stringify({ min: times[0], med: times[times.length >> 1] }));`,
+      resolveDir: repo, loader: 'ts',
+    },
+    bundle: true, platform: 'node', format: 'esm', outfile: lib, logLevel: 'error',
+  });
+  const inproc = JSON.parse(execFileSync(node, [lib, ctx], { encoding: 'utf8' }));
+  console.log(`${'walk + .dockerignore in-process (library)'.padEnd(44)} min ${inproc.min.toFixed(0)} ms, median ${inproc.med.toFixed(0)} ms`);
   const nodeStart = bench('node -e 0 (startup, for reference)', node, ['-e', '0']);
   const walk = bench('strata context ls --summary (walk + lstat)', node, [BIN, 'context', 'ls', '--summary', ctx]);
   const cold = bench('strata context digest --no-cache (reads all)', node, [BIN, '--root', root, 'context', 'digest', '--no-cache', ctx], 3);
@@ -125,6 +141,7 @@ try {
   console.log(`included entries: ${ls.out.trim()} of ${find.out.trim()} (find counts the root too)`);
   console.log(`context ls / find:                 ${(L.med / F.med).toFixed(2)}x median, ${(L.min / F.min).toFixed(2)}x best   (target <= 2x)`);
   console.log(`  without NODE_EXTRA_CA_CERTS:     ${(L2.med / F.med).toFixed(2)}x median, ${(L2.min / F.min).toFixed(2)}x best`);
+  console.log(`  library walk alone / find:       ${(inproc.med / F.med).toFixed(2)}x median, ${(inproc.min / F.min).toFixed(2)}x best (without node startup)`);
   console.log(`first digest: read ${r1.filesRead} files, ${r1.bytesRead} bytes`);
   console.log(`second digest: read ${r2.filesRead} files (target 0); same digest: ${r1.digest === r2.digest}`);
   console.log(`second digest / walk alone:        ${(second.ms / walk.ms).toFixed(2)}x   (target <= 3x)`);

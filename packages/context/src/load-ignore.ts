@@ -32,8 +32,12 @@ export function loadIgnore(contextDir: string, dockerfilePath?: string, options:
   const candidates: string[] = [];
   if (options.ignoreFile !== undefined) candidates.push(resolve(options.ignoreFile));
   else {
-    const dockerfile = resolve(dockerfilePath ?? join(contextDir, 'Dockerfile'));
-    candidates.push(join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`), join(resolve(contextDir), '.dockerignore'));
+    // a Dockerfile read from stdin (`-f -`) has no file to sit beside
+    if (dockerfilePath !== '-') {
+      const dockerfile = resolve(dockerfilePath ?? join(contextDir, 'Dockerfile'));
+      candidates.push(join(dirname(dockerfile), `${basename(dockerfile)}.dockerignore`));
+    }
+    candidates.push(join(resolve(contextDir), '.dockerignore'));
   }
   for (const file of candidates) {
     const bytes = readOptional(file);
