@@ -1,7 +1,7 @@
 // `strata container …` against Docker on the same busybox base: same diffs, commit/run round
 // trip, exit codes, crash safety (no mount, no runtime state left behind).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxRootfsTar, cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
@@ -83,6 +83,25 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect([tail.out, tail.stderr]).toEqual(['c\n', '']);
     expect((await s(['container', 'logs', '-t', 'lg'])).out).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z a\n/);
     expect((await s(['container', 'rm', 'lg'])).code).toBe(0);
+  });
+
+  it('--volume (ro), --tmpfs, --read-only; wait and inspect', async () => {
+    const vol = tempDir();
+    writeFileSync(join(vol, 'f'), 'hostfile\n');
+    const r = await s(['container', 'run', '--name', 'vm', '--volume', `${vol}:/data:ro`, '--tmpfs', '/scratch:size=1m', '--read-only', IMAGE,
+      'sh', '-c', 'cat /data/f; touch /data/x 2>/dev/null || echo ro; echo t > /scratch/t && cat /scratch/t; touch /y 2>/dev/null || echo rootro']);
+    expect(r.out).toBe('hostfile\nro\nt\nrootro\n');
+    expect((await s(['container', 'diff', 'vm'])).out).toBe('');
+    const bad = await s(['container', 'run', '--rm', '--volume', 'relative:/x', IMAGE, 'true']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/absolute host path/);
+    const d = await s(['container', 'run', '-d', '--name', 'w5', IMAGE, 'sh', '-c', 'sleep 0.5; exit 5']);
+    expect(d.code, d.stderr).toBe(0);
+    expect((await s(['container', 'wait', 'w5'])).out).toBe('5\n');
+    const info = JSON.parse((await s(['container', 'inspect', 'w5', 'vm'])).out);
+    expect(info[0]).toMatchObject({ Name: '/w5', State: { Status: 'exited', Running: false, ExitCode: 5 }, Config: { Cmd: ['sh', '-c', 'sleep 0.5; exit 5'] } });
+    expect(info[1].HostConfig).toMatchObject({ ReadonlyRootfs: true, Binds: [`${vol}:/data:ro`] });
+    expect((await s(['container', 'rm', 'w5', 'vm'])).code).toBe(0);
   });
 
   it('passes stdin with -i', async () => {

@@ -22,6 +22,9 @@ export interface ContainerConfig {
   /** The image's ENTRYPOINT / CMD as the container resolved them (`args` = both); for `commit`. */
   entrypoint?: string[];
   cmd?: string[];
+  /** -v / --mount / --tmpfs (the shape @strata/runtime's MountSpec takes). */
+  mounts?: Array<{ type: 'bind'; source: string; target: string; readonly?: boolean } | { type: 'tmpfs'; target: string; size?: number; mode?: number }>;
+  readonlyRootfs?: boolean;
 }
 
 /**

@@ -3,8 +3,8 @@
 // records) and @strata/runtime (the OCI runtime), which may not import each other.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, openSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, createWriteStream, existsSync, openSync, type WriteStream } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError, isStrataError } from '@strata/errors';
 import {
@@ -28,6 +28,45 @@ export interface CreateOptions {
   entrypoint?: string;
   runtime?: string;
   hostname?: string;
+  volume?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+}
+
+type MountConfig = NonNullable<ContainerRecord['config']['mounts']>[number];
+
+/** `-v SRC:DST[:ro|rw]` (SRC an absolute host path: strata has no named volumes) and `--tmpfs DST[:size=N,mode=M]`. */
+export function parseMounts(volumes: string[], tmpfs: string[]): MountConfig[] {
+  const out: MountConfig[] = [];
+  for (const v of volumes) {
+    const [src, dst, opt, ...rest] = v.split(':');
+    if (!src || !dst || rest.length || (opt !== undefined && opt !== 'ro' && opt !== 'rw')) {
+      throw new StrataError('USAGE', `invalid volume "${v}": expected /host/path:/container/path[:ro|rw]`);
+    }
+    if (!isAbsolute(src)) throw new StrataError('USAGE', `invalid volume "${v}": the source must be an absolute host path (strata has no named volumes)`);
+    if (!isAbsolute(dst)) throw new StrataError('USAGE', `invalid volume "${v}": the target must be an absolute path`);
+    if (!existsSync(src)) throw new StrataError('NOT_FOUND', `volume source ${src} does not exist`);
+    out.push({ type: 'bind', source: src, target: dst, readonly: opt === 'ro' });
+  }
+  for (const t of tmpfs) {
+    const [dst, opts = ''] = t.split(':');
+    if (!isAbsolute(dst)) throw new StrataError('USAGE', `invalid --tmpfs "${t}": the target must be an absolute path`);
+    const m: MountConfig = { type: 'tmpfs', target: dst };
+    for (const o of opts.split(',').filter(Boolean)) {
+      const [k, val] = o.split('=');
+      if (k === 'size' && /^\d+[kmg]?$/i.test(val ?? '')) m.size = parseSize(val);
+      else if (k === 'mode' && /^[0-7]{3,4}$/.test(val ?? '')) m.mode = parseInt(val, 8);
+      else throw new StrataError('USAGE', `invalid --tmpfs option "${o}": size=N[k|m|g] or mode=OCTAL`);
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+function parseSize(v: string): number {
+  const n = parseInt(v, 10);
+  const unit = v.slice(-1).toLowerCase();
+  return unit === 'k' ? n * 1024 : unit === 'm' ? n * 1024 ** 2 : unit === 'g' ? n * 1024 ** 3 : n;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -120,6 +159,8 @@ export async function createContainer(
       runtime: o.runtime,
       entrypoint,
       cmd: command,
+      mounts: parseMounts(o.volume ?? [], o.tmpfs ?? []),
+      readonlyRootfs: !!o.readOnly,
     },
     snapshots: chainIds(diffIds),
     diffIds,
@@ -223,6 +264,8 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
       network: rec.config.network,
       runtime: rec.config.runtime,
       terminal: tty,
+      mounts: rec.config.mounts,
+      readonlyRootfs: rec.config.readonlyRootfs,
       stdin: tty ? 'inherit' : rec.config.openStdin && io.stdin ? (io.stdin as never) : 'ignore',
       stdout: tty ? 'inherit' : opts.detached ? outLog : tee(io.stdout, outLog),
       stderr: tty ? 'inherit' : opts.detached ? errLog : tee(io.stderr, errLog),
@@ -258,7 +301,6 @@ function closeLogs(...logs: WriteStream[]): Promise<void> {
 
 async function ensureSnapshotsOf(root: string, rec: ContainerRecord): Promise<void> {
   // Snapshots are a cache: re-create any that were pruned, from the image's layers.
-  const { existsSync } = await import('node:fs');
   const missing = writableLayer(root, rec).lowerdirs.some((d) => !existsSync(d));
   if (!missing) return;
   if (!rec.image) throw new StrataError('NOT_FOUND', `container ${rec.name}: its layers are gone`);

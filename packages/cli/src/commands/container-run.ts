@@ -98,6 +98,10 @@ function createFlags(cmd: Command): Command {
     .option('--network <mode>', 'host (default: the host network stack) or none (only loopback)')
     .option('--entrypoint <cmd>', "override the image's ENTRYPOINT ('' clears it)")
     .option('--hostname <name>', 'container host name (default: the short container ID)')
+    // Not `-v`: strata's global -v (verbose) is parsed anywhere on the command line.
+    .option('--volume <src:dst[:ro]>', 'bind-mount a host path (absolute) into the container (repeatable)', collect, [])
+    .option('--tmpfs <dst[:size=N,mode=M]>', 'mount a tmpfs (repeatable)', collect, [])
+    .option('--read-only', 'mount the root filesystem read-only')
     .option('--runtime <name>', 'OCI runtime: runc, crun or a path (default $STRATA_RUNTIME, runc, crun)')
     .passThroughOptions()
     // The program parses its own options anywhere, so `sh -c x` can reach us split into

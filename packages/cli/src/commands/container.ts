@@ -9,6 +9,7 @@ import { register as registerDiff } from './container-diff';
 import { register as registerCommit } from './container-commit';
 import { register as registerExport } from './container-export';
 import { register as registerPrune } from './container-prune';
+import { register as registerInspect } from './container-inspect';
 
 export function registerContainerCommands(nouns: Nouns, io: Io): void {
   // `container run IMAGE sh -c …`: options after the image belong to the command.
@@ -22,4 +23,5 @@ export function registerContainerCommands(nouns: Nouns, io: Io): void {
   registerCommit(nouns.container, io);
   registerExport(nouns.container, io);
   registerPrune(nouns.container, io);
+  registerInspect(nouns.container, io);
 }
