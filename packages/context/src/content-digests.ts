@@ -11,6 +11,8 @@ export interface DigestOptions {
   cacheDir?: string;
   /** An already opened cache (tests, or several calls in one process). */
   statCache?: StatCache;
+  /** `entries` is the whole context: drop cache entries of files not among them. Default false. */
+  prune?: boolean;
 }
 
 export interface ContextDigests {
@@ -89,7 +91,7 @@ export function contentDigests(contextDir: string, entries: Iterable<ContextEntr
     }
     digests.set(e.path, `sha256:${h.digest('hex')}`);
   }
-  cache?.save();
+  cache?.save({ prune: options.prune });
   const sorted = [...digests.keys()].sort();
   return {
     digests,

@@ -11,6 +11,6 @@ export interface DigestContextResult extends ContextDigests {
 /** Walk (with `.dockerignore`) and digest a context in one call. */
 export function digestContext(contextDir: string, options: WalkOptions & DigestOptions = {}): DigestContextResult {
   const entries = Array.from(walkContext(contextDir, options));
-  const d = contentDigests(contextDir, entries, options);
+  const d = contentDigests(contextDir, entries, { ...options, prune: options.prune ?? options.under === undefined });
   return { ...d, treeDigest: d.treeDigest, entries, digest: d.treeDigest('') };
 }

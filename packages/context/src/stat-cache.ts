@@ -35,8 +35,11 @@ export interface StatCache {
   /** The cached content hash for this file, if the stat data match and the entry is not racy. */
   get(absPath: string, st: StatKey): string | undefined;
   set(absPath: string, st: StatKey, hash: string, hashedAt: number): void;
-  /** Write the cache atomically (only when something changed); drops entries not touched. */
-  save(): void;
+  /**
+   * Write the cache atomically when something changed. With `prune` (after a walk of the whole
+   * context), entries not looked at in this process are dropped (deleted or now-ignored files).
+   */
+  save(options?: { prune?: boolean }): void;
   readonly file: string;
 }
 
@@ -81,11 +84,12 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
       used.add(absPath);
       dirty = true;
     },
-    save() {
-      if (!dirty && used.size === records.size) return;
+    save(options = {}) {
+      const prune = options.prune === true && used.size !== records.size;
+      if (!dirty && !prune) return;
       const out: string[] = [VERSION];
       for (const [path, r] of records) {
-        if (!used.has(path) || !path.startsWith(`${contextDir}/`)) continue;
+        if ((prune && !used.has(path)) || !path.startsWith(`${contextDir}/`)) continue;
         // paths are stored relative to the context; quoted only when they hold a tab, newline, quote or backslash
         const rel = path.slice(contextDir.length + 1);
         out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${/[\t\n\r"\\]/.test(rel) || rel === '' ? JSON.stringify(rel) : rel}`);

@@ -155,3 +155,22 @@ describe('walkContext under a subdirectory', () => {
     expect(sub.treeDigest('src')).toBe(all.treeDigest('src'));
   });
 });
+
+describe('stat cache across partial digests', () => {
+  it('keeps entries of files a partial digest did not look at; a full digest prunes deleted files', async () => {
+    const { rmSync, readFileSync } = await import('node:fs');
+    const { openStatCache } = await import('../src/index');
+    const dir = writeTree(tempDir(), { 'a/x': '1', 'b/y': '2', 'c/z': '3' });
+    age(dir, ['a/x', 'b/y', 'c/z']);
+    const cacheDir = tempDir();
+    expect(digestContext(dir, { cacheDir }).filesRead).toBe(3);
+    expect(contentDigests(dir, walkContext(dir, { under: 'a' }), { cacheDir }).filesRead).toBe(0);
+    expect(contentDigests(dir, walkContext(dir, { under: 'b' }), { cacheDir }).filesRead).toBe(0);
+    expect(digestContext(dir, { cacheDir }).filesRead).toBe(0);
+    rmSync(join(dir, 'c'), { recursive: true });
+    digestContext(dir, { cacheDir });
+    const file = openStatCache(cacheDir, dir).file;
+    expect(readFileSync(file, 'utf8')).not.toContain('c/z');
+    expect(readFileSync(file, 'utf8')).toContain('b/y');
+  });
+});
