@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { layerCompression, sniffCompression, type Compression, type Digest, type ImageConfig } from '@strata/oci';
 import { decompress, spoolLayer } from '@strata/layer';
-import { readTar } from '@strata/tar';
+import { indexTarFile } from '@strata/tar';
 import { directoryView, unionView, type LayerSource, type UnionView } from '@strata/unionfs';
 import { openStore, type StoredImage } from '@strata/image-store';
 import { loadImages, type ImageSink } from '@strata/image';
@@ -73,11 +73,11 @@ export async function plainTar(path: string, tmp: Scratch): Promise<string> {
   return spooled.path;
 }
 
-/** Is this tar an image archive (docker save, OCI layout) rather than a layer? */
-async function isImageArchive(path: string): Promise<boolean> {
+/** Is this tar an image archive (docker save, OCI layout) rather than a layer? Headers only. */
+function isImageArchive(path: string): boolean {
   let manifest = false;
   let layerTar = false;
-  for await (const { entry } of readTar(createReadStream(path) as AsyncIterable<Uint8Array>, { what: path })) {
+  for (const entry of indexTarFile(path, { what: path })) {
     if (entry.path === 'oci-layout') return true;
     if (entry.path === 'manifest.json') manifest = true;
     if (/^[^/]+\/layer\.tar$/.test(entry.path) || entry.path.startsWith('blobs/sha256/')) layerTar = true;
@@ -117,7 +117,7 @@ export async function resolveOperand(root: string, arg: string, tmp: Scratch): P
   if (st?.isDirectory()) return { kind: 'directory', label: arg, view: directoryView(arg) };
   if (st?.isFile()) {
     const plain = await plainTar(arg, tmp);
-    if (await isImageArchive(plain)) {
+    if (isImageArchive(plain)) {
       const image = await archiveImage(plain, tmp);
       return { kind: 'image-archive', label: arg, view: await unionView(image.layers), image };
     }
@@ -131,7 +131,7 @@ export async function resolveOperand(root: string, arg: string, tmp: Scratch): P
 export async function resolveImage(root: string, arg: string, tmp: Scratch): Promise<ResolvedImage> {
   if (statSync(arg, { throwIfNoEntry: false })?.isFile()) {
     const plain = await plainTar(arg, tmp);
-    if (await isImageArchive(plain)) return archiveImage(plain, tmp);
+    if (isImageArchive(plain)) return archiveImage(plain, tmp);
   }
   return storedImageLayers(root, arg, tmp);
 }
