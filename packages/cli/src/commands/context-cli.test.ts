@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, runStrata, STRATA_BIN, tempDir, writeTree } from '@strata/testing';
@@ -123,5 +123,28 @@ describe('strata context check', () => {
     const [pruned, root] = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(pruned).toMatchObject({ result: 'excluded', pattern: '*', reason: 'directory src is excluded and not entered' });
     expect(root).toMatchObject({ result: 'included', pattern: '!**/*.py' });
+  });
+});
+
+describe('strata context digest', () => {
+  it('prints the context digest; a second run reads no file; --path digests a subtree; --legacy on ls', async () => {
+    const dir = writeTree(tempDir(), { '.dockerignore': '**/foo\n!x/y/foo/keep\n', 'x/y/foo/keep': 'k', 'x/y/foo/z': 'z', 'src/a': 'a' });
+    const old = new Date(Date.now() - 3600_000);
+    for (const p of ['.dockerignore', 'x/y/foo/keep', 'x/y/foo/z', 'src/a']) utimesSync(join(dir, p), old, old);
+    const root = tempDir();
+    const first = JSON.parse((await runStrata(['--format', 'json', 'context', 'digest', dir], { root })).out);
+    expect(first).toMatchObject({ path: '.', filesRead: 3, entries: 7 });
+    expect(first.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const second = JSON.parse((await runStrata(['--format', 'json', 'context', 'digest', dir], { root })).out);
+    expect(second).toMatchObject({ digest: first.digest, filesRead: 0 });
+    const sub = (await runStrata(['--format', 'json', 'context', 'digest', '--path', 'src', '--no-cache', dir], { root })).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(sub).toHaveLength(1);
+    expect(sub[0]).toMatchObject({ path: 'src', filesRead: 3 });
+    expect(sub[0].digest).not.toBe(first.digest);
+    const q = await runStrata(['-q', 'context', 'digest', dir], { root });
+    expect(q.out).toBe(`${first.digest}\n`);
+    // Docker 20.10's parent matching sends x/y/foo/z; current Docker does not
+    expect((await runStrata(['context', 'ls', dir])).out).not.toContain('x/y/foo/z');
+    expect((await runStrata(['context', 'ls', '--legacy', dir])).out).toContain('x/y/foo/z');
   });
 });
