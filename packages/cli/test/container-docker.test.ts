@@ -104,6 +104,18 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect((await s(['container', 'rm', 'w5', 'vm'])).code).toBe(0);
   });
 
+  it('exec runs in a running container with its env, as another user, and the changes count', async () => {
+    expect((await s(['container', 'run', '-d', '--name', 'ex', '-e', 'FOO=1', IMAGE, 'sleep', '30'])).code).toBe(0);
+    const r = await s(['container', 'exec', '-u', 'app', 'ex', 'sh', '-c', 'id; grep CapEff /proc/self/status; echo $FOO $HOME; echo hi > /tmp/x; exit 4']);
+    expect(r.code).toBe(4);
+    expect(r.out).toBe('uid=1000(app) gid=1000(app) groups=1000(app)\nCapEff:\t0000000000000000\n1 /home/app\n');
+    expect((await s(['container', 'exec', '-i', 'ex', 'cat'], 'stdin\n')).out).toBe('stdin\n');
+    expect(sorted((await s(['container', 'diff', 'ex'])).out)).toEqual(['A /tmp/x', 'C /tmp']);
+    expect((await s(['container', 'rm', '-f', 'ex'])).code).toBe(0);
+    const gone = await s(['container', 'exec', 'ex', 'true']);
+    expect(gone.code).toBe(2);
+  });
+
   it('passes stdin with -i', async () => {
     const r = await s(['container', 'run', '--rm', '-i', IMAGE, 'sh', '-c', 'tr a-z A-Z'], 'piped text\n');
     expect(r.out).toBe('PIPED TEXT\n');

@@ -23,6 +23,29 @@ export interface SpecOptions {
   cgroupsPath: string;
 }
 
+/** The `process` object of config.json (also what `runc exec --process` takes). */
+export function buildProcess(o: Pick<SpecOptions, 'args' | 'env' | 'cwd' | 'user' | 'terminal'>): Record<string, unknown> {
+  const root = o.user.uid === 0;
+  // Docker gives non-root users no effective/permitted capabilities, only the bounding set.
+  const capabilities = {
+    bounding: DEFAULT_CAPABILITIES,
+    effective: root ? DEFAULT_CAPABILITIES : [],
+    permitted: root ? DEFAULT_CAPABILITIES : [],
+    inheritable: [],
+    ambient: [],
+  };
+  return {
+    terminal: o.terminal,
+    user: { uid: o.user.uid, gid: o.user.gid, additionalGids: o.user.additionalGids.length ? o.user.additionalGids : undefined },
+    args: o.args,
+    env: o.env,
+    cwd: o.cwd,
+    capabilities,
+    noNewPrivileges: false,
+    oomScoreAdj: 0,
+  };
+}
+
 /** Docker's default capability set (moby oci/caps/defaults.go). */
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -47,15 +70,6 @@ const DEVICES: Array<[string, number, number]> = [
  * Docker's capabilities, masked and read-only /proc paths. No seccomp or AppArmor profile.
  */
 export function buildSpec(o: SpecOptions): Record<string, unknown> {
-  const root = o.user.uid === 0;
-  // Docker gives non-root users no effective/permitted capabilities, only the bounding set.
-  const caps = {
-    bounding: DEFAULT_CAPABILITIES,
-    effective: root ? DEFAULT_CAPABILITIES : [],
-    permitted: root ? DEFAULT_CAPABILITIES : [],
-    inheritable: [],
-    ambient: [],
-  };
   const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (o.network === 'none') namespaces.push({ type: 'network' });
   const mounts: Array<Record<string, unknown>> = [
@@ -79,16 +93,7 @@ export function buildSpec(o: SpecOptions): Record<string, unknown> {
   }
   return {
     ociVersion: '1.0.2',
-    process: {
-      terminal: o.terminal,
-      user: { uid: o.user.uid, gid: o.user.gid, additionalGids: o.user.additionalGids.length ? o.user.additionalGids : undefined },
-      args: o.args,
-      env: o.env,
-      cwd: o.cwd,
-      capabilities: caps,
-      noNewPrivileges: false,
-      oomScoreAdj: 0,
-    },
+    process: buildProcess(o),
     root: { path: o.rootfsPath, readonly: o.readonlyRootfs },
     hostname: o.hostname,
     mounts,

@@ -69,7 +69,7 @@ function parseSize(v: string): number {
   return unit === 'k' ? n * 1024 : unit === 'm' ? n * 1024 ** 2 : unit === 'g' ? n * 1024 ** 3 : n;
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'quirky', 'serene', 'vivid', 'witty', 'zen'];
 const NOUNS = ['babbage', 'curie', 'darwin', 'euler', 'fermi', 'gauss', 'hopper', 'kepler', 'lovelace', 'noether', 'pascal', 'ritchie', 'shannon', 'turing', 'wozniak', 'yalow'];
@@ -93,7 +93,7 @@ function envArgs(list: string[], env: NodeJS.ProcessEnv): string[] {
   return out;
 }
 
-function mergeEnv(base: string[], extra: string[]): string[] {
+export function mergeEnv(base: string[], extra: string[]): string[] {
   const out = [...base];
   for (const e of extra) {
     const k = e.split('=')[0];

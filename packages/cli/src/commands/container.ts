@@ -10,6 +10,7 @@ import { register as registerCommit } from './container-commit';
 import { register as registerExport } from './container-export';
 import { register as registerPrune } from './container-prune';
 import { register as registerInspect } from './container-inspect';
+import { register as registerExec } from './container-exec';
 
 export function registerContainerCommands(nouns: Nouns, io: Io): void {
   // `container run IMAGE sh -c …`: options after the image belong to the command.
@@ -24,4 +25,5 @@ export function registerContainerCommands(nouns: Nouns, io: Io): void {
   registerExport(nouns.container, io);
   registerPrune(nouns.container, io);
   registerInspect(nouns.container, io);
+  registerExec(nouns.container, io);
 }
