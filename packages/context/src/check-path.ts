@@ -11,6 +11,8 @@ export interface PathCheck {
   decidedBy?: Pattern;
   /** Set when an excluded ancestor directory is never entered by the walk. */
   prunedAt?: string;
+  /** An excluded directory (`isDir`) that the walk still enters and sends, because exceptions name paths under it. */
+  enteredForExceptions?: boolean;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface PathCheck {
  * excluded directory that no exception pattern names is not sent, even when a wildcard exception
  * (`!**\/*.py`) matches it.
  */
-export function checkPath(matcher: Matcher, input: string): PathCheck {
+export function checkPath(matcher: Matcher, input: string, options: { isDir?: boolean } = {}): PathCheck {
   const path = goClean(input.replace(/\\/g, '/')).replace(/^\/+/, '');
   if (path === '.' || path === '' ) return { path: '.', included: true };
   if (path === '..' || path.startsWith('../')) throw new StrataError('UNSAFE_PATH', `${input} is outside the context`);
@@ -29,5 +31,7 @@ export function checkPath(matcher: Matcher, input: string): PathCheck {
     if (r.excluded && matcher.canSkipDir(dir)) return { path, included: false, decidedBy: r.decidedBy, prunedAt: dir };
   }
   const r = matcher.explain(path);
+  // an excluded directory that exception patterns name paths under is entered, and sent itself
+  if (r.excluded && options.isDir === true && !matcher.canSkipDir(path)) return { path, included: true, decidedBy: r.decidedBy, enteredForExceptions: true };
   return { path, included: !r.excluded, decidedBy: r.decidedBy };
 }

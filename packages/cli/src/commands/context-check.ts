@@ -1,4 +1,5 @@
-import { resolve, relative, isAbsolute } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { checkPath, loadIgnore } from '@strata/context';
 import type { CommandContext, CommandResult } from '../runner';
 
@@ -19,14 +20,24 @@ export async function runContextCheck(ctx: CommandContext, paths: string[], opts
   const records = paths.map((p) => {
     // absolute paths (or ones given from elsewhere) are taken relative to the context
     const rel = isAbsolute(p) ? relative(contextDir, p) : p;
-    const r = checkPath(matcher, rel);
+    let isDir = false;
+    try {
+      isDir = lstatSync(join(contextDir, rel)).isDirectory();
+    } catch {
+      // a path that does not exist is checked by name alone
+    }
+    const r = checkPath(matcher, rel, { isDir });
     const by = r.decidedBy;
     return {
       path: r.path,
       result: r.included ? 'included' : 'excluded',
       pattern: by ? `${by.exclusion ? '!' : ''}${by.text}` : null,
       source: by?.line !== undefined ? `${by.source ?? '.dockerignore'}:${by.line}` : null,
-      reason: r.prunedAt !== undefined ? `directory ${r.prunedAt} is excluded and not entered` : by ? 'last matching pattern' : 'no pattern matches',
+      reason: r.prunedAt !== undefined
+        ? `directory ${r.prunedAt} is excluded and not entered`
+        : r.enteredForExceptions
+          ? 'excluded directory, sent because exception patterns name paths under it'
+          : by ? 'last matching pattern' : 'no pattern matches',
     };
   });
   return {

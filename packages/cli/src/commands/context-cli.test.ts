@@ -109,6 +109,8 @@ describe('strata context check', () => {
       ['src/x.ts', 'included', null, undefined],
       ['src/deep/y.log', 'excluded', '**/*.log', '.dockerignore:6'],
     ]);
+    const entered = JSON.parse((await runStrata(['--format', 'json', 'context', 'check', '-C', dir, 'build'])).out);
+    expect(entered).toMatchObject({ result: 'included', pattern: 'build', reason: 'excluded directory, sent because exception patterns name paths under it' });
     const ok = await runStrata(['context', 'check', '-C', dir, 'src/x.ts']);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/^PATH\s+RESULT\s+PATTERN\s+WHERE\s+WHY\nsrc\/x\.ts\s+included/);
