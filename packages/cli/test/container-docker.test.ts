@@ -36,6 +36,9 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect(r.code).toBe(7);
     expect(r.out).toBe('out\n');
     expect(r.stderr).toBe('err\n');
+    // `--` keeps strata's global options (-q, -v, --format, --root) away from the command.
+    const dd = await s(['container', 'run', '--rm', IMAGE, '--', 'sh', '-c', 'echo "$@"', 'sh', '-q', '-v', '--format', 'x']);
+    expect(dd.out).toBe('-q -v --format x\n');
     const nf = await s(['container', 'run', '--rm', IMAGE, 'no-such-cmd']);
     expect(nf.code).toBe(127);
     expect(nf.stderr).toMatch(/no-such-cmd.*not found/);

@@ -18,6 +18,7 @@ export async function run(ctx: CommandContext, ref: string, cmd: string[], o: Ex
   const root = ctx.globals.root;
   const rec = findContainer(root, ref);
   if (rec.state !== 'running' || !ownerAlive(rec.owner)) throw new StrataError('CONFLICT', `container ${rec.name} is not running`);
+  if (cmd[0] === '--') cmd = cmd.slice(1);
   if (!cmd.length) throw new StrataError('USAGE', 'no command given');
   if (o.tty && !(ctx.io.stdin as NodeJS.ReadStream).isTTY) throw new StrataError('USAGE', 'the input device is not a TTY');
   const w = writableLayer(root, rec);

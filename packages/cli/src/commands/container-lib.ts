@@ -134,6 +134,8 @@ export async function createContainer(
     entrypoint = o.entrypoint === '' ? [] : [o.entrypoint];
     command = [];
   }
+  // `IMAGE -- CMD…`: the `--` only shields CMD's options from strata's global ones.
+  if (cmd[0] === '--') cmd = cmd.slice(1);
   if (cmd.length) command = cmd;
   const args = [...entrypoint, ...command];
   if (!args.length) throw new StrataError('USAGE', 'no command specified', { hint: 'the image has no CMD or ENTRYPOINT: give one after the image name' });
