@@ -67,6 +67,15 @@ function compareEntries(a: Dirent, b: Dirent): number {
   return ak < bk ? -1 : ak > bk ? 1 : 0;
 }
 
+/** Node decodes file names as UTF-8; a name that is not valid UTF-8 comes back altered and cannot be opened. */
+function checkDecodable(abs: string, rel: string): void {
+  try {
+    lstatSync(abs);
+  } catch {
+    throw new StrataError('UNSUPPORTED', `context entry ${JSON.stringify(rel)} has a file name that is not valid UTF-8`, { hint: 'rename it, or exclude it in .dockerignore with a wildcard' });
+  }
+}
+
 function readDir(abs: string, rel: string): Dirent[] {
   try {
     return readdirSync(abs, { withFileTypes: true }).sort(compareEntries);
@@ -145,6 +154,7 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<Context
       } else if (filter.excludedInDir(rel, top.info)) continue;
     }
     const abs = `${top.abs}/${d.name}`;
+    if (d.name.includes('\uFFFD')) checkDecodable(abs, rel);
     if (checkReadable && type === 'file') {
       try {
         accessSync(abs, constants.R_OK);

@@ -174,3 +174,12 @@ describe('stat cache across partial digests', () => {
     expect(readFileSync(file, 'utf8')).toContain('b/y');
   });
 });
+
+describe('file names that are not UTF-8', () => {
+  it('fail with one line unless excluded', () => {
+    const dir = tempDir();
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/a`), Buffer.from([0xff]), Buffer.from('b')]), 'x');
+    expect(() => listContext(dir)).toThrow(/^context entry "a\uFFFDb" has a file name that is not valid UTF-8$/);
+    expect(listContext(dir, { matcher: compileExcludes(['a?b']) })).toEqual([]);
+  });
+});
