@@ -6,8 +6,6 @@ const EMPTY = Buffer.alloc(0);
 export interface ByteReader {
   /** Exactly `n` bytes, or undefined at a clean end of stream (no bytes at all). */
   exact(n: number): Promise<Buffer | undefined>;
-  /** `n` bytes as chunks (views into the input; valid until the next read). */
-  chunks(n: number): AsyncGenerator<Buffer>;
   skip(n: number): Promise<void>;
   /** The next chunk of at most `max` bytes (a view; valid until the next read). */
   chunk(max: number): Promise<Buffer>;
@@ -48,17 +46,6 @@ export function byteReader(src: AsyncIterable<Uint8Array>, what = 'tar stream'):
       const out = buf.subarray(0, n);
       buf = buf.subarray(n);
       return out;
-    },
-    async *chunks(n) {
-      let left = n;
-      while (left > 0) {
-        if (buf.length === 0 && !(await fill())) throw truncated();
-        const take = Math.min(left, buf.length);
-        const out = buf.subarray(0, take);
-        buf = buf.subarray(take);
-        left -= take;
-        yield out;
-      }
     },
     async chunk(max) {
       if (buf.length === 0 && !(await fill())) throw truncated();

@@ -1,7 +1,6 @@
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
 import { entryFromStat, walkTree } from '@strata/layer';
-import { joinRel, parentOf, baseOf } from '@strata/tar';
+import { parentOf, baseOf } from '@strata/tar';
 import { newTree, viewOfTree, type Tree } from './union-view';
 import type { UnionView, ViewEntry } from './types';
 
@@ -24,7 +23,5 @@ export function directoryView(dir: string): UnionView {
     t.children.get(parentOf(e.path))!.add(baseOf(e.path));
     if (ve.type === 'dir') t.children.set(e.path, new Set());
   }
-  void joinRel;
-  void join;
   return viewOfTree(t, []);
 }
