@@ -49,10 +49,9 @@ export function matchSources(tree: SourceTree, sources: string[], exclude: Match
     }
     for (const n of nodes) {
       if (excluded(n.path)) continue;
-      const below = n.type === 'dir' ? tree.below(n.path).filter((c) => !excluded(relTo(n.path, c.path)) && !excluded(c.path)) : [];
-      // A directory whose every child was excluded still has excluded grandchildren listed: drop them too.
-      const kept = below.filter((c) => !below.some((p) => p !== c && c.path.startsWith(`${p.path}/`) && excluded(relTo(n.path, p.path))));
-      out.push({ node: n, nodes: [n, ...kept] });
+      // `matches` also answers for paths below an excluded directory (parents are matched too).
+      const below = n.type !== 'dir' ? [] : exclude === undefined ? tree.below(n.path) : tree.below(n.path).filter((c) => !excluded(relTo(n.path, c.path)));
+      out.push({ node: n, nodes: [n, ...below] });
     }
   }
   return out;
