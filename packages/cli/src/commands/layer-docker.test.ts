@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { readTar } from '@strata/tar';
+import { walkTree } from '@strata/layer';
 import { cleanupTempDirs, DOCKER, ensureDockerBusybox, peerAvailable, REPO_ROOT, runStrata, tempDir } from '@strata/testing';
 
 const FIX = join(REPO_ROOT, 'test-fixtures/layers');
@@ -164,6 +165,30 @@ describe.skipIf(!peerAvailable('docker'))('layers against docker export', () => 
           expect(ok, `${c} layer ${i}: whiteout ${t}`).toBe(true);
         }
       }
+    });
+  }
+
+  // Extraction, against the same goldens: Docker's own layer tars applied one after another
+  // with `layer apply` give the tree `docker export` shows.
+  for (const c of CASES.slice(0, process.getuid?.() === 0 ? CASES.length : 0)) {
+    it(`layer apply of ${c}'s docker layers = docker export`, async () => {
+      const w = tempDir();
+      docker(['save', '-o', join(w, 'img.tar'), `${PREFIX}${c}`]);
+      execFileSync('tar', ['-xf', join(w, 'img.tar'), '-C', w]);
+      const target = join(w, 'rootfs');
+      mkdirSync(target);
+      for (const l of json(join(w, 'manifest.json'))[0].Layers as string[]) {
+        const r = await runStrata(['layer', 'apply', target, '-i', join(w, l)]);
+        expect([r.code, r.out]).toEqual([0, '']);
+      }
+      const got = [...walkTree(target)].map((e) => {
+        const r: Record<string, unknown> = { path: e.path, type: e.type, mode: e.mode.toString(8), uid: e.uid, gid: e.gid, size: e.size };
+        if (e.type === 'file') r.sha256 = createHash('sha256').update(readFileSync(e.sourcePath!)).digest('hex');
+        if (e.type === 'symlink' || e.type === 'hardlink') r.linkname = e.linkname;
+        if (e.type === 'char' || e.type === 'fifo') r.size = 0;
+        return r;
+      });
+      expect(got).toEqual(json(join(FIX, 'images', c, 'export.json')));
     });
   }
 
