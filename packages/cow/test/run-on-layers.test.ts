@@ -150,4 +150,16 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     expect(await entriesOf(r.layer!)).toEqual(['file kept']);
     await r.cleanup();
   });
+
+  it('mounts a stack of 200 layers (short relative lower paths keep the options under a page)', async () => {
+    const layers: Layer[] = [layerFromTarFile(busyboxRootfsTar())];
+    for (let i = 0; i < 199; i++) layers.push(await tarFile(work, `many-${i}.tar`, [D('many'), F(`many/f${i}`, String(i))]));
+    let out = '';
+    const sink = new PassThrough();
+    sink.on('data', (b: Buffer) => (out += b.toString()));
+    const r = await runOnLayers({ root, layers, exec: (c) => runProcess({ ...c, args: ['sh', '-c', 'ls /many | wc -l; cat /many/f0 /many/f198'], stdout: sink }) });
+    expect(r.exitCode).toBe(0);
+    expect(out.split(/\s+/).filter(Boolean)).toEqual(['199', '0198']);
+    await r.cleanup();
+  });
 });

@@ -119,6 +119,8 @@ export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult
     mkdirSync(join(o.bundleDir, 'rootfs'), { recursive: true });
     rootfsPath = 'rootfs';
     const options = `lowerdir=${lowers.map((_, i) => `l/${i}`).join(':')},upperdir=${overlay.upperdir},workdir=${overlay.workdir},index=off,redirect_dir=off,metacopy=off`;
+    // overlayfs stacks at most 500 lower dirs (OVL_MAX_STACK); Docker caps images at 125 layers.
+    if (lowers.length > 500) throw new StrataError('UNSUPPORTED', `too many layers for overlayfs (${lowers.length - 1}; the kernel stacks at most 499 plus strata's init layer)`);
     if (options.length > 4000) throw new StrataError('UNSUPPORTED', `too many layers for one overlay mount (${lowers.length})`);
     script = `set -e; cd "$1"; mount -t overlay strata -o "$2" rootfs; shift 2; exec "$@"`;
     writeFileSync(join(o.bundleDir, 'mount-options'), options);
