@@ -11,13 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
  * cases are checked against BuildKit's source rules only.)
  */
 const fixtures = fileURLToPath(new URL('../../../test-fixtures/dockerfile', import.meta.url));
+// Not sent to Docker: err-from-no-args and err-from-two-args leave Docker 20.10's BuildKit with no
+// stage, and its frontend then panics (dispatchStates.lastTarget, index out of range) and takes
+// dockerd down for every other test. Their lines are checked by the goldens alone.
 const CASES = [
   'err-arg-blank',
   'err-copy-one-arg',
   'err-duplicate-flag',
   'err-expose-empty',
-  'err-from-no-args',
-  'err-from-two-args',
   'err-healthcheck-duration',
   'err-healthcheck-type',
   'err-invalid-stage-name',
