@@ -63,6 +63,11 @@ export function entryHeader(e: Pick<ContextEntry, 'type' | 'mode' | 'uid' | 'gid
   return `${e.type}\0${mode.toString(8)}\0${e.uid}\0${e.gid}\0${e.type === 'file' ? e.size : 0}\0${e.linkname ?? ''}\0`;
 }
 
+/** The header as one tab-free cache field. */
+function headerKey(header: string): string {
+  return header.replace(/[\0\t\n\\]/g, (c) => (c === '\0' ? ',' : `\\${c === '\t' ? 't' : c === '\n' ? 'n' : '\\'}`));
+}
+
 /**
  * Content digests of walked entries (`walkContext`), reading a file only when the stat cache has no
  * trustworthy hash for it.
@@ -74,10 +79,18 @@ export function contentDigests(contextDir: string, entries: Iterable<ContextEntr
   let filesRead = 0;
   let bytesRead = 0;
   for (const e of entries) {
-    const h = createHash('sha256').update(entryHeader(e));
+    const header = entryHeader(e);
     if (e.type === 'file') {
       const abs = `${root}/${e.path}`;
       let hex = cache?.get(abs, e);
+      if (hex !== undefined) {
+        // unchanged file, same metadata: the whole entry digest is known
+        const known = cache!.entryDigest(abs, headerKey(header));
+        if (known !== undefined) {
+          digests.set(e.path, known as Digest);
+          continue;
+        }
+      }
       if (hex === undefined) {
         const hashedAt = Date.now();
         const r = hashFile(abs);
@@ -87,9 +100,12 @@ export function contentDigests(contextDir: string, entries: Iterable<ContextEntr
         // a file that changed size while walked is re-read next time (its stat key no longer matches)
         cache?.set(abs, e, hex, hashedAt);
       }
-      h.update(hex);
+      const digest: Digest = `sha256:${createHash('sha256').update(header).update(hex).digest('hex')}`;
+      cache?.rememberEntryDigest(abs, headerKey(header), digest);
+      digests.set(e.path, digest);
+      continue;
     }
-    digests.set(e.path, `sha256:${h.digest('hex')}`);
+    digests.set(e.path, `sha256:${createHash('sha256').update(header).digest('hex')}`);
   }
   cache?.save({ prune: options.prune });
   const sorted = [...digests.keys()].sort();

@@ -22,6 +22,9 @@ interface CacheRecord {
   hash: string;
   /** when the hash was taken (ms since epoch) */
   hashedAt: number;
+  /** The entry digest last computed from this hash, and the header it was computed with. */
+  header?: string;
+  digest?: string;
 }
 
 export interface StatKey {
@@ -35,6 +38,9 @@ export interface StatCache {
   /** The cached content hash for this file, if the stat data match and the entry is not racy. */
   get(absPath: string, st: StatKey): string | undefined;
   set(absPath: string, st: StatKey, hash: string, hashedAt: number): void;
+  /** The entry digest remembered for this file and header (valid only after `get` returned a hash). */
+  entryDigest(absPath: string, header: string): string | undefined;
+  rememberEntryDigest(absPath: string, header: string, digest: string): void;
   /**
    * Write the cache atomically when something changed. With `prune` (after a walk of the whole
    * context), entries not looked at in this process are dropped (deleted or now-ignored files).
@@ -43,7 +49,7 @@ export interface StatCache {
   readonly file: string;
 }
 
-const VERSION = 'strata-context-cache v2';
+const VERSION = 'strata-context-cache v3';
 
 /** The stat cache of one context directory, under `cacheDir` (e.g. `<store root>/context-cache`). */
 export function openStatCache(cacheDir: string, contextDir: string): StatCache {
@@ -59,10 +65,11 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
         const l = lines[i];
         if (l === '') continue;
         const f = l.split('\t');
-        if (f.length < 7) continue;
-        const p = f[6];
+        if (f.length < 9) continue;
+        const p = f[8];
         records.set(`${contextDir}/${p.charCodeAt(0) === 34 ? (JSON.parse(p) as string) : p}`, {
           size: Number(f[0]), mtimeMs: Number(f[1]), ctimeMs: Number(f[2]), ino: Number(f[3]), hash: f[4], hashedAt: Number(f[5]),
+          header: f[6] === '' ? undefined : f[6], digest: f[7] === '' ? undefined : f[7],
         });
       }
     }
@@ -79,6 +86,17 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
       used.add(absPath);
       return r.hash;
     },
+    entryDigest(absPath, header) {
+      const r = records.get(absPath);
+      return r !== undefined && r.header === header ? r.digest : undefined;
+    },
+    rememberEntryDigest(absPath, header, digest) {
+      const r = records.get(absPath);
+      if (r === undefined || (r.header === header && r.digest === digest)) return;
+      r.header = header;
+      r.digest = digest;
+      dirty = true;
+    },
     set(absPath, st, hash, hashedAt) {
       records.set(absPath, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash, hashedAt });
       used.add(absPath);
@@ -92,7 +110,7 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
         if ((prune && !used.has(path)) || !path.startsWith(`${contextDir}/`)) continue;
         // paths are stored relative to the context; quoted only when they hold a tab, newline, quote or backslash
         const rel = path.slice(contextDir.length + 1);
-        out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${/[\t\n\r"\\]/.test(rel) || rel === '' ? JSON.stringify(rel) : rel}`);
+        out.push(`${r.size}\t${r.mtimeMs}\t${r.ctimeMs}\t${r.ino}\t${r.hash}\t${r.hashedAt}\t${r.header ?? ''}\t${r.digest ?? ''}\t${/[\t\n\r"\\]/.test(rel) || rel === '' ? JSON.stringify(rel) : rel}`);
       }
       try {
         mkdirSync(cacheDir, { recursive: true });

@@ -183,3 +183,21 @@ describe('file names that are not UTF-8', () => {
     expect(listContext(dir, { matcher: compileExcludes(['a?b']) })).toEqual([]);
   });
 });
+
+describe('cached entry digests', () => {
+  it('are reused only for the same header; another header re-derives the digest without reading', () => {
+    const dir = writeTree(tempDir(), { 'f': 'data', 'g': 'more' });
+    age(dir, ['f', 'g']);
+    const cacheDir = tempDir();
+    const a = contentDigests(dir, listContext(dir), { cacheDir });
+    expect(a.filesRead).toBe(2);
+    const b = contentDigests(dir, listContext(dir), { cacheDir });
+    expect(b.filesRead).toBe(0);
+    expect([...b.digests]).toEqual([...a.digests]);
+    const c = contentDigests(dir, listContext(dir).map((e) => ({ ...e, uid: 4321 })), { cacheDir });
+    expect(c.filesRead).toBe(0);
+    expect(c.digests.get('f')).not.toBe(a.digests.get('f'));
+    // and the result is what hashing from scratch gives
+    expect([...contentDigests(dir, listContext(dir).map((e) => ({ ...e, uid: 4321 }))).digests]).toEqual([...c.digests]);
+  });
+});
