@@ -30,9 +30,6 @@ export async function runCreate(ctx: CommandContext, image: string, cmd: string[
 export async function runRun(ctx: CommandContext, image: string, cmd: string[], o: RunOpts): Promise<CommandResult> {
   checkTty(ctx, o);
   const t = stopTimeout(o);
-  if (o.detach && o.rm) {
-    // Supported: the monitor removes the container when it exits.
-  }
   const rec = await createContainer(ctx.globals.root, image, cmd, o, ctx.io.env, ctx.debug);
   if (o.detach) {
     await startDetached(ctx.globals.root, rec.id, t);
