@@ -26,6 +26,8 @@ export interface InspectTarget {
   tags: string[];
   config: Record<string, unknown>;
   lastTagTime?: string;
+  /** Docker's image size as the store recorded it (saves reading the layers for `inspect`). */
+  size?: number;
   /** Bottom to top. */
   layers: Array<{ diffId: Digest; headers: () => Promise<TarHeader[]> }>;
 }
@@ -45,12 +47,14 @@ export async function findImage(store: Store, ref: string): Promise<InspectTarge
     tags: img.tags,
     config: JSON.parse(Buffer.from(await img.image.rawConfig()).toString('utf8')) as Record<string, unknown>,
     lastTagTime: img.lastTagTime,
+    // No `size` here: for compressed layers the store falls back to blob sizes; count them instead.
     layers: await Promise.all(layers.map(async (l) => ({ diffId: await l.diffId(), headers: () => headersOf(store, l) }))),
   };
 }
 
-/** image-store's ANNOTATION_LAST_TAG_TIME (not exported from its index). */
+/** image-store's ANNOTATION_LAST_TAG_TIME and ANNOTATION_SIZE (not exported from its index). */
 const LAST_TAG_TIME = 'dev.strata.image.last-tag-time';
+const SIZE = 'dev.strata.image.size';
 
 const UNCOMPRESSED = new Set<string>([MediaType.OCI_LAYER, MediaType.DOCKER_LAYER, MediaType.OCI_LAYER_ND]);
 
@@ -90,7 +94,9 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
   const tags = [...new Set(mine.map(refName).filter((t): t is string => t !== undefined))];
   // As the store reads it: its tag-time annotation on the image's first descriptor.
   const lastTagTime = mine[0].annotations?.[LAST_TAG_TIME];
-  return { id: manifest.config.digest, tags, config, lastTagTime, layers };
+  const recorded = Number(mine[0].annotations?.[SIZE]);
+  const size = Number.isSafeInteger(recorded) && recorded >= 0 ? recorded : undefined;
+  return { id: manifest.config.digest, tags, config, lastTagTime, size, layers };
 }
 
 /** Tar headers of a stored layer: read in place when the blob is the uncompressed tar. */
@@ -130,14 +136,15 @@ export interface ImageInspectOptions {
 /** The inspect object of one stored image. */
 export async function inspectStoredImage(store: Store, ref: string): Promise<DockerImageInspect> {
   const img = await findImage(store, ref);
-  const sizes = await layerSizes(img);
+  // The store counts Docker's size the same way (regular-file bytes) when it records an image.
+  const size = img.size ?? (await layerSizes(img)).reduce((a, b) => a + b, 0);
   const tags = [...img.tags].sort().map((t) => familiarReference(parseReference(t)));
   return dockerInspect({
     id: img.id,
     config: img.config,
     repoTags: tags,
     repoDigests: [],
-    size: sizes.reduce((a, b) => a + b, 0),
+    size,
     lastTagTime: img.lastTagTime,
   });
 }
