@@ -559,16 +559,8 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
   for (const u of urls) remote.push(await fetchUrl(u, ins.kind === 'add' ? ins.checksum : undefined));
   for (const r of remote) matches.push(r);
 
-  // Key material: what the sources are by content (context) or by chain (stages, images).
-  let content: unknown;
-  if (srcTree.id === 'context') {
-    const all: SourceNode[] = [];
-    for (const m of matches) if (m.data === undefined) all.push(...m.nodes);
-    const digests = ctx.context.digests(all);
-    content = matches.map((m) => (m.data !== undefined ? { name: m.node.path, data: m.data } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
-  } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
   const createdBy = `${what} ${[...sources, ...ins.heredocs.map((h) => `<<${h.path}`)].join(' ')} ${destWord} # buildkit`.replace(/ {2,}/g, ' ');
-  const key = stepKey(ins.link ? '' : st.chainId, {
+  const spec = {
     op: ins.kind,
     dest,
     chown,
@@ -578,9 +570,28 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
     parents,
     excludes,
     unpack: ins.kind === 'add' ? ins.unpack : undefined,
-    content,
     epoch: ctx.epoch,
-  });
+  };
+  const parent = ins.link ? '' : st.chainId;
+  // Key material: what the sources are by content (context) or by chain (stages, images).
+  const keyOf = (): string => {
+    let content: unknown;
+    if (srcTree.id === 'context') {
+      const all: SourceNode[] = [];
+      for (const m of matches) if (m.data === undefined) all.push(...m.nodes);
+      const digests = ctx.context.digests(all);
+      content = matches.map((m) => (m.data !== undefined ? { name: m.node.path, data: m.data } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
+    } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
+    return stepKey(parent, { ...spec, content });
+  };
+  let key: string;
+  const fp = srcTree.id === 'context' && ctx.context.fingerprint && !ctx.opts.noCache ? fingerprintOf(ctx, parent, spec, matches) : undefined;
+  const aliased = fp ? await ctx.cache.getAlias(fp.digest, fp.newestMtimeMs) : undefined;
+  if (aliased) key = aliased;
+  else {
+    key = keyOf();
+    if (fp) await ctx.cache.putAlias(fp.digest, key);
+  }
   const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
     const view = await viewOf(ctx, st);
     const owner = chown !== undefined ? await resolveChown(chown, () => passwdFiles(view)) : undefined;
@@ -599,6 +610,15 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
   });
   addLayer(ctx, st, rec, createdBy);
   return { cached };
+}
+
+/** stat data of the sources plus the step: equal fingerprints let a hit skip hashing (see LayerCache.getAlias). */
+function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: SourceMatch[]): { digest: string; newestMtimeMs: number } {
+  const nodes: SourceNode[] = [];
+  for (const m of matches) if (m.data === undefined) nodes.push(...m.nodes);
+  const f = ctx.context.fingerprint!(nodes);
+  const inline = matches.filter((m) => m.data !== undefined).map((m) => [m.node.path, m.data]);
+  return { digest: stepKey(parent, { spec, roots: matches.map((m) => m.node.path), files: f.digest, inline }), newestMtimeMs: f.newestMtimeMs };
 }
 
 async function fetchUrl(url: string, checksum: string | undefined): Promise<SourceMatch> {
@@ -764,6 +784,16 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     history,
   };
   const image = imageFromParts({ rawConfig: Buffer.from(JSON.stringify(config)), layers: final.layers });
-  const stored = await ctx.store.putImage(image, { tags: opts.tags ?? [] });
-  return { id: stored.id, manifestDigest: stored.manifestDigest, tags: stored.tags, steps: ctx.steps };
+  const tags = opts.tags ?? [];
+  // An unchanged rebuild whose tags already name this image leaves the store as it is.
+  const id = await image.configDigest();
+  const manifestDigest = await image.digest();
+  if (tags.length > 0) {
+    const current = await Promise.all(tags.map((t) => ctx.store.image(t).catch(() => undefined)));
+    if (current.every((c) => c !== undefined && c.id === id && c.manifestDigest === manifestDigest)) {
+      return { id, manifestDigest, tags: current[0]!.tags.filter((t) => current.some((c) => c!.tags.includes(t))), steps: ctx.steps, contextFilesRead: ctx.context.filesRead };
+    }
+  }
+  const stored = await ctx.store.putImage(image, { tags });
+  return { id: stored.id, manifestDigest: stored.manifestDigest, tags: stored.tags, steps: ctx.steps, contextFilesRead: ctx.context.filesRead };
 }

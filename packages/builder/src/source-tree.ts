@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
@@ -31,8 +32,12 @@ export interface SourceTree {
   below(dir: string): SourceNode[];
   /** Every node (for wildcard matching). */
   all(): SourceNode[];
+  /** Stat fingerprint of the nodes (never reads files) and the newest mtime among them (context only). */
+  fingerprint?(nodes: SourceNode[]): { digest: string; newestMtimeMs: number };
   /** Content digests of the nodes (context: header + bytes, from the stat cache when unchanged). */
   digests(nodes: SourceNode[]): Map<string, string>;
+  /** Files whose bytes were read to hash them so far (0 on a rebuild with nothing changed). */
+  readonly filesRead: number;
 }
 
 /** The build context after .dockerignore, listed once per build. */
@@ -42,6 +47,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   let byPath: Map<string, number> | undefined;
   let raw: Map<string, ContextEntry> | undefined;
   let statCache: StatCache | undefined;
+  let filesRead = 0;
   const load = () => {
     if (list) return;
     list = [];
@@ -68,6 +74,9 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   const rootNode = (): SourceNode => ({ path: '', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 });
   return {
     kind: 'context',
+    get filesRead() {
+      return filesRead;
+    },
     stat(path) {
       load();
       if (path === '') return rootNode();
@@ -89,6 +98,22 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
       load();
       return list!;
     },
+    fingerprint(nodes) {
+      load();
+      const h = createHash('sha256').update(root);
+      let newest = 0;
+      for (const n of nodes) {
+        const e = raw!.get(n.path);
+        if (!e) {
+          h.update(`${n.path}\0-\n`);
+          continue;
+        }
+        if (e.mtimeMs > newest) newest = e.mtimeMs;
+        if (e.ctimeMs > newest) newest = e.ctimeMs;
+        h.update(`${e.path}\0${e.type}\0${e.mode}\0${e.size}\0${e.mtimeMs}\0${e.ctimeMs}\0${e.ino}\0${e.dev}\0${e.linkname ?? ''}\n`);
+      }
+      return { digest: h.digest('hex'), newestMtimeMs: newest };
+    },
     digests(nodes) {
       load();
       statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined;
@@ -98,6 +123,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
         if (e) entries.push({ ...e, uid: 0, gid: 0 });
       }
       const d = contentDigests(root, entries, { statCache });
+      filesRead += d.filesRead;
       return d.digests as Map<string, string>;
     },
   };
@@ -125,6 +151,7 @@ export function viewTree(view: UnionView): SourceTree {
   const load = () => (all ??= [...view.entries()].map((e) => nodeOfView(view, e)).filter((n): n is SourceNode => n !== undefined));
   return {
     kind: 'layers',
+    filesRead: 0,
     stat(path) {
       const e = view.stat(path === '' ? '.' : path);
       return e ? nodeOfView(view, e) : undefined;

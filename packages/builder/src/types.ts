@@ -55,4 +55,6 @@ export interface BuildResult {
   manifestDigest: Digest;
   tags: string[];
   steps: StepReport[];
+  /** Context files read to hash them (0 when the cache answered from stat data alone). */
+  contextFilesRead: number;
 }

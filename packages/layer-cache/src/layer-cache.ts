@@ -39,11 +39,20 @@ export interface LayerCache {
   put(record: CacheRecord): Promise<void>;
   list(): Promise<CacheRecord[]>;
   usage(): Promise<CacheUsage>;
+  /**
+   * A shortcut from a cheap fingerprint (stat data of the sources) to a step key computed from
+   * contents before. Trusted only when every source's mtime is safely older than when the alias
+   * was written (racy-clean rule): then the sources need not be read or hashed again.
+   */
+  getAlias(fingerprint: string, newestMtimeMs: number): Promise<string | undefined>;
+  putAlias(fingerprint: string, key: string): Promise<void>;
   /** Remove records (all, or those last used before `olderThan`) and their GC roots. */
   prune(opts?: { olderThan?: Date }): Promise<PruneResult>;
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+/** Timestamp granularity margin for trusting stat data (as @strata/context's stat cache). */
+const RACY_MS = 2000;
 
 /**
  * The build cache of a store: `ROOT/cache/records/<key>.json` plus one GC root file per record in
@@ -57,6 +66,8 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
   const rootsDir = join(dir, 'roots');
   const tmpDir = join(root, 'tmp');
   const recordPath = (key: string) => join(recordsDir, `${key}.json`);
+  const aliasDir = join(dir, 'aliases');
+  const aliasPath = (fp: string) => join(aliasDir, `${fp}.json`);
   const rootPath = (key: string) => join(rootsDir, `${key}.json`);
 
   async function readRecord(key: string): Promise<CacheRecord | undefined> {
@@ -124,6 +135,22 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
       await write({ ...record, lastUsed: record.lastUsed ?? new Date().toISOString() });
     },
     list,
+    async getAlias(fp, newestMtimeMs) {
+      if (!KEY.test(fp)) return undefined;
+      try {
+        const a = JSON.parse(await fsp.readFile(aliasPath(fp), 'utf8')) as { key: string; at: number };
+        if (!KEY.test(a.key) || !(newestMtimeMs < a.at - RACY_MS)) return undefined;
+        return a.key;
+      } catch {
+        return undefined;
+      }
+    },
+    async putAlias(fp, key) {
+      if (!KEY.test(fp) || !KEY.test(key)) return;
+      await fsp.mkdir(aliasDir, { recursive: true });
+      await fsp.mkdir(tmpDir, { recursive: true });
+      await atomicWrite(aliasPath(fp), JSON.stringify({ key, at: Date.now() }), { tmpDir });
+    },
     async usage() {
       const recs = await list();
       const seen = new Set<string>();
@@ -155,6 +182,7 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
       }
       let bytes = 0;
       for (const [d, s] of freed) if (!kept.has(d)) bytes += s;
+      if (!opts.olderThan) await fsp.rm(aliasDir, { recursive: true, force: true });
       return { removed, bytes };
     },
   };
