@@ -42,6 +42,8 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     const nf = await s(['container', 'run', '--rm', IMAGE, 'no-such-cmd']);
     expect(nf.code).toBe(127);
     expect(nf.stderr).toMatch(/no-such-cmd.*not found/);
+    // --rm removes the container even when its process could not start.
+    expect((await s(['container', 'ls', '-a', '-q'])).out).toBe('');
   });
 
   it('resolves users, env, workdir, hostname and network none', async () => {

@@ -278,7 +278,8 @@ export async function runAttached(root: string, id: string, io: AttachIo, opts: 
   } catch (err) {
     exitCode = (err as { exitCode?: number }).exitCode ?? 125;
     finish(root, id, exitCode);
-    void closeLogs(logFile);
+    await closeLogs(logFile);
+    if (rec.autoRemove) removeContainerDir(root, id);
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
