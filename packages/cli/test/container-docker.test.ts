@@ -103,6 +103,9 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     const d = await s(['container', 'run', '-d', '--name', 'w5', IMAGE, 'sh', '-c', 'sleep 0.5; exit 5']);
     expect(d.code, d.stderr).toBe(0);
     expect((await s(['container', 'wait', 'w5'])).out).toBe('5\n');
+    expect((await s(['container', 'ls', '-q', '--no-trunc', '-f', 'exited=5'])).out.trim()).toBe(JSON.parse((await s(['container', 'inspect', 'w5'])).out)[0].Id);
+    expect(sorted((await s(['--format', 'json', 'container', 'ls', '-f', 'status=exited', '-f', 'name=w5', '-f', 'name=vm'])).out).map((l) => JSON.parse(l).Names).sort()).toEqual(['vm', 'w5']);
+    expect((await s(['container', 'ls', '-f', 'bogus=1'])).code).toBe(2);
     const info = JSON.parse((await s(['container', 'inspect', 'w5', 'vm'])).out);
     expect(info[0]).toMatchObject({ Name: '/w5', State: { Status: 'exited', Running: false, ExitCode: 5 }, Config: { Cmd: ['sh', '-c', 'sleep 0.5; exit 5'] } });
     expect(info[1].HostConfig).toMatchObject({ ReadonlyRootfs: true, Binds: [`${vol}:/data:ro`] });

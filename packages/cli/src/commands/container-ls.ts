@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listContainers, ownerAlive, recoverContainers, type ContainerRecord } from '@strata/cow';
-import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { StrataError } from '@strata/errors';
+import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanAgo } from '../table';
 
 function status(c: ContainerRecord): string {
@@ -25,9 +26,34 @@ export function containerRecord(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
-export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boolean; noTrunc?: boolean }): Promise<CommandResult> {
+/** Docker's `ps --filter`: status=, name= (substring), id= (prefix), exited= (code), ancestor= (image ref or ID); same key ORs, different keys AND. */
+function filterFn(filters: string[]): (c: ContainerRecord) => boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const k = i < 0 ? '' : f.slice(0, i);
+    if (!['status', 'name', 'id', 'exited', 'ancestor'].includes(k)) {
+      throw new StrataError('USAGE', `invalid filter "${f}": use status=, name=, id=, exited= or ancestor=`);
+    }
+    byKey.set(k, [...(byKey.get(k) ?? []), f.slice(i + 1)]);
+  }
+  const test: Record<string, (c: ContainerRecord, v: string) => boolean> = {
+    status: (c, v) => c.state === v,
+    name: (c, v) => c.name.includes(v),
+    id: (c, v) => c.id.startsWith(v),
+    exited: (c, v) => c.state === 'exited' && String(c.exitCode ?? 0) === v,
+    ancestor: (c, v) => c.imageRef === v || c.image === v || (c.image ?? '').replace('sha256:', '').startsWith(v.replace('sha256:', '')),
+  };
+  return (c) => [...byKey].every(([k, vs]) => vs.some((v) => test[k](c, v)));
+}
+
+export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boolean; noTrunc?: boolean; filter?: string[] }): Promise<CommandResult> {
   await recoverContainers(ctx.globals.root);
-  const list = listContainers(ctx.globals.root).filter((c) => o.all || c.state === 'running');
+  const filters = o.filter ?? [];
+  const keep = filterFn(filters);
+  // Like Docker, a status filter looks at all containers.
+  const all = o.all || filters.some((f) => f.startsWith('status=') || f.startsWith('exited='));
+  const list = listContainers(ctx.globals.root).filter((c) => (all || c.state === 'running') && keep(c));
   const records = list.map(containerRecord);
   if (o.quiet || ctx.globals.quiet) return { kind: 'text', text: records.map((r) => (o.noTrunc ? r.ID : String(r.ID).slice(0, 12))).join('\n') };
   const trunc = (s: string, n: number) => (o.noTrunc || s.length <= n ? s : `${s.slice(0, n - 1)}…`);
@@ -53,5 +79,6 @@ export function register(container: Command, io: Io): void {
     .option('-a, --all', 'show all containers (created, running, exited)')
     .option('-q, --quiet', 'only IDs')
     .option('--no-trunc', "don't truncate")
-    .action(action(io, (ctx, o: { all?: boolean; quiet?: boolean; trunc?: boolean }) => run(ctx, { ...o, noTrunc: o.trunc === false })));
+    .option('-f, --filter <key=value>', 'status=created|running|exited, name=, id=, exited=CODE, ancestor=IMAGE (repeatable)', collect, [])
+    .action(action(io, (ctx, o: { all?: boolean; quiet?: boolean; trunc?: boolean; filter?: string[] }) => run(ctx, { ...o, noTrunc: o.trunc === false })));
 }
