@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { StrataError } from '@strata/errors';
 
 // Node has no xattr API. One python3 process walks a whole tree and prints the extended
 // attributes of every entry that has any (as @strata/tar does for writing them).
@@ -34,7 +35,13 @@ json.dump(out, sys.stdout)
 export function readTreeXattrs(dir: string): Map<string, Record<string, Buffer>> {
   const r = spawnSync('python3', ['-c', WALK, dir], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const out = new Map<string, Record<string, Buffer>>();
-  if (r.status !== 0 || !r.stdout) return out;
+  if (r.error || r.status !== 0) {
+    // Without xattrs an opaque directory would be captured as a plain one and lower files would
+    // come back: refuse rather than write a wrong layer.
+    throw new StrataError('UNSUPPORTED', `cannot read extended attributes under ${dir}: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}`, {
+      hint: 'strata reads xattrs through python3 (Node has none); install python3',
+    });
+  }
   const parsed = JSON.parse(r.stdout) as Record<string, Record<string, string>>;
   for (const [p, attrs] of Object.entries(parsed)) {
     const rec: Record<string, Buffer> = {};
