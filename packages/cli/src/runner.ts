@@ -148,6 +148,24 @@ export function action<A extends unknown[]>(io: Io, fn: (ctx: CommandContext, ..
   };
 }
 
+/**
+ * The raw `--format` value given to `cmd`, for commands whose `--format` takes more than the
+ * global table|json (Go templates, `image save --format oci`). Commander may store the value on
+ * the command or on the program (the global option); the command's own wins. A value that is not
+ * an output format is taken off the program, so the global validation does not reject it; a
+ * table|json given to the command becomes the global output format.
+ */
+export function takeFormat(cmd: Command): string | undefined {
+  const local = cmd.getOptionValue('format') as string | undefined;
+  cmd.setOptionValue('format', undefined);
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const global = root.getOptionValue('format') as string | undefined;
+  if (local === 'json' || local === 'table') root.setOptionValue('format', local);
+  else if (global !== undefined && global !== 'table' && global !== 'json') root.setOptionValue('format', undefined);
+  return local ?? global;
+}
+
 /** Collect a repeatable option: `.option('-t, --tag <ref>', '…', collect, [])`. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -3,7 +3,7 @@ import { StrataError } from '@strata/errors';
 import { familiarRepository, parseReference, shortId } from '@strata/oci';
 import { labelMatches, openStore, parseFilters, resolve, type StoredImage } from '@strata/image-store';
 import { GoTypes, goValue, parseListFormat, renderRows, type GoType } from '@strata/inspect';
-import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { action, takeFormat, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanAgo, humanSize, type Column } from '../table';
 
 export interface LsOptions {
@@ -154,17 +154,3 @@ export function register(image: Command, io: Io): void {
     });
 }
 
-/**
- * The global `--format` (table|json) also carries Go templates here: take a template off the root
- * command before the runner validates it.
- */
-function takeFormat(cmd: Command): string | undefined {
-  const local = cmd.getOptionValue('format') as string | undefined;
-  cmd.setOptionValue('format', undefined);
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  const global = root.getOptionValue('format') as string | undefined;
-  if (local === 'json' || local === 'table') root.setOptionValue('format', local);
-  else if (global !== undefined && global !== 'table' && global !== 'json') root.setOptionValue('format', undefined);
-  return local ?? global;
-}

@@ -7,7 +7,7 @@ import { StrataError } from '@strata/errors';
 import { normalizeReference, parseReference, repositoryName, type Compression } from '@strata/oci';
 import { dockerArchive, ociArchive, type SaveEntry } from '@strata/image';
 import { openStore, type StoredImage } from '@strata/image-store';
-import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { action, takeFormat, type CommandContext, type CommandResult, type Io } from '../runner';
 
 export interface SaveOptions {
   output?: string;
@@ -82,19 +82,6 @@ export async function run(ctx: CommandContext, refs: string[], opts: SaveOptions
   return { kind: 'none' };
 }
 
-/**
- * The program's global `--format` (table|json) also receives `--format docker|oci`: claim any
- * value that is not an output format for save (so `--format xml` gets save's own error).
- */
-function claimFormat(cmd: Command): string | undefined {
-  for (let c: Command | null = cmd; c; c = c.parent) {
-    const v = c.getOptionValue('format') as string | undefined;
-    if (v === undefined || v === 'table' || v === 'json') continue;
-    c.setOptionValue('format', undefined);
-    return v;
-  }
-  return undefined;
-}
 
 export function register(image: Command, io: Io): void {
   const run1 = action(io, (ctx, refs: string[], opts: SaveOptions) => run(ctx, refs, opts));
@@ -105,7 +92,9 @@ export function register(image: Command, io: Io): void {
     .option('-o, --output <file>', 'write to FILE instead of stdout')
     .option('--compress <gzip|zstd|none>', 'layer compression for --format oci (default gzip)')
     .action(async (refs: string[], opts: Partial<SaveOptions>, cmd: Command) => {
-      const format = claimFormat(cmd) ?? 'docker';
+      const claimed = takeFormat(cmd);
+      // table|json are output formats (global); save's own formats are docker and oci.
+      const format = claimed === undefined || claimed === 'table' || claimed === 'json' ? 'docker' : claimed;
       await run1(refs, { ...opts, format: format as SaveOptions['format'] }, cmd);
     });
   image.commands.find((c) => c.name() === 'save')!.addHelpText('after', '\nFormat: --format docker (default) or --format oci.');

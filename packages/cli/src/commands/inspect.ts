@@ -1,24 +1,11 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import type { Nouns } from '../program';
-import { action, type Io } from '../runner';
+import { action, takeFormat, type Io } from '../runner';
 import { badHuman, parseHuman, runImageHistory } from './image-history';
 import { runImageInspect } from './image-inspect';
 import { runImageEfficiency, type EfficiencyOptions } from './image-efficiency';
 
-/**
- * The global `--format` (table|json) also carries Go templates for these commands: take it off
- * the root command before the runner validates it, and hand it to the command.
- */
-function takeFormat(cmd: Command): string | undefined {
-  const local = cmd.getOptionValue('format') as string | undefined;
-  cmd.setOptionValue('format', undefined);
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  const global = root.getOptionValue('format') as string | undefined;
-  if (global !== undefined && global !== 'table' && global !== 'json') root.setOptionValue('format', undefined);
-  return local ?? global;
-}
 
 export function registerInspectCommands(nouns: Nouns, io: Io): void {
   nouns.image
