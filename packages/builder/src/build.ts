@@ -604,7 +604,7 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
       parents,
       now: nowSeconds(),
       lower,
-      unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, owner) : undefined,
+      unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, undefined) : undefined,
     });
     return tarOf(ctx, entries);
   });

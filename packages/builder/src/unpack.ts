@@ -29,7 +29,8 @@ function isTar(b: Buffer): boolean {
 
 /**
  * ADD of a local archive: a tar (plain, gzip, bzip2, xz — detected by content, never by name) is
- * extracted under `dir`, keeping the archive's owners unless `--chown` is given. Anything else is
+ * extracted under `dir`, keeping the archive's owners (BuildKit ignores `--chown` for extracted
+ * archives; pass `owner` to override). Anything else is
  * not an archive (undefined) and is copied as a file.
  */
 export async function unpackArchive(node: SourceNode, dir: string, owner: Owner | undefined): Promise<TarWriteEntry[] | undefined> {

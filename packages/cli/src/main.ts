@@ -6,11 +6,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const code = await runProgram(process.argv.slice(2), {
+void runProgram(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   isTTY: !!process.stderr.isTTY,
+}).then((code) => {
+  process.exitCode = code;
 });
-process.exitCode = code;
