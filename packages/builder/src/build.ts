@@ -27,11 +27,10 @@ import { lowerFs } from './lower-fs';
 import { DEFAULT_PATH, envToMap, exposedPorts, healthConfig, setEnv } from './runtime-config';
 import { contextTree, viewTree, type SourceNode, type SourceTree } from './source-tree';
 import { unpackArchive } from './unpack';
-import { runStep } from './run-step';
+import { PROXY_ARGS, runStep } from './run-step';
 import type { BuildOptions, BuildResult, ProgressEvent, StepReport } from './types';
 
 const COMMENT = 'buildkit.dockerfile.v0';
-const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 /** The state of one stage while it is built: its layers, config and what is in scope. */
 export interface StageState {

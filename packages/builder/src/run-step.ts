@@ -44,7 +44,8 @@ export interface RunState {
   index: number;
 }
 
-const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+/** Predefined proxy ARGs: usable without an ARG line, kept out of history and cache keys. */
+export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 /** The argv of a RUN (shell form wrapped with SHELL; heredocs as BuildKit's dispatchRun). */
 function argvOf(ins: RunInstruction, shell: string[]): { argv: string[]; file?: { path: string; data: string; mode: number } } {

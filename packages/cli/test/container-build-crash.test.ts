@@ -20,7 +20,11 @@ function processesMentioning(s: string): string[] {
 }
 
 describe.skipIf(!peerAvailable('runc'))('SIGKILL of a build during RUN', () => {
-  it('is cleaned up by the next strata command', async () => {
+  it.each([
+    ['container ls -a -q', ['container', 'ls', '-a', '-q']],
+    ['store check', ['store', 'check']],
+    ['store gc', ['store', 'gc']],
+  ])('is cleaned up by the next strata command (%s)', async (_name, next) => {
     const work = tempDir();
     const root = join(work, 'store');
     expect((await runStrata(['image', 'import', busyboxRootfsTar(), 'strata-it-run/crash-base:1'], { root })).code).toBe(0);
@@ -42,11 +46,11 @@ describe.skipIf(!peerAvailable('runc'))('SIGKILL of a build during RUN', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
-    const ls = await runStrata(['container', 'ls', '-a', '-q'], { root });
-    expect(ls.code).toBe(0);
-    expect(ls.out).toBe('');
+    const first = await runStrata(next, { root });
+    expect(first.code, first.out + first.stderr).toBe(0);
     expect(existsSync(join(containers, id!))).toBe(false);
     expect(processesMentioning(id!)).toEqual([]);
+    expect((await runStrata(['container', 'ls', '-a', '-q'], { root })).out).toBe('');
     const check = await runStrata(['store', 'check'], { root });
     expect(check.code, check.out + check.stderr).toBe(0);
   });
