@@ -74,13 +74,14 @@ export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersRes
     w.prepare();
     const dir = containerDir(o.root, id);
     const { exitCode } = await o.exec({ id, rootfs: w.rootfs(), bundleDir: join(dir, 'bundle'), stateDir: join(dir, 'runtime') });
-    const changes = w.changes();
+    const captured = w.capture();
+    const changes = captured.changes;
     let layer: (Layer & { path: string }) | undefined;
     if (exitCode === 0 || o.layerOnFailure) {
       const tmp = join(o.root, 'tmp');
       mkdirSync(tmp, { recursive: true });
       layerPath = join(tmp, `run-${process.pid}-${id.slice(0, 16)}.tar`);
-      layer = await w.writeLayer(layerPath);
+      layer = await captured.writeLayer(layerPath);
     }
     const file = layerPath;
     return {

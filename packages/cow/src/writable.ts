@@ -28,6 +28,11 @@ export interface WritableLayer {
   changes(): Change[];
   /** The writable layer as an uncompressed OCI layer tar in `file` (OCI whiteouts, sorted, deterministic). */
   writeLayer(file: string): Promise<Layer & { path: string }>;
+  /**
+   * Both of the above for a container that no longer runs, reading the upper dir's xattrs once
+   * (a RUN step or a commit needs the changes and then the layer of one unchanging upper dir).
+   */
+  capture(): { changes: Change[]; writeLayer(file: string): Promise<Layer & { path: string }> };
   /** Forget the changes. */
   reset(): void;
 }
@@ -66,6 +71,14 @@ export function writableLayer(root: string, rec: Pick<ContainerRecord, 'id' | 's
     writeLayer: (file) => {
       if (mode === 'copy') return writeLayerFile(changeEntries(upperdir, copyChanges(upperdir, lowers())), file);
       return writeLayerFile(upperEntries(upperdir, readTreeXattrs(upperdir)), file);
+    },
+    capture: () => {
+      if (mode === 'copy') {
+        const changes = copyChanges(upperdir, lowers());
+        return { changes, writeLayer: (file) => writeLayerFile(changeEntries(upperdir, changes), file) };
+      }
+      const xattrs = readTreeXattrs(upperdir);
+      return { changes: upperChanges(upperdir, lowers(), xattrs), writeLayer: (file) => writeLayerFile(upperEntries(upperdir, xattrs), file) };
     },
     reset: () => {
       rmSync(upperdir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { StrataError } from '@strata/errors';
+import { python3Argv } from '@strata/tar';
 
 // Node has no xattr API. One python3 process walks a whole tree and prints the extended
 // attributes of every entry that has any (as @strata/tar does for writing them).
@@ -33,7 +34,8 @@ json.dump(out, sys.stdout)
 
 /** Extended attributes of every entry under `dir` that has some, keyed by path relative to `dir` (`.` for itself). */
 export function readTreeXattrs(dir: string): Map<string, Record<string, Buffer>> {
-  const r = spawnSync('python3', ['-c', WALK, dir], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const [cmd, argv] = python3Argv(WALK, dir);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const out = new Map<string, Record<string, Buffer>>();
   if (r.error || r.status !== 0) {
     // Without xattrs an opaque directory would be captured as a plain one and lower files would

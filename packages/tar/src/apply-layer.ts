@@ -9,6 +9,7 @@ import { baseOf, cleanPath, joinRel, parentOf } from './clean-path';
 import type { TarEntry } from './entry';
 import { readTar } from './read-tar';
 import { parseWhiteout, WHITEOUT_PREFIX } from './whiteout';
+import { python3Argv } from './python';
 
 export interface ApplyLayerOptions {
   /**
@@ -53,7 +54,8 @@ function unsafe(what: string, name: string, why: string): StrataError {
 /** Set extended attributes. Node has no xattr API, so this goes through python3 when there is one. */
 function setXattrs(abs: string, xattrs: Record<string, Buffer>, skipped: string[]): void {
   for (const [k, v] of Object.entries(xattrs)) {
-    const r = spawnSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]), follow_symlinks=False)', abs, k, v.toString('hex')], { stdio: 'ignore' });
+    const [cmd, argv] = python3Argv('import os,sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]), follow_symlinks=False)', abs, k, v.toString('hex'));
+    const r = spawnSync(cmd, argv, { stdio: 'ignore' });
     if (r.status !== 0) skipped.push(`xattr ${k} on ${abs}`);
   }
 }

@@ -7,4 +7,5 @@ export type { TarReadEntry, ReadTarOptions, IndexedTarEntry } from './read-tar';
 export { writeTar, encodeEntryHeader } from './write-tar';
 export type { TarWriteEntry, WriteTarOptions } from './write-tar';
 export { applyLayer } from './apply-layer';
+export { python3Argv } from './python';
 export type { ApplyLayerOptions, ApplyLayerResult } from './apply-layer';

@@ -27,8 +27,8 @@ export async function run(ctx: CommandContext, ref: string, target: string | und
   const tag = target === undefined ? undefined : normalizeReference(target);
   const store = await openStore(root);
   const stored = await store.image(rec.image);
-  const w = writableLayer(root, rec);
-  const changes = w.changes();
+  const captured = writableLayer(root, rec).capture();
+  const changes = captured.changes;
   const tmp = join(root, 'tmp');
   mkdirSync(tmp, { recursive: true });
   const file = join(tmp, `commit-${process.pid}-${randomBytes(6).toString('hex')}.tar`);
@@ -38,7 +38,7 @@ export async function run(ctx: CommandContext, ref: string, target: string | und
     if (o.author) history.author = o.author;
     if (o.message) history.comment = o.message;
     let image = stored.image;
-    if (changes.length) image = await append(image, [await w.writeLayer(file)], [history]);
+    if (changes.length) image = await append(image, [await captured.writeLayer(file)], [history]);
     else image = await append(image, [], [{ ...history, empty_layer: true }]);
     image = await withConfig(image, (c: ImageConfig) => {
       const runtime = {
