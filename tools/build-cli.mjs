@@ -1,5 +1,6 @@
 // Bundles the strata CLI into one CommonJS file (no TypeScript or module resolution at run time)
-// and puts the launcher beside it, which loads the bundle through V8's code cache.
+// and puts the launchers beside it: dist/strata.mjs loads the bundle through V8's code cache,
+// dist/strata (the `strata` command) starts it.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,3 +21,6 @@ await build({
 rmSync(`${dist}strata.cjs.v8cache`, { force: true });
 copyFileSync(`${root}tools/cli-launcher.mjs`, `${dist}strata.mjs`);
 chmodSync(`${dist}strata.mjs`, 0o755);
+// `strata` itself: a shell launcher that keeps NODE_EXTRA_CA_CERTS off node's start-up path.
+copyFileSync(`${root}tools/cli-launcher.sh`, `${dist}strata`);
+chmodSync(`${dist}strata`, 0o755);

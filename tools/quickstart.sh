@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 npm run build --silent
-strata() { node dist/strata.mjs "$@"; }
+strata() { dist/strata "$@"; }
 export STRATA_ROOT="${STRATA_ROOT:-$HOME/.local/share/strata}"
 echo "== making a busybox base image (local/busybox:latest) from Debian's busybox-static"
 bash tools/make-busybox-rootfs.sh | strata image import - local/busybox:latest

@@ -23,7 +23,8 @@ const MIB = Number(opt('mib', 64));
 const RUNS = Number(opt('runs', 3));
 const ONLY = opt('only', '');
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.STRATA_BIN ?? join(repo, 'dist/strata.mjs');
+// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
+const BIN = process.env.STRATA_BIN ?? join(repo, 'dist/strata');
 if (!existsSync(BIN)) throw new Error('build the CLI first: node tools/build-cli.mjs');
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
@@ -39,7 +40,7 @@ function timed(cmd, argv, env = process.env) {
   return { ms, rss };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const strata = (root, ctx, extra = []) => timed(process.execPath, [BIN, '--root', root, 'build', '-q', '-t', 'bench:1', ...extra, ctx]);
+const strata = (root, ctx, extra = []) => timed(BIN, ['--root', root, 'build', '-q', '-t', 'bench:1', ...extra, ctx]);
 const docker = (ctx, extra = []) => timed(DOCKER, ['build', '-q', '-t', TAG, ...extra, ctx], denv);
 let peak = 0;
 const results = [];
@@ -103,7 +104,7 @@ function runBench() {
   const root = join(work, 'store-run');
   const tar = join(work, 'busybox.tar');
   execFileSync('sh', ['-c', `${DOCKER} save strata-test/busybox:latest > ${tar}`]);
-  execFileSync(process.execPath, [BIN, '--root', root, 'image', 'load', '-i', tar], { stdio: 'ignore' });
+  execFileSync(BIN, ['--root', root, 'image', 'load', '-i', tar], { stdio: 'ignore' });
   const cold = { s: [], d: [] };
   const cached = { s: [], d: [] };
   for (let r = 0; r < RUNS; r++) {

@@ -23,7 +23,8 @@ const opt = (name, def) => {
 const FILES = opt('files', 100_000);
 const RUNS = opt('runs', 5);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = join(repo, 'dist/strata.mjs');
+// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
+const BIN = join(repo, 'dist/strata');
 if (!existsSync(BIN)) throw new Error('build the CLI first: node tools/build-cli.mjs');
 
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-ctx-'));
@@ -91,26 +92,22 @@ try {
   execFileSync('sh', ['-c', `find '${ctx}' > /dev/null; find '${ctx}' -type f | head -c0`]); // warm
   const node = process.execPath;
   // find and ls alternate, so both see the same machine load (the box is shared); min and median
-  const pairs = { find: [], ls: [], lsNoCerts: [] };
+  const pairs = { find: [], ls: [] };
   let findOut = '';
   let lsOut = '';
   for (let i = 0; i < RUNS * 2; i++) {
     const f = timeIt('sh', ['-c', `find '${ctx}' | wc -l`]);
-    const l = timeIt('sh', ['-c', `'${node}' '${BIN}' context ls '${ctx}' | wc -l`]);
-    const l2 = timeIt('sh', ['-c', `NODE_EXTRA_CA_CERTS= '${node}' '${BIN}' context ls '${ctx}' | wc -l`]);
+    const l = timeIt('sh', ['-c', `'${BIN}' context ls '${ctx}' | wc -l`]);
     pairs.find.push(f.ms);
     pairs.ls.push(l.ms);
-    pairs.lsNoCerts.push(l2.ms);
     findOut = f.out;
     lsOut = l.out;
   }
   const stat = (xs) => ({ min: Math.min(...xs), med: median(xs) });
   const F = stat(pairs.find);
   const L = stat(pairs.ls);
-  const L2 = stat(pairs.lsNoCerts);
   console.log(`${'find DIR | wc -l'.padEnd(44)} min ${F.min.toFixed(0)} ms, median ${F.med.toFixed(0)} ms`);
   console.log(`${'strata context ls DIR | wc -l'.padEnd(44)} min ${L.min.toFixed(0)} ms, median ${L.med.toFixed(0)} ms`);
-  console.log(`${'  same, NODE_EXTRA_CA_CERTS unset'.padEnd(44)} min ${L2.min.toFixed(0)} ms, median ${L2.med.toFixed(0)} ms`);
   const find = { ms: F.med, out: findOut };
   const ls = { ms: L.med, out: lsOut };
   // The same walk inside one process (no node startup, no bundle load): what the library costs.
@@ -130,9 +127,9 @@ try {
   const inproc = JSON.parse(execFileSync(node, [lib, ctx], { encoding: 'utf8' }));
   console.log(`${'walk + .dockerignore in-process (library)'.padEnd(44)} min ${inproc.min.toFixed(0)} ms, median ${inproc.med.toFixed(0)} ms`);
   const nodeStart = bench('node -e 0 (startup, for reference)', node, ['-e', '0']);
-  const cold = bench('strata context digest --no-cache (reads all)', node, [BIN, '--root', root, 'context', 'digest', '--no-cache', ctx], 3);
+  const cold = bench('strata context digest --no-cache (reads all)', BIN, ['--root', root, 'context', 'digest', '--no-cache', ctx], 3);
   rmSync(join(root, 'context-cache'), { recursive: true, force: true });
-  const first = bench('strata context digest (empty stat cache)', node, [BIN, '--root', root, '--format', 'json', 'context', 'digest', ctx], 1);
+  const first = bench('strata context digest (empty stat cache)', BIN, ['--root', root, '--format', 'json', 'context', 'digest', ctx], 1);
   // the walk alone and the unchanged second digest alternate, like find and ls above
   const W = [];
   const S2 = [];
@@ -140,8 +137,8 @@ try {
   let rssW = 0;
   let rssS = 0;
   for (let i = 0; i < RUNS; i++) {
-    const w = timeIt(node, [BIN, 'context', 'ls', '--summary', ctx]);
-    const d = timeIt(node, [BIN, '--root', root, '--format', 'json', 'context', 'digest', ctx]);
+    const w = timeIt(BIN, ['context', 'ls', '--summary', ctx]);
+    const d = timeIt(BIN, ['--root', root, '--format', 'json', 'context', 'digest', ctx]);
     W.push(w.ms);
     S2.push(d.ms);
     rssW = Math.max(rssW, w.rss);

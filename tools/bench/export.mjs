@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const STRATA = join(repo, 'dist/strata.mjs');
+// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
+const STRATA = join(repo, 'dist/strata');
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const BASE = 'strata-test/busybox:latest';
 const TAG_A = 'strata-it-layers/bench-a';
@@ -95,25 +96,25 @@ try {
   rmSync(ctx, { recursive: true, force: true });
   const archive = join(work, 'images.tar');
   sh(DOCKER, ['save', '-o', archive, TAG_A, TAG_B]);
-  sh(process.execPath, [STRATA, '--root', root, 'image', 'load', '-i', archive]);
+  sh(STRATA, ['--root', root, 'image', 'load', '-i', archive]);
   rmSync(archive);
   const cid = sh(DOCKER, ['create', TAG_A, 'true']).trim();
   const out = join(work, 'out.tar');
   console.log(`image: ${LAYERS} layers of ${FILES / LAYERS} files (~${KB} KiB avg) over the busybox base; ${RUNS} runs, medians`);
   const rm = () => rmSync(out, { force: true });
-  const strata = median('strata image export -o FILE', [process.execPath, STRATA, '--root', root, 'image', 'export', TAG_A, '-o', out], { before: rm });
+  const strata = median('strata image export -o FILE', [STRATA, '--root', root, 'image', 'export', TAG_A, '-o', out], { before: rm });
   const docker = median('docker export -o FILE', [DOCKER, 'export', '-o', out, cid], { before: rm });
   // GNU tar of the same tree: extract strata's export once, then tar it up.
   const tree = join(work, 'tree');
   mkdirSync(tree);
-  sh(process.execPath, [STRATA, '--root', root, 'image', 'export', TAG_A, '-o', out]);
+  sh(STRATA, ['--root', root, 'image', 'export', TAG_A, '-o', out]);
   sh('tar', ['-xf', out, '-C', tree]);
   const gnu = median('GNU tar -c (same tree) -f FILE', ['tar', '-cf', out, '-C', tree, '.'], { before: rm });
   sh(DOCKER, ['rm', cid]);
   console.log(`ratio strata/docker export: ${(strata.s / docker.s).toFixed(2)} (target ≤ 1.0)`);
   console.log(`ratio strata/GNU tar -c:    ${(strata.s / gnu.s).toFixed(2)}`);
-  const diff = median('strata layer diff A B', [process.execPath, STRATA, '--root', root, 'layer', 'diff', TAG_A, TAG_B, '--summary'], { okCodes: [1] });
-  const entries = Number(sh(process.execPath, [STRATA, '--root', root, '-q', 'image', 'files', '-R', TAG_B]).split('\n').length - 1);
+  const diff = median('strata layer diff A B', [STRATA, '--root', root, 'layer', 'diff', TAG_A, TAG_B, '--summary'], { okCodes: [1] });
+  const entries = Number(sh(STRATA, ['--root', root, '-q', 'image', 'files', '-R', TAG_B]).split('\n').length - 1);
   console.log(`layer diff: ${diff.s.toFixed(2)} s, ${(entries / diff.s).toFixed(0)} files/s over ${entries} entries (${diff.stdout.trim()})`);
   console.log(`peak RSS < 200 MB: export ${strata.rssMB < 200 ? 'yes' : 'NO'}, diff ${diff.rssMB < 200 ? 'yes' : 'NO'}`);
 } finally {

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata.mjs');
+// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
+const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata');
 const DOCKER = '/usr/bin/docker';
 const IMAGE = 'strata-it-formats/bench:1';
 const keep = process.argv.includes('--keep');
@@ -56,8 +57,8 @@ try {
     const strataTar = join(work, `strata-${run}.tar`);
     const root = join(work, `root-${run}`);
     const ds = timed(DOCKER, ['save', '-o', dockerTar, IMAGE]);
-    const sl = timed(process.execPath, [strata, '--root', root, 'image', 'load', '-i', dockerTar]);
-    const ss = timed(process.execPath, [strata, '--root', root, 'image', 'save', '-o', strataTar, IMAGE]);
+    const sl = timed(strata, ['--root', root, 'image', 'load', '-i', dockerTar]);
+    const ss = timed(strata, ['--root', root, 'image', 'save', '-o', strataTar, IMAGE]);
     const id = execFileSync(DOCKER, ['image', 'inspect', '--format', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim();
     execFileSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
     const dl = timed(DOCKER, ['load', '-i', dockerTar]);

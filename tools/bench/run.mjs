@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata.mjs');
+// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
+const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata');
 const DOCKER = '/usr/bin/docker';
 const BASE = 'strata-it-run/bench-base:1';
 const SECOND = 'strata-it-run/bench-second:1';
@@ -25,7 +26,7 @@ const work = mkdtempSync(join(tmpdir(), 'strata-bench-run-'));
 const root = join(work, 'store');
 
 function s(args, opts = {}) {
-  const r = spawnSync(process.execPath, [strata, '--root', root, ...args], { encoding: 'utf8', ...opts });
+  const r = spawnSync(strata, ['--root', root, ...args], { encoding: 'utf8', ...opts });
   if (r.status !== 0) throw new Error(`strata ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r;
 }
@@ -76,10 +77,10 @@ try {
   const st = [];
   const dk = [];
   let rss = 0;
-  timed(process.execPath, [strata, '--root', root, 'container', 'run', '--rm', BASE, 'true']); // warm-up
+  timed(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']); // warm-up
   if (docker) timed(DOCKER, ['run', '--rm', BASE, 'true']);
   for (let i = 0; i < runs; i++) {
-    const t = timed(process.execPath, [strata, '--root', root, 'container', 'run', '--rm', BASE, 'true']);
+    const t = timed(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']);
     st.push(t.secs);
     rss = Math.max(rss, t.rssMB);
     if (docker) dk.push(timed(DOCKER, ['run', '--rm', BASE, 'true']).secs);

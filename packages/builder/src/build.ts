@@ -27,6 +27,7 @@ import { lowerFs } from './lower-fs';
 import { DEFAULT_PATH, envToMap, exposedPorts, healthConfig, setEnv } from './runtime-config';
 import { contextTree, viewTree, type SourceNode, type SourceTree } from './source-tree';
 import { unpackArchive } from './unpack';
+import { download } from './download';
 import { PROXY_ARGS, runStep } from './run-step';
 import type { BuildOptions, BuildResult, ProgressEvent, StepReport } from './types';
 
@@ -621,22 +622,18 @@ function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: So
 }
 
 async function fetchUrl(url: string, checksum: string | undefined): Promise<SourceMatch> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (err) {
-    throw new StrataError('BUILD_FAILED', `ADD ${url}: ${(err as Error).message}`);
-  }
-  if (!res.ok) throw new StrataError('BUILD_FAILED', `ADD ${url}: invalid response status ${res.status}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const res = await download(url, `ADD ${url}`);
+  const bytes = res.bytes;
   if (checksum !== undefined) {
     const { sha256 } = await import('@strata/oci');
     const got = sha256(bytes);
     if (got !== checksum) throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${got}: ${checksum}`);
   }
-  const lm = res.headers.get('last-modified');
+  const lm = res.lastModified;
   const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : 0;
-  const name = posix.basename(new URL(url).pathname) || 'download';
+  const base = posix.basename(new URL(url).pathname);
+  // BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
+  const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
   const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: bytes.length, mtime };
   return { node, nodes: [node], data: bytes.toString('latin1') };
 }

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { StrataError } from '@strata/errors';
+
+const MAX_REDIRECTS = 10;
+
+let extraCa: string[] | undefined;
+
+/**
+ * Trusted CAs for HTTPS. The `strata` launcher moves NODE_EXTRA_CA_CERTS to STRATA_EXTRA_CA_CERTS
+ * (node would otherwise parse that bundle at every start, ~50 ms, for commands that never open
+ * a TLS connection); it is read here, on first use, on top of node's own roots.
+ */
+function trustedCa(): string[] | undefined {
+  const file = process.env.STRATA_EXTRA_CA_CERTS;
+  if (!file) return undefined;
+  if (extraCa === undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new StrataError('NOT_FOUND', `extra CA certificates ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    extraCa = [...rootCertificates, pem];
+  }
+  return extraCa;
+}
+
+export interface Downloaded {
+  bytes: Buffer;
+  /** The Last-Modified header, if any. */
+  lastModified?: string;
+  /** The URL after redirects. */
+  url: string;
+}
+
+function get(url: URL): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'user-agent': 'strata', accept: '*/*' };
+    const req =
+      url.protocol === 'https:' ? httpsRequest(url, { headers, ca: trustedCa() }, resolve) : httpRequest(url, { headers }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GET `url` (http or https), following redirects; a status other than 2xx is an error. */
+export async function download(url: string, what: string): Promise<Downloaded> {
+  let current = new URL(url);
+  for (let hops = 0; ; hops++) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+      throw new StrataError('BUILD_FAILED', `${what}: unsupported URL scheme ${current.protocol}`);
+    }
+    let res: IncomingMessage;
+    try {
+      res = await get(current);
+    } catch (err) {
+      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      if (hops >= MAX_REDIRECTS) throw new StrataError('BUILD_FAILED', `${what}: stopped after ${MAX_REDIRECTS} redirects`);
+      current = new URL(res.headers.location, current);
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      res.resume();
+      throw new StrataError('BUILD_FAILED', `${what}: invalid response status ${status}`);
+    }
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of res) chunks.push(c as Buffer);
+    } catch (err) {
+      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`);
+    }
+    const lm = res.headers['last-modified'];
+    return { bytes: Buffer.concat(chunks), url: current.href, ...(lm ? { lastModified: lm } : {}) };
+  }
+}

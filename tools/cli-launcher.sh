@@ -1,0 +1,11 @@
+#!/bin/sh
+# The `strata` command. NODE_EXTRA_CA_CERTS makes node parse that CA bundle at every start
+# (~50 ms), though most strata commands never open a TLS connection: it is handed on as
+# STRATA_EXTRA_CA_CERTS, which strata reads when it first needs HTTPS.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  STRATA_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS
+  export STRATA_EXTRA_CA_CERTS
+  unset NODE_EXTRA_CA_CERTS
+fi
+self=$(readlink -f "$0")
+exec node "${self%/*}/strata.mjs" "$@"
