@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates test-fixtures/build/<case>/expected.json from real `docker build` (BuildKit,
 // DOCKER_BUILDKIT=1) for every case folder holding a Dockerfile, a context/ directory and an
-// optional build.json ({ buildArgs, target, labels }):
+// optional build.json ({ buildArgs, target, labels, http }):
 //   baseId   the image ID of strata-test/busybox:latest used (the test loads that same image
 //            with `docker save` → `strata image load`, so both sides start from one base)
 //   rootfs   the merged root filesystem of the result: entries of `docker export` of a container
@@ -11,8 +11,20 @@
 //   config   Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels, Volumes, StopSignal,
 //            Healthcheck, Shell, OnBuild of the image config (nulls dropped)
 //   error    when docker build failed (the case then expects strata to fail too)
+//
+// Syntax Docker 20.10's built-in frontend lacks (heredocs, COPY --link/--parents/--exclude,
+// symbolic --chmod, ADD --checksum; no `# syntax=` pulls here): such a case also holds
+// `Dockerfile.docker`, an equivalent Dockerfile spelled without it, and this script builds that
+// one instead (strata always builds `Dockerfile`). Whatever only the equivalent needs (files
+// standing in for heredoc bodies, scripts for bind mounts) sits in context/docker-equivalent/,
+// which `Dockerfile` never copies, so it reaches neither image. Where the equivalent has to
+// spell out a BuildKit behaviour (e.g. --link resetting parent directories), its comments say so.
+//
+// build.json "http": "<dir>" serves test-fixtures/build/<case>/<dir>/ on 127.0.0.1 (dockerd and
+// the test both reach it; see packages/testing/src/http-fixture.ts) and passes its address as
+// the build arg BASE_URL, for `ADD <url>` cases.
 // Needs dockerd and /usr/bin/docker. Usage: node tools/goldens/build.mjs [case…]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,14 +44,23 @@ export const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 
 const env = { ...process.env, DOCKER_BUILDKIT: '1' };
 const docker = (args, opts = {}) => execFileSync(DOCKER, args, { encoding: 'utf8', env, maxBuffer: 1 << 26, ...opts });
 
-async function ensureBase() {
+/** The testing package's busybox base and fixture HTTP server, bundled for plain node. */
+async function loadTesting() {
   const dir = mkdtempSync(join(tmpdir(), 'build-goldens-'));
-  const out = join(dir, 'busybox.mjs');
-  await build({ entryPoints: [join(root, 'packages/testing/src/busybox.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+  const out = join(dir, 'testing.mjs');
+  const src = join(root, 'packages/testing/src');
+  await build({
+    stdin: { contents: `export * from './busybox.ts';\nexport * from './http-fixture.ts';\n`, resolveDir: src, loader: 'ts' },
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  });
   const mod = await import(pathToFileURL(out).href);
-  const tag = mod.ensureDockerBusybox();
   rmSync(dir, { recursive: true, force: true });
-  return tag;
+  return mod;
 }
 
 export const excluded = (path) => EXCLUDED.has(path) || EXCLUDED_TREES.some((t) => path === t || path.startsWith(`${t}/`));
@@ -86,7 +107,8 @@ async function exportEntries(id) {
 }
 
 async function main() {
-  const base = await ensureBase();
+  const testing = await loadTesting();
+  const base = testing.ensureDockerBusybox();
   const baseId = docker(['image', 'inspect', '-f', '{{.Id}}', base]).trim();
   const only = process.argv.slice(2);
   const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, 'Dockerfile')) && (only.length === 0 || only.includes(c))).sort();
@@ -94,12 +116,24 @@ async function main() {
     const dir = join(fixtures, c);
     const opts = existsSync(join(dir, 'build.json')) ? JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) : {};
     const tag = `${PREFIX}:${c}`;
-    const args = ['build', '-q', '-t', tag, '-f', join(dir, 'Dockerfile')];
+    const dockerfile = existsSync(join(dir, 'Dockerfile.docker')) ? 'Dockerfile.docker' : 'Dockerfile';
+    const args = ['build', '-q', '-t', tag, '-f', join(dir, dockerfile)];
     for (const [k, v] of Object.entries(opts.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
+    const server = opts.http ? await testing.serveFixtureDir(join(dir, opts.http)) : undefined;
+    if (server) args.push('--build-arg', `BASE_URL=${server.url}`);
     for (const [k, v] of Object.entries(opts.labels ?? {})) args.push('--label', `${k}=${v}`);
     if (opts.target) args.push('--target', opts.target);
     args.push(join(dir, 'context'));
-    const r = spawnSync(DOCKER, args, { encoding: 'utf8', env });
+    // Async: the fixture server answers dockerd from this process while docker build runs.
+    const r = await new Promise((resolve) => {
+      const child = spawn(DOCKER, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b) => (stdout += b));
+      child.stderr.on('data', (b) => (stderr += b));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    await server?.close();
     let expected;
     if (r.status !== 0) {
       const line = r.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
@@ -110,7 +144,7 @@ async function main() {
       const inspect = JSON.parse(docker(['image', 'inspect', id]))[0];
       expected = { baseId, config: pickConfig(inspect.Config), rootfs: await exportEntries(id) };
       docker(['rmi', tag]);
-      console.log(`${c}: ${expected.rootfs.length} entries`);
+      console.log(`${c}: ${expected.rootfs.length} entries${dockerfile === 'Dockerfile' ? '' : ` (from ${dockerfile})`}`);
     }
     writeFileSync(join(dir, 'expected.json'), `${JSON.stringify(expected, null, 1)}\n`);
   }
