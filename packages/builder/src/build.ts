@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { posix } from 'node:path';
 import { StrataError, isStrataError } from '@strata/errors';
-import { chainIds, MediaType, type Digest, type HistoryEntry, type ImageConfig, type RuntimeConfig } from '@strata/oci';
+import { chainIds, MediaType, sha256, type Digest, type HistoryEntry, type ImageConfig, type RuntimeConfig } from '@strata/oci';
 import {
   createLexer,
   parseDockerfile,
@@ -32,6 +32,8 @@ import { PROXY_ARGS, runStep } from './run-step';
 import type { BuildOptions, BuildResult, ProgressEvent, StepReport } from './types';
 
 const COMMENT = 'buildkit.dockerfile.v0';
+/** Expands COPY/ADD heredoc bodies: `\` escapes whatever the escape directive, quotes stay (BuildKit ExpandRaw). */
+const HEREDOC_LEXER = createLexer({ escape: '\\', skipProcessQuotes: true });
 
 /** The state of one stage while it is built: its layers, config and what is in scope. */
 export interface StageState {
@@ -549,9 +551,9 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
 
   const srcTree = from !== undefined ? await stageSource(ctx, from) : { tree: ctx.context, id: 'context' };
   const exclude = excludes.length ? compileExcludes(excludes) : undefined;
-  const matches: SourceMatch[] = local.length ? matchSources(srcTree.tree, local, exclude, `${what} ${local.join(' ')}`) : [];
+  const matches: SourceMatch[] = local.length ? matchSources(srcTree.tree, local, exclude, `${what} ${local.join(' ')}`, parents) : [];
   for (const h of ins.heredocs) {
-    const data = h.expand ? ctx.lexer.processWord(h.data, env) : h.data;
+    const data = h.expand ? HEREDOC_LEXER.processWord(h.data, env) : h.data;
     const node: SourceNode = { path: h.path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: Buffer.byteLength(data), mtime: nowSeconds() };
     matches.push({ node, nodes: [node], data });
   }
@@ -560,19 +562,21 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
   for (const r of remote) matches.push(r);
 
   const createdBy = `${what} ${[...sources, ...ins.heredocs.map((h) => `<<${h.path}`)].join(' ')} ${destWord} # buildkit`.replace(/ {2,}/g, ' ');
+  // BuildKit links only without --chmod (dockerfile2llb: `cfg.link && cfg.chmod == ""`).
+  const link = ins.link && chmod === undefined;
   const spec = {
     op: ins.kind,
     dest,
     chown,
     chownIn: chown && !/^\d+(:\d+)?$/.test(chown) ? st.chainId : undefined,
     chmod,
-    link: ins.link,
+    link,
     parents,
     excludes,
     unpack: ins.kind === 'add' ? ins.unpack : undefined,
     epoch: ctx.epoch,
   };
-  const parent = ins.link ? '' : st.chainId;
+  const parent = link ? '' : st.chainId;
   // Key material: what the sources are by content (context) or by chain (stages, images).
   const keyOf = (): string => {
     let content: unknown;
@@ -580,7 +584,7 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
       const all: SourceNode[] = [];
       for (const m of matches) if (m.data === undefined) all.push(...m.nodes);
       const digests = ctx.context.digests(all);
-      content = matches.map((m) => (m.data !== undefined ? { name: m.node.path, data: m.data } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
+      content = matches.map((m) => (m.data !== undefined ? { name: m.node.path, data: inlineKey(m.data) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
     } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
     return stepKey(parent, { ...spec, content });
   };
@@ -596,7 +600,7 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
     const view = await viewOf(ctx, st);
     const owner = chown !== undefined ? await resolveChown(chown, () => passwdFiles(view)) : undefined;
     // --link: the layer does not depend on what is below, so it is planned on an empty filesystem.
-    const lower = ins.link ? lowerFs(undefined) : lowerFs(view);
+    const lower = link ? lowerFs(undefined) : lowerFs(view);
     const entries = await emitEntries(matches, srcTree.tree, {
       dest,
       owner,
@@ -617,7 +621,7 @@ function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: So
   const nodes: SourceNode[] = [];
   for (const m of matches) if (m.data === undefined) nodes.push(...m.nodes);
   const f = ctx.context.fingerprint!(nodes);
-  const inline = matches.filter((m) => m.data !== undefined).map((m) => [m.node.path, m.data]);
+  const inline = matches.filter((m) => m.data !== undefined).map((m) => [m.node.path, inlineKey(m.data!)]);
   return { digest: stepKey(parent, { spec, roots: matches.map((m) => m.node.path), files: f.digest, inline }), newestMtimeMs: f.newestMtimeMs };
 }
 
@@ -625,7 +629,6 @@ async function fetchUrl(url: string, checksum: string | undefined): Promise<Sour
   const res = await download(url, `ADD ${url}`);
   const bytes = res.bytes;
   if (checksum !== undefined) {
-    const { sha256 } = await import('@strata/oci');
     const got = sha256(bytes);
     if (got !== checksum) throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${got}: ${checksum}`);
   }
@@ -635,7 +638,12 @@ async function fetchUrl(url: string, checksum: string | undefined): Promise<Sour
   // BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
   const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
   const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: bytes.length, mtime };
-  return { node, nodes: [node], data: bytes.toString('latin1') };
+  return { node, nodes: [node], data: bytes };
+}
+
+/** In-memory sources in cache keys: heredoc text as it is, downloads by digest. */
+function inlineKey(data: string | Buffer): string {
+  return typeof data === 'string' ? data : sha256(data);
 }
 
 /** Stages the target needs, dependencies first; cycles and unknown stages are errors. */

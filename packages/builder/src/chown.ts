@@ -39,33 +39,50 @@ export async function resolveChown(spec: string, files: () => Promise<{ passwd?:
   return { uid, gid: gid ?? uid };
 }
 
+const SHIFT: Record<string, number> = { u: 6, g: 3, o: 0 };
+const SPECIAL: Record<string, number> = { u: 0o4000, g: 0o2000, o: 0 };
+
 /**
- * `--chmod`: octal (`755`, `0644`) or symbolic (`u=rwX,go=rX`, `+x`, `a-w`) applied to `mode`.
- * `X` sets execute only for directories or when some execute bit is already set.
+ * `--chmod`: octal (`755`, `0644`) or symbolic as chmod(1) (`u=rwX,go=rX`, `go-w`, `g=u,o=`,
+ * `u+x-w`) applied to `mode`, with BuildKit's rules (tonistiigi/dchapes-mode, Linux `X`):
+ * `X` is execute for directories or when the original mode has some execute bit, with any
+ * operator; `u`/`g`/`o` as permission copy that class's current bits; no class means all.
  */
 export function applyChmod(spec: string, mode: number, isDir: boolean): number {
   if (/^[0-7]{1,4}$/.test(spec)) return parseInt(spec, 8);
-  let m = mode & 0o7777;
+  const orig = mode & 0o7777;
+  let m = orig;
   for (const clause of spec.split(',')) {
-    const match = /^([ugoa]*)([-+=])([rwxXst]*)$/.exec(clause);
+    const match = /^([ugoa]*)((?:[-+=](?:[ugo]|[rwxXst]*))+)$/.exec(clause);
     if (!match) throw new StrataError('DOCKERFILE_SYNTAX', `invalid --chmod value ${JSON.stringify(spec)}`);
-    const who = match[1] === '' || match[1].includes('a') ? 'ugo' : match[1];
-    let bits = 0;
-    for (const p of match[3]) {
-      for (const w of who) {
-        const shift = w === 'u' ? 6 : w === 'g' ? 3 : 0;
-        if (p === 'r') bits |= 4 << shift;
-        else if (p === 'w') bits |= 2 << shift;
-        else if (p === 'x' || (p === 'X' && (isDir || (mode & 0o111) !== 0))) bits |= 1 << shift;
-        else if (p === 's') bits |= w === 'u' ? 0o4000 : w === 'g' ? 0o2000 : 0;
-        else if (p === 't') bits |= w === 'o' ? 0o1000 : 0;
+    const classes = match[1] === '' || match[1].includes('a') ? ['u', 'g', 'o'] : [...new Set(match[1])];
+    for (const [, op, perms] of match[2]!.matchAll(/([-+=])([ugo]|[rwxXst]*)/g)) {
+      let bits = 0;
+      if (perms === 'u' || perms === 'g' || perms === 'o') {
+        const v = (m >> SHIFT[perms]!) & 7;
+        for (const c of classes) bits |= v << SHIFT[c]!;
+      } else {
+        for (const p of perms!) {
+          let v = 0;
+          if (p === 'r') v = 4;
+          else if (p === 'w') v = 2;
+          else if (p === 'x' || (p === 'X' && (isDir || (orig & 0o111) !== 0))) v = 1;
+          for (const c of classes) {
+            bits |= v << SHIFT[c]!;
+            if (p === 's') bits |= SPECIAL[c]!;
+          }
+          // Sticky only when the clause is not about "other" alone.
+          if (p === 't' && classes.some((c) => c !== 'o')) bits |= 0o1000;
+        }
+      }
+      if (op === '+') m |= bits;
+      else if (op === '-') m &= ~bits;
+      else {
+        let clear = perms!.includes('t') ? 0o1000 : 0;
+        for (const c of classes) clear |= (7 << SHIFT[c]!) | SPECIAL[c]!;
+        m = (m & ~clear) | bits;
       }
     }
-    let mask = 0;
-    for (const w of who) mask |= w === 'u' ? 0o4700 : w === 'g' ? 0o2070 : 0o1007;
-    if (match[2] === '+') m |= bits;
-    else if (match[2] === '-') m &= ~bits;
-    else m = (m & ~mask) | bits;
   }
   return m;
 }

@@ -12,8 +12,10 @@ export interface SourceMatch {
   node: SourceNode;
   /** The node and everything below it that is copied (after `--exclude`). */
   nodes: SourceNode[];
-  /** In-memory bytes (heredoc sources). */
-  data?: string;
+  /** In-memory content: heredoc text (written as UTF-8) or downloaded bytes. */
+  data?: string | Buffer;
+  /** `--parents`: the leading part of the source path that is not kept (before a `/./` pivot). */
+  base?: string;
 }
 
 /** Clean a source path relative to its root (`/a/../b/` → `b`, `.` → ``); never above the root. */
@@ -25,12 +27,16 @@ export function cleanSource(src: string): string {
 /**
  * Find what each source word names: exact paths or Go-style wildcards; a missing source is an
  * error (BuildKit: `"/x" not found`). `--exclude` patterns drop matches and nodes below them.
+ * With `parents`, a source may hold a `/./` pivot (`src/./lib/*.h`): what is before it is matched
+ * but not kept (BuildKit copies from the pivot with the rest as include pattern).
  */
-export function matchSources(tree: SourceTree, sources: string[], exclude: Matcher | undefined, what: string): SourceMatch[] {
+export function matchSources(tree: SourceTree, sources: string[], exclude: Matcher | undefined, what: string, parents = false): SourceMatch[] {
   const out: SourceMatch[] = [];
   const excluded = (path: string) => exclude !== undefined && path !== '' && exclude.matches(path);
   for (const raw of sources) {
     const src = cleanSource(raw);
+    const pivot = parents ? raw.indexOf('/./') : -1;
+    const base = pivot >= 0 ? cleanSource(raw.slice(0, pivot)) : undefined;
     let nodes: SourceNode[];
     if (hasWildcard(src)) {
       let re: RegExp;
@@ -51,7 +57,7 @@ export function matchSources(tree: SourceTree, sources: string[], exclude: Match
       if (excluded(n.path)) continue;
       // `matches` also answers for paths below an excluded directory (parents are matched too).
       const below = n.type !== 'dir' ? [] : exclude === undefined ? tree.below(n.path) : tree.below(n.path).filter((c) => !excluded(relTo(n.path, c.path)));
-      out.push({ node: n, nodes: [n, ...below] });
+      out.push({ node: n, nodes: [n, ...below], ...(base ? { base } : {}) });
     }
   }
   return out;
@@ -107,13 +113,13 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
   const destIsDir = opts.dest.endsWith('/') || opts.dest.endsWith('/.') || matches.length > 1 || resolved.type === 'dir';
   const owned = (n: SourceNode) => ({ uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid });
   const mode = (n: SourceNode) => (n.type === 'symlink' ? 0o777 : opts.chmod ? applyChmod(opts.chmod, n.mode, n.type === 'dir') : n.mode);
-  const put = (path: string, n: SourceNode, data?: string) => {
+  const put = (path: string, n: SourceNode, data?: string | Buffer) => {
     if (path === '' || path === '.') return;
     const base: TarWriteEntry = { path, type: n.type, mode: mode(n), ...owned(n), size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
     if (n.type === 'symlink') base.linkname = n.linkname;
     if (n.type === 'file') {
       if (data !== undefined) {
-        const bytes = Buffer.from(data);
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
         base.data = bytes;
         base.size = bytes.length;
       } else if (n.sourcePath) base.sourcePath = n.sourcePath;
@@ -123,10 +129,25 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
   };
   const join = (a: string, b: string) => (a === '' ? b : b === '' ? a : `${a}/${b}`);
 
+  // The parents a copy creates: 0755, owned like the copy (BuildKit MkdirAll; no --chmod).
+  const parentOwner = opts.owner ?? { uid: 0, gid: 0 };
+  const mkdir = (path: string) => {
+    if (path !== '' && !entries.has(path)) entries.set(path, { path, type: 'dir', mode: 0o755, ...parentOwner, size: 0, mtime: opts.now });
+  };
+
   for (const m of matches) {
     const n = m.node;
     if (opts.parents) {
-      const target = join(destRel, n.path);
+      const rel = m.base ? relTo(m.base, n.path) : n.path;
+      const target = join(destRel, rel);
+      // The directories between the pivot and the match come from the source, with the copy's
+      // owner and mode flags (BuildKit createParentDirs); ones the destination has stay as they are.
+      for (let d = posix.dirname(rel); d !== '.' && tree; d = posix.dirname(d)) {
+        const t = join(destRel, d);
+        if (entries.has(t) || opts.lower.resolve(t).type === 'dir') continue;
+        const sn = tree.stat(m.base ? join(m.base, d) : d);
+        if (sn?.type === 'dir') put(t, sn);
+      }
       if (n.type === 'dir') {
         put(target, n);
         for (const c of m.nodes.slice(1)) put(join(target, relTo(n.path, c.path)), c);
@@ -134,8 +155,9 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
       continue;
     }
     if (n.type === 'dir') {
-      const lowerType = opts.lower.resolve(destRel).type;
-      if (lowerType !== 'dir') put(destRel, n);
+      // A directory's contents go into the destination; a missing destination is made like a
+      // parent, not after the source directory (BuildKit prepareTargetDir + MkdirAll).
+      if (opts.lower.resolve(destRel).type !== 'dir') mkdir(destRel);
       for (const c of m.nodes.slice(1)) put(join(destRel, relTo(n.path, c.path)), c);
       continue;
     }
@@ -152,16 +174,14 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
     put(target, n, m.data);
   }
 
-  // Parents that neither the lower filesystem nor this layer has: 0755, owned like the copy (BuildKit MkdirAll).
-  const parentOwner = opts.owner ?? { uid: 0, gid: 0 };
+  // Parents that neither the lower filesystem nor this layer has.
   for (const p of [...entries.keys()]) {
     for (let dir = posix.dirname(p); dir !== '.' && dir !== ''; dir = posix.dirname(dir)) {
       if (entries.has(dir)) break;
       if (opts.lower.resolve(dir).type === 'dir') break;
-      entries.set(dir, { path: dir, type: 'dir', mode: 0o755, ...parentOwner, size: 0, mtime: opts.now });
+      mkdir(dir);
     }
   }
-  void tree;
   return [...entries.values()].sort((a, b) => comparePathsTar(a.path, b.path));
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
@@ -207,8 +207,9 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
         const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
         throw new StrataError('BUILD_FAILED', `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}${shown}`);
       }
-      // BuildKit leaves the mount points it had to create in the step's layer (empty dirs, or
-      // empty files for file binds); Docker's images have them, so ours do too.
+      // BuildKit (MountStubsCleaner) removes the mount points it had to create when they are
+      // empty files; Docker 20.10's also tests a directory's size, never 0, so the directories stay
+      // in the step's layer (the goldens have them, so ours do too).
       const stubs: TarWriteEntry[] = [];
       if (specs.length) {
         const fs = lowerFs(await h.viewOf(ctx, st));
@@ -222,8 +223,8 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
             const p = parts.slice(0, i).join('/');
             if (seen.has(p) || fs.resolve(p).type !== undefined) continue;
             seen.add(p);
-            const isFile = i === parts.length && m.type === 'bind' && !(await import('node:fs')).statSync(m.source).isDirectory();
-            stubs.push(isFile ? { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: now, data: '' } : { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: now });
+            if (i === parts.length && m.type === 'bind' && !statSync(m.source).isDirectory()) continue;
+            stubs.push({ path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: now });
           }
         }
       }

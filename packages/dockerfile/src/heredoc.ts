@@ -16,7 +16,7 @@ export function runHeredocPlan(text: string, heredocs: readonly Heredoc[]): RunH
   const first = heredocs[0]!;
   if (parseHeredocSafe(text)) {
     const data = first.chomp ? chompHeredoc(first.content) : first.content;
-    if (first.content.startsWith('#!')) {
+    if (data.startsWith('#!')) {
       return { kind: 'file', name: first.name, path: joinPath('/dev/pipes/', first.name), data, mode: 0o755 };
     }
     return { kind: 'script', script: data };

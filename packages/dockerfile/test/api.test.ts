@@ -78,6 +78,9 @@ describe('runHeredocPlan', () => {
       mode: 0o755,
     });
   });
+  it('looks for #! after <<- stripped the tabs (BuildKit dispatchRun)', () => {
+    expect(runHeredocPlan('<<-X', [doc('X', '\t#!/bin/sh\n\techo\n', true)])).toMatchObject({ kind: 'file', data: '#!/bin/sh\necho\n' });
+  });
   it('hands other forms to the shell, bodies appended', () => {
     expect(runHeredocPlan('cat <<A <<B', [doc('A', 'a\n'), doc('B', 'b\n')])).toEqual({ kind: 'shell', text: 'cat <<A <<B\na\nA\nb\nB' });
   });
