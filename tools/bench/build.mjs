@@ -83,7 +83,9 @@ function copyBench() {
     warm.s.push(x.ms);
     peak = Math.max(peak, x.rss);
     warm.d.push(docker(ctx).ms);
-    appendFileSync(join(ctx, 'src/d0/e0/f0.txt'), `change ${r}\n`);
+    // Unique per invocation: the context is generated the same every time, and dockerd's cache
+    // outlives this run (a repeated change would be a cache hit for Docker).
+    appendFileSync(join(ctx, 'src/d0/e0/f0.txt'), `change ${r} ${process.pid} ${Date.now()}\n`);
     execFileSync('sleep', ['3']);
     x = strata(root, ctx);
     one.s.push(x.ms);
