@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
 import { StrataError } from '@strata/errors';
 
 const MAX_REDIRECTS = 10;
@@ -13,7 +11,7 @@ let extraCa: string[] | undefined;
  * (node would otherwise parse that bundle at every start, ~50 ms, for commands that never open
  * a TLS connection); it is read here, on first use, on top of node's own roots.
  */
-function trustedCa(): string[] | undefined {
+async function trustedCa(): Promise<string[] | undefined> {
   const file = process.env.STRATA_EXTRA_CA_CERTS;
   if (!file) return undefined;
   if (extraCa === undefined) {
@@ -23,6 +21,7 @@ function trustedCa(): string[] | undefined {
     } catch (err) {
       throw new StrataError('NOT_FOUND', `extra CA certificates ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    const { rootCertificates } = await import('node:tls');
     extraCa = [...rootCertificates, pem];
   }
   return extraCa;
@@ -36,11 +35,14 @@ export interface Downloaded {
   url: string;
 }
 
-function get(url: URL): Promise<IncomingMessage> {
+// http, https and tls are loaded here, not at start-up: most commands never open a connection.
+async function get(url: URL): Promise<IncomingMessage> {
+  const headers = { 'user-agent': 'strata', accept: '*/*' };
+  const secure = url.protocol === 'https:';
+  const { request } = secure ? await import('node:https') : await import('node:http');
+  const ca = secure ? await trustedCa() : undefined;
   return new Promise((resolve, reject) => {
-    const headers = { 'user-agent': 'strata', accept: '*/*' };
-    const req =
-      url.protocol === 'https:' ? httpsRequest(url, { headers, ca: trustedCa() }, resolve) : httpRequest(url, { headers }, resolve);
+    const req = request(url, { headers, ...(ca ? { ca } : {}) }, resolve);
     req.on('error', reject);
     req.end();
   });

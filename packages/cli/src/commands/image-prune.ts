@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { openStore, pruneImages } from '@strata/image-store';
@@ -15,6 +14,7 @@ export interface PruneOptions {
 
 async function confirm(ctx: CommandContext, what: string): Promise<boolean> {
   ctx.io.stderr.write(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: ctx.io.stdin });
   const line = await new Promise<string>((r) => rl.once('line', r).once('close', () => r('')));
   rl.close();
