@@ -109,6 +109,28 @@ describe('pruneImages', () => {
     await expect(pruneImages(store, { filters: ['dangling=true'] })).rejects.toSatisfy((e) => isStrataError(e, 'USAGE'));
   });
 
+  it('keeps images a container uses, dangling or not, until the container is gone', async () => {
+    const root = tempDir();
+    const store = await openStore(root);
+    const used = await store.putImage(await makeImage('used'), { tags: ['u:1'] });
+    const unused = await store.putImage(await makeImage('used2'), { tags: ['u:1'] }); // `used` is now dangling
+    const tagged = await store.putImage(await makeImage('tagged'), { tags: ['t:1'] });
+    for (const [id, image] of [['c1', used.id], ['c2', tagged.id]]) {
+      await fsp.mkdir(join(root, 'containers', id), { recursive: true });
+      await fsp.writeFile(join(root, 'containers', id, 'container.json'), JSON.stringify({ id, image }));
+    }
+    let r = await pruneImages(store, {});
+    expect(r.images).toEqual([]);
+    r = await pruneImages(store, { all: true });
+    expect(r.images.map((i) => i.id)).toEqual([unused.id]);
+    expect((await store.image(used.id)).id).toBe(used.id);
+    expect((await store.image('t:1')).id).toBe(tagged.id);
+    await fsp.rm(join(root, 'containers', 'c1'), { recursive: true });
+    r = await pruneImages(store, {});
+    expect(r.events).toEqual([{ deleted: used.id }]);
+    expect((await checkStore(store)).problems).toEqual([]);
+  });
+
   it('keeps images and blobs named by build-cache roots', async () => {
     const root = tempDir();
     const store = await openStore(root);
