@@ -16,6 +16,9 @@ await build({
   format: 'cjs',
   target: 'node20',
   sourcemap: 'linked',
+  // The bundle runs inside vm.Script (for the code cache), where a real import() has no loader:
+  // lazy imports (node:https, node:readline, …) become require() calls.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
 rmSync(`${dist}strata.cjs.v8cache`, { force: true });

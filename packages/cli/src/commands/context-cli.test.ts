@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, runStrata, STRATA_BIN, tempDir, writeTree } from '@strata/testing';
 
@@ -67,7 +67,11 @@ describe('strata context ls', () => {
     const dir = writeTree(tempDir(), { 'ok': 'x', 'secret': 'y', 'closed/f': 'z' });
     chmodSync(dir, 0o755);
     chmodSync(join(dir, 'secret'), 0o000);
-    const run = () => spawnSync(process.execPath, [STRATA_BIN, 'context', 'ls', dir], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+    // The CLI is copied where the unprivileged user can read it (a checkout may be private to root).
+    const bin = tempDir();
+    chmodSync(bin, 0o755);
+    for (const f of ['strata.mjs', 'strata.cjs']) copyFileSync(join(dirname(STRATA_BIN), f), join(bin, f));
+    const run = () => spawnSync(process.execPath, [join(bin, 'strata.mjs'), 'context', 'ls', dir], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
     let r = run();
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^strata: cannot read context file secret: EACCES[^\n]*\n$/);
