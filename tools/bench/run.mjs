@@ -90,7 +90,7 @@ try {
     console.log(`docker run --rm ${BASE} true:           median ${median(dk).toFixed(3)} s`);
     console.log(`ratio strata/docker: ${(median(st) / median(dk)).toFixed(2)}`);
   } else console.log('docker not available: no ratio');
-  console.log('note: each node start costs ~47 ms more while NODE_EXTRA_CA_CERTS is set (see PERF-NOTES.md)');
+  console.log('note: dist/strata hands NODE_EXTRA_CA_CERTS to strata to read on first TLS use; node would otherwise spend ~50 ms a start parsing it');
 } finally {
   spawnSync(DOCKER, ['rmi', '-f', BASE], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
