@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { posix } from 'node:path';
 import { StrataError, isStrataError } from '@strata/errors';
-import { chainIds, MediaType, sha256, type Digest, type HistoryEntry, type ImageConfig, type RuntimeConfig } from '@strata/oci';
+import { chainIds, MediaType, type Digest, type HistoryEntry, type ImageConfig, type RuntimeConfig } from '@strata/oci';
 import {
   createLexer,
   parseDockerfile,
@@ -557,9 +558,41 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
     const node: SourceNode = { path: h.path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: Buffer.byteLength(data), mtime: nowSeconds() };
     matches.push({ node, nodes: [node], data });
   }
-  const remote = [];
-  for (const u of urls) remote.push(await fetchUrl(u, ins.kind === 'add' ? ins.checksum : undefined));
-  for (const r of remote) matches.push(r);
+  const downloads: string[] = [];
+  try {
+    for (const u of urls) {
+      const file = join(ctx.store.root, 'tmp', `download-${process.pid}-${randomBytes(6).toString('hex')}`);
+      downloads.push(file);
+      matches.push(await fetchUrl(u, ins.kind === 'add' ? ins.checksum : undefined, file));
+    }
+    return await copyMatches(ctx, st, ins, matches, srcTree, { what, sources, destWord, dest, chown, chmod, parents, excludes, from });
+  } finally {
+    for (const f of downloads) rmSync(f, { force: true });
+  }
+}
+
+interface CopyWords {
+  what: string;
+  sources: string[];
+  destWord: string;
+  dest: string;
+  chown: string | undefined;
+  chmod: string | undefined;
+  parents: boolean;
+  excludes: string[];
+  from: string | undefined;
+}
+
+/** The rest of a COPY/ADD once its sources are known: the cache key, then the layer. */
+async function copyMatches(
+  ctx: BuildCtx,
+  st: StageState,
+  ins: Extract<Instruction, { kind: 'copy' | 'add' }>,
+  matches: SourceMatch[],
+  srcTree: { tree: SourceTree; id: string },
+  w: CopyWords,
+): Promise<{ cached: boolean }> {
+  const { what, sources, destWord, dest, chown, chmod, parents, excludes, from } = w;
 
   const createdBy = `${what} ${[...sources, ...ins.heredocs.map((h) => `<<${h.path}`)].join(' ')} ${destWord} # buildkit`.replace(/ {2,}/g, ' ');
   // BuildKit links only without --chmod (dockerfile2llb: `cfg.link && cfg.chmod == ""`).
@@ -582,9 +615,9 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
     let content: unknown;
     if (srcTree.id === 'context') {
       const all: SourceNode[] = [];
-      for (const m of matches) if (m.data === undefined) all.push(...m.nodes);
+      for (const m of matches) if (!isInline(m)) all.push(...m.nodes);
       const digests = ctx.context.digests(all);
-      content = matches.map((m) => (m.data !== undefined ? { name: m.node.path, data: inlineKey(m.data) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
+      content = matches.map((m) => (isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
     } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
     return stepKey(parent, { ...spec, content });
   };
@@ -619,31 +652,34 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
 /** stat data of the sources plus the step: equal fingerprints let a hit skip hashing (see LayerCache.getAlias). */
 function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: SourceMatch[]): { digest: string; newestMtimeMs: number } {
   const nodes: SourceNode[] = [];
-  for (const m of matches) if (m.data === undefined) nodes.push(...m.nodes);
+  for (const m of matches) if (!isInline(m)) nodes.push(...m.nodes);
   const f = ctx.context.fingerprint!(nodes);
-  const inline = matches.filter((m) => m.data !== undefined).map((m) => [m.node.path, inlineKey(m.data!)]);
+  const inline = matches.filter(isInline).map((m) => [m.node.path, inlineKey(m)]);
   return { digest: stepKey(parent, { spec, roots: matches.map((m) => m.node.path), files: f.digest, inline }), newestMtimeMs: f.newestMtimeMs };
 }
 
-async function fetchUrl(url: string, checksum: string | undefined): Promise<SourceMatch> {
-  const res = await download(url, `ADD ${url}`);
-  const bytes = res.bytes;
-  if (checksum !== undefined) {
-    const got = sha256(bytes);
-    if (got !== checksum) throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${got}: ${checksum}`);
+async function fetchUrl(url: string, checksum: string | undefined, file: string): Promise<SourceMatch> {
+  const res = await download(url, `ADD ${url}`, file);
+  if (checksum !== undefined && res.digest !== checksum) {
+    throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${res.digest}: ${checksum}`);
   }
   const lm = res.lastModified;
   const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : 0;
   const base = posix.basename(new URL(url).pathname);
   // BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
   const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
-  const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: bytes.length, mtime };
-  return { node, nodes: [node], data: bytes };
+  const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: res.size, mtime, sourcePath: file };
+  return { node, nodes: [node], downloaded: res.digest };
 }
 
-/** In-memory sources in cache keys: heredoc text as it is, downloads by digest. */
-function inlineKey(data: string | Buffer): string {
-  return typeof data === 'string' ? data : sha256(data);
+/** Heredocs and downloads: sources that are not in a source tree. */
+function isInline(m: SourceMatch): boolean {
+  return m.data !== undefined || m.downloaded !== undefined;
+}
+
+/** Inline sources in cache keys: heredoc text as it is, downloads by digest. */
+function inlineKey(m: SourceMatch): string {
+  return m.downloaded ?? m.data!;
 }
 
 /** Stages the target needs, dependencies first; cycles and unknown stages are errors. */

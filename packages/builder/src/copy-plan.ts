@@ -12,8 +12,10 @@ export interface SourceMatch {
   node: SourceNode;
   /** The node and everything below it that is copied (after `--exclude`). */
   nodes: SourceNode[];
-  /** In-memory content: heredoc text (written as UTF-8) or downloaded bytes. */
-  data?: string | Buffer;
+  /** In-memory content: heredoc text (written as UTF-8). */
+  data?: string;
+  /** `ADD <url>`: the digest of the downloaded file (`node.sourcePath`, a temp file); never unpacked. */
+  downloaded?: string;
   /** `--parents`: the leading part of the source path that is not kept (before a `/./` pivot). */
   base?: string;
 }
@@ -162,7 +164,7 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
       continue;
     }
     const target = destIsDir ? join(destRel, posix.basename(n.path)) : destRel;
-    if (opts.unpack && n.type === 'file' && m.data === undefined) {
+    if (opts.unpack && n.type === 'file' && m.data === undefined && m.downloaded === undefined) {
       const dir = destIsDir || opts.dest.endsWith('/') ? destRel : destRel;
       const unpacked = await opts.unpack(n, dir);
       if (unpacked) {

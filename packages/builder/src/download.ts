@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import { StrataError } from '@strata/errors';
 
@@ -28,7 +30,9 @@ async function trustedCa(): Promise<string[] | undefined> {
 }
 
 export interface Downloaded {
-  bytes: Buffer;
+  /** sha256 digest of the body. */
+  digest: string;
+  size: number;
   /** The Last-Modified header, if any. */
   lastModified?: string;
   /** The URL after redirects. */
@@ -48,8 +52,11 @@ async function get(url: URL): Promise<IncomingMessage> {
   });
 }
 
-/** GET `url` (http or https), following redirects; a status other than 2xx is an error. */
-export async function download(url: string, what: string): Promise<Downloaded> {
+/**
+ * GET `url` (http or https) into `file`, following redirects, hashing as it streams (the body
+ * is never held in memory); a status other than 2xx is an error and leaves no file.
+ */
+export async function download(url: string, what: string, file: string): Promise<Downloaded> {
   let current = new URL(url);
   for (let hops = 0; ; hops++) {
     if (current.protocol !== 'http:' && current.protocol !== 'https:') {
@@ -72,13 +79,19 @@ export async function download(url: string, what: string): Promise<Downloaded> {
       res.resume();
       throw new StrataError('BUILD_FAILED', `${what}: invalid response status ${status}`);
     }
-    const chunks: Buffer[] = [];
+    const hash = createHash('sha256');
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      hash.update(c);
+      size += c.length;
+    });
     try {
-      for await (const c of res) chunks.push(c as Buffer);
+      await pipeline(res, createWriteStream(file, { mode: 0o600 }));
     } catch (err) {
+      rmSync(file, { force: true });
       throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`);
     }
     const lm = res.headers['last-modified'];
-    return { bytes: Buffer.concat(chunks), url: current.href, ...(lm ? { lastModified: lm } : {}) };
+    return { digest: `sha256:${hash.digest('hex')}`, size, url: current.href, ...(lm ? { lastModified: lm } : {}) };
   }
 }

@@ -2,16 +2,18 @@
 // start-up (it costs ~50 ms a start) and still trusted when strata opens a TLS connection.
 // Also redirects and error statuses.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, REPO_ROOT, runCommand, runStrata, tempDir, writeTree } from '@strata/testing';
+import { cleanupTempDirs, REPO_ROOT, runCommand, runStrata, STRATA_BIN, tempDir, writeTree } from '@strata/testing';
 
 const LAUNCHER = join(REPO_ROOT, 'dist/strata');
 const BODY = 'fetched over the network\n';
+const BIG = 160 << 20;
 let certFile: string;
 let https: Server;
 let http: Server;
@@ -27,10 +29,23 @@ beforeAll(async () => {
   certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=strata-test', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  const handler = (req: { url?: string }, res: { statusCode: number; setHeader(k: string, v: string): void; end(b?: string): void }) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/file.txt') {
       res.setHeader('Last-Modified', 'Tue, 14 Nov 2023 22:13:20 GMT');
       res.end(BODY);
+    } else if (req.url === '/big.bin') {
+      // BIG bytes of a repeating pattern, produced as they are sent.
+      const chunk = Buffer.alloc(1 << 20, 'strata-');
+      let left = BIG;
+      const more = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(chunk.subarray(0, n))) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
     } else if (req.url === '/hop') {
       res.statusCode = 302;
       res.setHeader('Location', '/file.txt');
@@ -85,6 +100,21 @@ describe('ADD <url>', () => {
     const r = await build(`FROM scratch\nADD ${httpUrl}/hop /d/\n`, {}, false);
     expect(r.code, r.stderr).toBe(0);
     expect(await fileIn(r.root, '/d/hop')).toBe(BODY);
+  });
+
+  it('streams a large download to disk: bounded memory, right bytes, no temp file left', async () => {
+    const root = join(tempDir(), 'root');
+    const ctx = writeTree(tempDir(), { Dockerfile: `FROM scratch\nADD ${httpUrl}/big.bin /big.bin\n` });
+    const r = await runCommand('/usr/bin/time', ['-f', '%M', process.execPath, STRATA_BIN, '--root', root, 'build', '-q', '-t', 'strata-dl:big', ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    const peakKb = Number(r.stderr.trim().split('\n').pop());
+    expect(peakKb * 1024).toBeLessThan(BIG * 0.75);
+    const sum = await runCommand('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(STRATA_BIN)} --root ${root} image cat strata-dl:big /big.bin | sha256sum`]);
+    const chunk = Buffer.alloc(1 << 20, 'strata-');
+    const h = createHash('sha256');
+    for (let i = 0; i < BIG >> 20; i++) h.update(chunk);
+    expect(sum.out.split(' ')[0]).toBe(h.digest('hex'));
+    expect(readdirSync(join(root, 'tmp')).filter((n) => n.startsWith('download-'))).toEqual([]);
   });
 
   it('a 404 is a one-line error, nothing tagged', async () => {
