@@ -7,7 +7,9 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   export STRATA_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS
 fi
-self=$(readlink -f "$0")
+# Resolve a symlink (npm link, ~/bin/strata → …) only when there is one: no subprocess otherwise.
+self=$0
+if [ -L "$self" ]; then self=$(readlink -f "$self"); fi
 # No V8 flags here: V8's code cache is only valid for the flags it was made with, and
 # --max-semi-space-size=32 alone cost ~18 ms a start for no gain measurable over the noise.
 exec node "${self%/*}/strata.mjs" "$@"
