@@ -2,7 +2,7 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync
 import { join, posix } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { StrataError } from '@strata/errors';
-import { decode, drained, peek, sniff } from './decode';
+import { decode, feed, peek, sniff } from './decode';
 import type { Staging, StagedBlob } from './staging';
 import { isTarHeader } from './tar-writer';
 
@@ -82,17 +82,7 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
   const links = new Map<string, string>();
   let inMemory = 0;
   const extract = tarExtract();
-  const feed = (async () => {
-    try {
-      for await (const chunk of rest) {
-        if (!extract.write(chunk)) await drained(extract);
-        if (extract.destroyed) return;
-      }
-      (extract as unknown as { end(): void }).end();
-    } catch (err) {
-      extract.destroy(err as Error);
-    }
-  })();
+  const fed = feed(extract, rest);
 
   try {
     for await (const entry of extract) {
@@ -118,10 +108,10 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
         entry.resume();
       }
     }
-    await feed;
+    await fed;
   } catch (err) {
     extract.destroy();
-    await feed;
+    await fed;
     if (err instanceof StrataError) throw err;
     const msg = (err as Error).message ?? String(err);
     if (/unexpected end|premature close|truncated/i.test(msg)) throw new StrataError('INVALID_ARCHIVE', `${what} is truncated`, { cause: err });

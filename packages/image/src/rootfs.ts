@@ -7,7 +7,7 @@ import { commitImages, type ArchiveSource } from './load';
 import { createStaging } from './staging';
 import type { ImageSink } from './store-sink';
 import { isTarHeader } from './tar-writer';
-import { drained, peek } from './decode';
+import { feed, peek } from './decode';
 
 export interface ImportOptions {
   root: string;
@@ -38,17 +38,7 @@ async function checkRootfsTar(file: string, what: string): Promise<void> {
   if (head.length === 0) throw new StrataError('INVALID_TAR', `${what} is empty, not a tar archive`);
   if (!isTarHeader(head.subarray(0, 512))) throw new StrataError('INVALID_TAR', `${what} is not a tar archive`);
   const extract = tarExtract();
-  const fed = (async () => {
-    try {
-      for await (const c of rest) {
-        if (!extract.write(c)) await drained(extract);
-        if (extract.destroyed) return;
-      }
-      (extract as unknown as { end(): void }).end();
-    } catch (err) {
-      extract.destroy(err as Error);
-    }
-  })();
+  const fed = feed(extract, rest);
   try {
     for await (const entry of extract) {
       const parts: string[] = [];
