@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { processStartTime } from '@strata/cas';
 
 /** A live process, identified by pid and kernel start time (so a reused pid is not mistaken for it). */
 export interface Owner {
@@ -6,18 +6,8 @@ export interface Owner {
   start: string;
 }
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22 (starttime), counted after the parenthesised command name.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 export function ownerOf(pid: number): Owner {
-  return { pid, start: startTime(pid) ?? '' };
+  return { pid, start: processStartTime(pid) ?? '' };
 }
 
 export function currentOwner(): Owner {
@@ -26,6 +16,6 @@ export function currentOwner(): Owner {
 
 export function ownerAlive(o: Owner | undefined): boolean {
   if (!o) return false;
-  const s = startTime(o.pid);
+  const s = processStartTime(o.pid);
   return s !== undefined && (o.start === '' || s === o.start);
 }
