@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, lstatSync, readdirSync, type BigIn
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Hasher, type Digest } from '@strata/oci';
-import { entryFromStat, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
+import { entryFromStat, hardlinks, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
 import { comparePaths, joinRel, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
 import { lowerView, type LowerDir } from './lower-view';
@@ -103,7 +103,7 @@ function what(a: BigIntStats, b: BigIntStats): NonNullable<Change['what']> {
  * xattrs are dropped, other xattrs kept; files linked several times become hardlink entries.
  */
 export function* upperEntries(upperdir: string, xattrs = readTreeXattrs(upperdir)): Generator<TarWriteEntry> {
-  const seen = new Map<string, string>();
+  const linked = hardlinks();
   function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
     for (const name of sortedNames(abs)) {
       const crel = joinRel(rel, name);
@@ -120,16 +120,7 @@ export function* upperEntries(upperdir: string, xattrs = readTreeXattrs(upperdir
         const kept = Object.fromEntries(Object.entries(attrs).filter(([k]) => !OVERLAY_XATTR.test(k)));
         if (Object.keys(kept).length) e.xattrs = kept;
       }
-      if (e.type === 'file' && st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = seen.get(key);
-        if (first !== undefined) {
-          yield { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined };
-          continue;
-        }
-        seen.set(key, crel);
-      }
-      yield e;
+      yield linked(e, st);
       if (e.type === 'dir') {
         if (attrs?.['trusted.overlay.opaque']?.toString() === 'y') {
           yield { path: joinRel(crel, WHITEOUT_OPAQUE), type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };

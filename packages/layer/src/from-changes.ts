@@ -4,7 +4,7 @@ import { StrataError } from '@strata/errors';
 import { cleanPath, comparePaths, whiteoutPath, writeTar, type TarWriteEntry, type WriteTarOptions } from '@strata/tar';
 import { layerFromUncompressed } from './from-opener';
 import type { Change, Layer } from './types';
-import { entryFromStat, walkTree } from './walk-tree';
+import { entryFromStat, hardlinks, walkTree } from './walk-tree';
 
 export interface ChangesLayerOptions extends WriteTarOptions {
   mediaType?: string;
@@ -25,7 +25,7 @@ export function* changeEntries(root: string, changes: Iterable<Change>, opts: Ch
       return { ...c, rel, key: c.kind === 'delete' && rel !== '.' ? whiteoutPath(rel) : rel };
     })
     .sort((a, b) => comparePaths(a.key, b.key));
-  const seen = new Map<string, string>();
+  const linked = hardlinks();
   const emitted = new Set<string>();
   let coveredBy: string | undefined; // an added directory whose subtree was already emitted
   for (const c of items) {
@@ -46,16 +46,7 @@ export function* changeEntries(root: string, changes: Iterable<Change>, opts: Ch
     const e = entryFromStat(c.rel, abs, st);
     if (!e || emitted.has(c.rel)) continue;
     emitted.add(c.rel);
-    if (e.type === 'file' && st.nlink > 1) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        yield { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined };
-        continue;
-      }
-      seen.set(key, c.rel);
-    }
-    yield e;
+    yield linked(e, st);
     if (e.type === 'dir' && c.kind === 'add') {
       for (const sub of walkTree(abs)) {
         const rel = `${c.rel}/${sub.path}`;

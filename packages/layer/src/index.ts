@@ -1,7 +1,7 @@
 export type { Layer, Change, ByteStream, Opener } from './types';
 export { layerFromUncompressed, layerFromBlob, readAll } from './from-opener';
 export type { UncompressedLayerOptions, BlobLayerOptions } from './from-opener';
-export { walkTree, entryFromStat, devNumbers } from './walk-tree';
+export { walkTree, entryFromStat, devNumbers, hardlinks } from './walk-tree';
 export type { WalkOptions } from './walk-tree';
 export { layerFromDirectory, tarDirectory } from './from-directory';
 export type { DirectoryLayerOptions } from './from-directory';
