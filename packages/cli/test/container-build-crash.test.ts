@@ -5,19 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
+import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, processesMentioning, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
 
 afterAll(() => cleanupTempDirs());
-
-function processesMentioning(s: string): string[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(s);
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe.skipIf(!peerAvailable('runc'))('SIGKILL of a build during RUN', () => {
   it.each([

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxRootfsTar, cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
+import { busyboxRootfsTar, cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, processesMentioning, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
 
 const IMAGE = 'strata-it-run/busybox:latest';
 const PREFIX = 'strata-it-run';
@@ -186,14 +186,7 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
     expect(existsSync(join(dir, 'bundle'))).toBe(false);
     expect(mountsUnder(root)).toEqual([]);
     // The container's processes are gone too.
-    const ps = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(victim.ID);
-      } catch {
-        return false;
-      }
-    });
-    expect(ps).toEqual([]);
+    expect(processesMentioning(victim.ID)).toEqual([]);
     const check = await s(['store', 'check']);
     expect(check.code, check.out + check.stderr).toBe(0);
     expect((await s(['container', 'rm', 'victim'])).code).toBe(0);

@@ -1,24 +1,14 @@
 // A build step's container whose owner is SIGKILLed mid-RUN is cleaned by the next
 // recoverContainers(): runtime state deleted, processes gone, no mount, record removed.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, REPO_ROOT, tempDir } from '@strata/testing';
+import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, processesMentioning, REPO_ROOT, tempDir } from '@strata/testing';
 import { listContainers, recoverContainers } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
-
-function processesMentioning(s: string): string[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(s);
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe.skipIf(!peerAvailable('runc'))('crash recovery of a RUN step', () => {
   it('SIGKILL of the owner mid-run leaves nothing behind after recoverContainers', async () => {

@@ -6,3 +6,4 @@ export { DOCKER, peerAvailable, docker, dockerOk } from './peers';
 export { BUSYBOX_BIN, BUSYBOX_TAG, busyboxRootfsTar, ensureDockerBusybox } from './busybox';
 export { FIXTURE_LAST_MODIFIED, serveFixtureDir } from './http-fixture';
 export type { FixtureServer } from './http-fixture';
+export { processesMentioning } from './processes';
