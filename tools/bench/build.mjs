@@ -8,40 +8,21 @@
 // Prints medians, each ratio and strata's peak RSS (/usr/bin/time -f %M). Docker images get the
 // prefix strata-it-build/ and are removed at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { DOCKER, STRATA as BIN, measure, median, option } from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
-const FILES = Number(opt('files', 20_000));
-const MIB = Number(opt('mib', 64));
-const RUNS = Number(opt('runs', 3));
-const ONLY = opt('only', '');
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
-// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
-const BIN = process.env.STRATA_BIN ?? join(repo, 'dist/strata');
-if (!existsSync(BIN)) throw new Error('build the CLI first: node tools/build-cli.mjs');
-const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+const FILES = option('files', 20_000);
+const MIB = option('mib', 64);
+const RUNS = option('runs', 3);
+const ONLY = option('only', '');
 const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-build-'));
 const TAG = 'strata-it-build/bench';
 
-function timed(cmd, argv, env = process.env) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr.slice(-2000)}`);
-  const rss = Number(r.stderr.trim().split('\n').at(-1)) / 1024;
-  return { ms, rss };
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const strata = (root, ctx, extra = []) => timed(BIN, ['--root', root, 'build', '-q', '-t', 'bench:1', ...extra, ctx]);
-const docker = (ctx, extra = []) => timed(DOCKER, ['build', '-q', '-t', TAG, ...extra, ctx], denv);
+const strata = (root, ctx, extra = []) => measure(BIN, ['--root', root, 'build', '-q', '-t', 'bench:1', ...extra, ctx]);
+const docker = (ctx, extra = []) => measure(DOCKER, ['build', '-q', '-t', TAG, ...extra, ctx], { env: denv });
 let peak = 0;
 const results = [];
 
@@ -77,11 +58,11 @@ function copyBench() {
     const root = join(work, `store-${r}`);
     let x = strata(root, ctx);
     cold.s.push(x.ms);
-    peak = Math.max(peak, x.rss);
+    peak = Math.max(peak, x.rssMB);
     cold.d.push(docker(ctx, ['--no-cache']).ms);
     x = strata(root, ctx);
     warm.s.push(x.ms);
-    peak = Math.max(peak, x.rss);
+    peak = Math.max(peak, x.rssMB);
     warm.d.push(docker(ctx).ms);
     // Unique per invocation: the context is generated the same every time, and dockerd's cache
     // outlives this run (a repeated change would be a cache hit for Docker).
@@ -89,7 +70,7 @@ function copyBench() {
     execFileSync('sleep', ['3']);
     x = strata(root, ctx);
     one.s.push(x.ms);
-    peak = Math.max(peak, x.rss);
+    peak = Math.max(peak, x.rssMB);
     one.d.push(docker(ctx).ms);
     rmSync(root, { recursive: true, force: true });
   }
@@ -112,13 +93,13 @@ function runBench() {
   for (let r = 0; r < RUNS; r++) {
     let x = strata(root, ctx, ['--no-cache']);
     cold.s.push(x.ms);
-    peak = Math.max(peak, x.rss);
+    peak = Math.max(peak, x.rssMB);
     cold.d.push(docker(ctx, ['--no-cache']).ms);
     // A cached build takes ~70 ms: alternate several of each, so the median is not one noisy run.
     for (let k = 0; k < 5; k++) {
       x = strata(root, ctx);
       cached.s.push(x.ms);
-      peak = Math.max(peak, x.rss);
+      peak = Math.max(peak, x.rssMB);
       cached.d.push(docker(ctx).ms);
     }
   }

@@ -9,23 +9,14 @@
 //   strata context digest DIR              (cold, first with an empty stat cache, second with nothing changed:
 //                                           must read 0 files and stay within 3x of the walk alone)
 // Prints medians, ratios and peak RSS (/usr/bin/time -f %M).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO as repo, STRATA as BIN, measure, median, option } from './lib.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const FILES = opt('files', 100_000);
-const RUNS = opt('runs', 5);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
-// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
-const BIN = join(repo, 'dist/strata');
-if (!existsSync(BIN)) throw new Error('build the CLI first: node tools/build-cli.mjs');
+const FILES = option('files', 100_000);
+const RUNS = option('runs', 5);
 
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-ctx-'));
 const ctx = join(work, 'ctx');
@@ -63,24 +54,10 @@ function makeTree() {
   return n;
 }
 
-function timeIt(cmd, argv) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr}`);
-  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
-  return { ms, rss, out: r.stdout };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function bench(label, cmd, argv, runs = RUNS) {
   const res = [];
-  for (let i = 0; i < runs; i++) res.push(timeIt(cmd, argv));
-  const m = { label, ms: median(res.map((r) => r.ms)), rss: Math.max(...res.map((r) => r.rss)), out: res[res.length - 1].out };
+  for (let i = 0; i < runs; i++) res.push(measure(cmd, argv));
+  const m = { label, ms: median(res.map((r) => r.ms)), rss: Math.max(...res.map((r) => r.rssMB)), out: res[res.length - 1].stdout };
   console.log(`${label.padEnd(44)} ${m.ms.toFixed(0).padStart(6)} ms  peak RSS ${m.rss.toFixed(0)} MiB`);
   return m;
 }
@@ -96,12 +73,12 @@ try {
   let findOut = '';
   let lsOut = '';
   for (let i = 0; i < RUNS * 2; i++) {
-    const f = timeIt('sh', ['-c', `find '${ctx}' | wc -l`]);
-    const l = timeIt('sh', ['-c', `'${BIN}' context ls '${ctx}' | wc -l`]);
+    const f = measure('sh', ['-c', `find '${ctx}' | wc -l`]);
+    const l = measure('sh', ['-c', `'${BIN}' context ls '${ctx}' | wc -l`]);
     pairs.find.push(f.ms);
     pairs.ls.push(l.ms);
-    findOut = f.out;
-    lsOut = l.out;
+    findOut = f.stdout;
+    lsOut = l.stdout;
   }
   const stat = (xs) => ({ min: Math.min(...xs), med: median(xs) });
   const F = stat(pairs.find);
@@ -137,13 +114,13 @@ try {
   let rssW = 0;
   let rssS = 0;
   for (let i = 0; i < RUNS; i++) {
-    const w = timeIt(BIN, ['context', 'ls', '--summary', ctx]);
-    const d = timeIt(BIN, ['--root', root, '--format', 'json', 'context', 'digest', ctx]);
+    const w = measure(BIN, ['context', 'ls', '--summary', ctx]);
+    const d = measure(BIN, ['--root', root, '--format', 'json', 'context', 'digest', ctx]);
     W.push(w.ms);
     S2.push(d.ms);
-    rssW = Math.max(rssW, w.rss);
-    rssS = Math.max(rssS, d.rss);
-    secondOut = d.out;
+    rssW = Math.max(rssW, w.rssMB);
+    rssS = Math.max(rssS, d.rssMB);
+    secondOut = d.stdout;
   }
   const walkS = stat(W);
   const secondS = stat(S2);
@@ -163,5 +140,5 @@ try {
   console.log(`cold digest / walk alone:          ${(cold.ms / walk.ms).toFixed(2)}x`);
   console.log(`(node -e 0 takes ${nodeStart.ms.toFixed(0)} ms here${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set, which the dist/strata launcher keeps off strata\'s start-up' : ''})`);
 } finally {
-  if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
+  if (!process.argv.includes('--keep')) rmSync(work, { recursive: true, force: true });
 }

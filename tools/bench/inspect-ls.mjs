@@ -6,37 +6,15 @@
 // Usage: node tools/build-cli.mjs && node tools/bench/inspect-ls.mjs [--images 100] [--runs 20]
 // Needs dockerd and /usr/bin/docker; uses hyperfine when installed. Not part of CI's pass/fail.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, measure, option as arg, sh } from './lib.mjs';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
-const STRATA = join(repo, 'dist/strata');
-const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
-const BASE = 'strata-test/busybox:latest';
+const BASE = DOCKER_BASE;
 const PREFIX = 'strata-it-inspect/bench';
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
 const N = arg('images', 100);
 const RUNS = arg('runs', 20);
-
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts, env: { ...process.env, DOCKER_BUILDKIT: '1', ...opts.env } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-function ensureBase() {
-  if (spawnSync(DOCKER, ['image', 'inspect', BASE], { stdio: 'ignore' }).status === 0) return;
-  const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
-  sh('bash', [join(repo, 'tools/make-busybox-rootfs.sh'), join(dir, 'rootfs.tar')]);
-  sh(DOCKER, ['import', '--change', 'CMD ["sh"]', join(dir, 'rootfs.tar'), BASE]);
-  rmSync(dir, { recursive: true, force: true });
-}
 
 /** Median wall time (ms) of a command, with hyperfine when available. */
 function time(label, argv, env = {}) {
@@ -62,15 +40,12 @@ function time(label, argv, env = {}) {
 }
 
 /** Peak RSS in MB of one run, via GNU time. */
-function peakRss(argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  const kb = Number(r.stderr.trim().split('\n').pop());
-  return Number.isFinite(kb) ? (kb / 1024).toFixed(1) : '?';
+function peakRss([cmd, ...argv]) {
+  return measure(cmd, argv).rssMB.toFixed(1);
 }
 
 function main() {
-  if (!existsSync(STRATA)) throw new Error('build the CLI first: node tools/build-cli.mjs');
-  ensureBase();
+  ensureDockerBase();
   const work = mkdtempSync(join(tmpdir(), 'strata-bench-inspect-'));
   const root = join(work, 'store');
   const tags = Array.from({ length: N }, (_, i) => `${PREFIX}:${i}`);

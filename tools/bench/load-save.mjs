@@ -9,24 +9,15 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, statSync, openSync, clos
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DOCKER, STRATA as strata, measure, median, option } from './lib.mjs';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
-const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata');
-const DOCKER = '/usr/bin/docker';
 const IMAGE = 'strata-it-formats/bench:1';
 const keep = process.argv.includes('--keep');
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 1;
+const runs = option('runs', 1);
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-load-save-'));
 
-function timed(cmd, args, opts = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_BUILDKIT: '1' }, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  const [secs, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { secs, rssMB: kb / 1024 };
-}
+const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
+const timed = (cmd, args) => measure(cmd, args, { env: denv });
 
 function ensureImage() {
   if (spawnSync(DOCKER, ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0) return;
@@ -42,11 +33,6 @@ function ensureImage() {
   writeFileSync(join(ctx, 'Dockerfile'), `FROM scratch\n${[1, 2, 3, 4, 5].map((i) => `COPY f${i} /f${i}`).join('\n')}\n`);
   execFileSync(DOCKER, ['build', '-q', '-t', IMAGE, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '1' }, stdio: 'inherit' });
   rmSync(ctx, { recursive: true, force: true });
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 try {
@@ -68,15 +54,15 @@ try {
     results.dockerLoad.push(dl.secs);
     results.loadRss.push(sl.rssMB);
     results.saveRss.push(ss.rssMB);
-    console.log(`run ${run + 1}: archive ${(statSync(dockerTar).size / 2 ** 20).toFixed(0)} MiB | docker save ${ds.secs}s, strata save ${ss.secs}s | docker load ${dl.secs}s, strata load ${sl.secs}s`);
+    console.log(`run ${run + 1}: archive ${(statSync(dockerTar).size / 2 ** 20).toFixed(0)} MiB | docker save ${ds.secs.toFixed(2)}s, strata save ${ss.secs.toFixed(2)}s | docker load ${dl.secs.toFixed(2)}s, strata load ${sl.secs.toFixed(2)}s`);
     rmSync(dockerTar, { force: true });
     rmSync(strataTar, { force: true });
     rmSync(root, { recursive: true, force: true });
   }
   const load = median(results.strataLoad) / median(results.dockerLoad);
   const save = median(results.strataSave) / median(results.dockerSave);
-  console.log(`image load: strata ${median(results.strataLoad)}s vs docker ${median(results.dockerLoad)}s → ratio ${load.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.loadRss).toFixed(0)} MB (target < 150)`);
-  console.log(`image save: strata ${median(results.strataSave)}s vs docker ${median(results.dockerSave)}s → ratio ${save.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.saveRss).toFixed(0)} MB (target < 150)`);
+  console.log(`image load: strata ${median(results.strataLoad).toFixed(2)}s vs docker ${median(results.dockerLoad).toFixed(2)}s → ratio ${load.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.loadRss).toFixed(0)} MB (target < 150)`);
+  console.log(`image save: strata ${median(results.strataSave).toFixed(2)}s vs docker ${median(results.dockerSave).toFixed(2)}s → ratio ${save.toFixed(2)} (target ≤ 1.0); peak RSS ${Math.max(...results.saveRss).toFixed(0)} MB (target < 150)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   if (!keep) spawnSync(DOCKER, ['rmi', IMAGE], { stdio: 'ignore' });

@@ -12,16 +12,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DOCKER, REPO, STRATA as strata, measure, median, option } from './lib.mjs';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-// The `strata` command as users run it (dist/strata, the launcher that also keeps NODE_EXTRA_CA_CERTS off start-up).
-const strata = process.env.STRATA_BIN ?? join(repo, 'dist', 'strata');
-const DOCKER = '/usr/bin/docker';
 const BASE = 'strata-it-run/bench-base:1';
 const SECOND = 'strata-it-run/bench-second:1';
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const runs = option('runs', 10);
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-run-'));
 const root = join(work, 'store');
 
@@ -31,22 +26,10 @@ function s(args, opts = {}) {
   return r;
 }
 
-function timed(cmd, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  const [secs, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { secs, rssMB: kb / 1024 };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** The busybox base rootfs tar (same as @strata/testing's busyboxRootfsTar()). */
+/** The busybox base rootfs tar, made like the tests' (tools/make-busybox-rootfs.sh). */
 function busyboxTar() {
-  const found = readdirSync(tmpdir()).find((n) => /^strata-busybox-rootfs-\d+\.tar$/.test(n));
-  if (found) return join(tmpdir(), found);
-  // Build it the way the test helper does.
   const out = join(work, 'busybox.tar');
-  execFileSync('sh', ['-c', `set -e; d=${work}/rootfs; mkdir -p $d/bin $d/etc $d/tmp $d/proc $d/sys $d/dev $d/root; cp /bin/busybox $d/bin/; for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln $d/bin/busybox $d/bin/$a; done; echo 'root:x:0:0:root:/root:/bin/sh' > $d/etc/passwd; echo 'root:x:0:' > $d/etc/group; tar -C $d -cf ${out} .`]);
+  execFileSync('bash', [join(REPO, 'tools/make-busybox-rootfs.sh'), out]);
   return out;
 }
 
@@ -77,13 +60,13 @@ try {
   const st = [];
   const dk = [];
   let rss = 0;
-  timed(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']); // warm-up
-  if (docker) timed(DOCKER, ['run', '--rm', BASE, 'true']);
+  measure(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']); // warm-up
+  if (docker) measure(DOCKER, ['run', '--rm', BASE, 'true']);
   for (let i = 0; i < runs; i++) {
-    const t = timed(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']);
+    const t = measure(strata, ['--root', root, 'container', 'run', '--rm', BASE, 'true']);
     st.push(t.secs);
     rss = Math.max(rss, t.rssMB);
-    if (docker) dk.push(timed(DOCKER, ['run', '--rm', BASE, 'true']).secs);
+    if (docker) dk.push(measure(DOCKER, ['run', '--rm', BASE, 'true']).secs);
   }
   console.log(`strata container run --rm ${BASE} true: median ${median(st).toFixed(3)} s, peak RSS ${rss.toFixed(0)} MB (${runs} runs)`);
   if (docker) {

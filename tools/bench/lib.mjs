@@ -1,0 +1,58 @@
+// What every benchmark here shares: where strata and docker are, options, medians, one
+// measurement of a command (wall time and peak RSS), and the Docker busybox base.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+// The `strata` command as users run it (dist/strata, the launcher that also keeps
+// NODE_EXTRA_CA_CERTS off start-up).
+export const STRATA = process.env.STRATA_BIN ?? join(REPO, 'dist/strata');
+if (!existsSync(STRATA)) throw new Error('build the CLI first: node tools/build-cli.mjs');
+export const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+
+/** `--name VALUE` from the command line, or `def`. Numbers when `def` is a number. */
+export function option(name, def) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0 || i + 1 >= process.argv.length) return def;
+  return typeof def === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/**
+ * Run a command once: wall time (ms and s), peak RSS in MB (GNU time's %M), its stdout. An exit
+ * code outside `okCodes` (default 0) throws with the end of its stderr.
+ */
+export function measure(cmd, argv, { env = process.env, okCodes = [0] } = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
+  return { ms, secs: ms / 1000, rssMB: Number(r.stderr.trim().split('\n').at(-1)) / 1024, stdout: r.stdout };
+}
+
+/** Run a command (DOCKER_BUILDKIT=1 in its env) and return its stdout; a failure throws with its stderr. */
+export function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts, env: { ...process.env, DOCKER_BUILDKIT: '1', ...opts.env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The busybox base the tests use (tools/make-busybox-rootfs.sh), imported into Docker when missing. */
+export const DOCKER_BASE = 'strata-test/busybox:latest';
+export function ensureDockerBase() {
+  if (spawnSync(DOCKER, ['image', 'inspect', DOCKER_BASE], { stdio: 'ignore' }).status === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+  try {
+    sh('bash', [join(REPO, 'tools/make-busybox-rootfs.sh'), join(dir, 'rootfs.tar')]);
+    sh(DOCKER, ['import', '--change', 'CMD ["sh"]', join(dir, 'rootfs.tar'), DOCKER_BASE]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
