@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashTree, tempDir, writeTree } from '@strata/testing';
 import { writeTar, type TarWriteEntry } from '../src';
 
 /**
@@ -51,4 +54,17 @@ export async function tarBytes(entries: TarWriteEntry[]): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   for await (const c of writeTar(entries)) chunks.push(c);
   return Buffer.concat(chunks);
+}
+
+/**
+ * A fresh sandbox for one case: an empty `target` to extract into and, beside it, `outside`
+ * holding the files attacks aim at; `before` is the hash of `outside`, which must not change.
+ */
+export function hostileSandbox(): { sandbox: string; target: string; outside: string; before: string } {
+  const sandbox = tempDir();
+  const target = join(sandbox, 'target');
+  const outside = join(sandbox, 'outside');
+  mkdirSync(target);
+  writeTree(outside, { victim: 'safe\n', 'sub/keep': 'k' });
+  return { sandbox, target, outside, before: hashTree(outside) };
 }

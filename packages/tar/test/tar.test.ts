@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { cleanupTempDirs, hashTree, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
 import { applyLayer, cleanPath, comparePaths, parseWhiteout, readTar, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
-import { HOSTILE_CASES, tarBytes } from './hostile-tars';
+import { HOSTILE_CASES, hostileSandbox, tarBytes } from './hostile-tars';
 
 afterAll(cleanupTempDirs);
 
@@ -228,12 +228,7 @@ describe('applyLayer refuses hostile tars', () => {
   });
   for (const c of HOSTILE_CASES) {
     it(`${c.name} (${c.origin})`, async () => {
-      const sandbox = tempDir();
-      const target = join(sandbox, 'target');
-      const outside = join(sandbox, 'outside');
-      mkdirSync(target);
-      writeTree(outside, { victim: 'safe\n', 'sub/keep': 'k' });
-      const before = hashTree(outside);
+      const { sandbox, target, outside, before } = hostileSandbox();
       const layers = c.layers(outside);
       let error: unknown;
       for (const [i, layer] of layers.entries()) {

@@ -1,22 +1,17 @@
 // CLI tests of layer create/apply/diff/ls and image export/cat/files on the built binary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar, cleanupTempDirs, hashTree, runStrata, tempDir, writeTree } from '@strata/testing';
-import { HOSTILE_CASES, tarBytes } from '../../../tar/test/hostile-tars';
+import { HOSTILE_CASES, hostileSandbox, tarBytes } from '../../../tar/test/hostile-tars';
 
 afterAll(cleanupTempDirs);
 
 describe('layer apply refuses hostile tars', () => {
   for (const c of HOSTILE_CASES) {
     it(`${c.name}`, async () => {
-      const sandbox = tempDir();
-      const target = join(sandbox, 'target');
-      const outside = join(sandbox, 'outside');
-      mkdirSync(target);
-      writeTree(outside, { victim: 'safe\n', 'sub/keep': 'k' });
-      const before = hashTree(outside);
+      const { sandbox, target, outside, before } = hostileSandbox();
       const layers = c.layers(outside);
       let last;
       for (const layer of layers) last = await runStrata(['layer', 'apply', target], { input: await tarBytes(layer) });
