@@ -1,15 +1,30 @@
 // Bundles the strata CLI into one CommonJS file (no TypeScript or module resolution at run time)
-// and puts the launchers beside it: dist/strata.mjs loads the bundle through V8's code cache,
+// and puts the launchers beside it: dist/strata.cjs loads the bundle through V8's code cache,
 // dist/strata (the `strata` command) starts it.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// commander requires node:child_process at load time, for executable subcommands strata does not
+// have; loading it (with net, dgram and the stream modules) costs every start a few ms. Commander
+// gets a stand-in that loads the real module only if spawn is ever called.
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'strata-lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'strata-lazy' }, () => ({
+      contents: "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+      loader: 'js',
+    }));
+  },
+};
 const dist = `${root}dist/`;
 await build({
   entryPoints: [`${root}packages/cli/src/main.ts`],
-  outfile: `${dist}strata.cjs`,
+  outfile: `${dist}strata-bundle.cjs`,
   bundle: true,
   minify: true,
   platform: 'node',
@@ -19,11 +34,12 @@ await build({
   // The bundle runs inside vm.Script (for the code cache), where a real import() has no loader:
   // lazy imports (node:https, node:readline, …) become require() calls.
   supported: { 'dynamic-import': false },
+  plugins: [lazyChildProcessForCommander],
   logLevel: 'warning',
 });
-rmSync(`${dist}strata.cjs.v8cache`, { force: true });
-copyFileSync(`${root}tools/cli-launcher.mjs`, `${dist}strata.mjs`);
-chmodSync(`${dist}strata.mjs`, 0o755);
+for (const old of ['strata-bundle.cjs.v8cache', 'strata.mjs', 'strata.cjs.map', 'strata.cjs.v8cache']) rmSync(`${dist}${old}`, { force: true });
+copyFileSync(`${root}tools/cli-launcher.cjs`, `${dist}strata.cjs`);
+chmodSync(`${dist}strata.cjs`, 0o755);
 // `strata` itself: a shell launcher that keeps NODE_EXTRA_CA_CERTS off node's start-up path.
 copyFileSync(`${root}tools/cli-launcher.sh`, `${dist}strata`);
 chmodSync(`${dist}strata`, 0o755);

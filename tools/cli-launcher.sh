@@ -12,4 +12,4 @@ self=$0
 if [ -L "$self" ]; then self=$(readlink -f "$self"); fi
 # No V8 flags here: V8's code cache is only valid for the flags it was made with, and
 # --max-semi-space-size=32 alone cost ~18 ms a start for no gain measurable over the noise.
-exec node "${self%/*}/strata.mjs" "$@"
+exec node "${self%/*}/strata.cjs" "$@"

@@ -16,7 +16,7 @@ function dockerAnswers(): boolean {
 }
 
 export default async function setup(): Promise<void> {
-  if (!existsSync(`${root}dist/strata.mjs`)) execFileSync('node', [`${root}tools/build-cli.mjs`], { stdio: 'inherit' });
+  if (!existsSync(`${root}dist/strata.cjs`)) execFileSync('node', [`${root}tools/build-cli.mjs`], { stdio: 'inherit' });
   if (existsSync('/usr/bin/docker') && existsSync('/usr/bin/dockerd') && !dockerAnswers() && process.getuid?.() === 0) {
     const log = openSync('/tmp/strata-test-dockerd.log', 'a');
     spawn('/usr/bin/dockerd', ['--iptables=false'], { detached: true, stdio: ['ignore', log, log] }).unref();

@@ -92,10 +92,10 @@ try {
   const { build } = await import('esbuild');
   await build({
     stdin: {
-      contents: `import { loadIgnore, walkContextNames } from '@strata/context';
+      contents: `import { loadIgnore, visitContextNames } from '@strata/context';
         const dir = process.argv[2]; const times = [];
         for (let i = 0; i < ${RUNS * 2}; i++) { const t = performance.now(); let n = 0;
-          for (const e of walkContextNames(dir, { matcher: loadIgnore(dir) })) n++; times.push(performance.now() - t); }
+          visitContextNames(dir, { matcher: loadIgnore(dir) }, () => n++); times.push(performance.now() - t); }
         times.sort((a, b) => a - b); console.log(JSON.stringify({ min: times[0], med: times[times.length >> 1] }));`,
       resolveDir: repo, loader: 'ts',
     },

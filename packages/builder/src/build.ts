@@ -614,8 +614,7 @@ async function copyMatches(
   const keyOf = (): string => {
     let content: unknown;
     if (srcTree.id === 'context') {
-      const all: SourceNode[] = [];
-      for (const m of matches) if (!isInline(m)) all.push(...m.nodes);
+      const all = treeNodes(matches);
       const digests = ctx.context.digests(all);
       content = matches.map((m) => (isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
     } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
@@ -651,9 +650,7 @@ async function copyMatches(
 
 /** stat data of the sources plus the step: equal fingerprints let a hit skip hashing (see LayerCache.getAlias). */
 function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: SourceMatch[]): { digest: string; newestMtimeMs: number } {
-  const nodes: SourceNode[] = [];
-  for (const m of matches) if (!isInline(m)) nodes.push(...m.nodes);
-  const f = ctx.context.fingerprint!(nodes);
+  const f = ctx.context.fingerprint!(treeNodes(matches));
   const inline = matches.filter(isInline).map((m) => [m.node.path, inlineKey(m)]);
   return { digest: stepKey(parent, { spec, roots: matches.map((m) => m.node.path), files: f.digest, inline }), newestMtimeMs: f.newestMtimeMs };
 }
@@ -670,6 +667,15 @@ async function fetchUrl(url: string, checksum: string | undefined, file: string)
   const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
   const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: res.size, mtime, sourcePath: file };
   return { node, nodes: [node], downloaded: res.digest };
+}
+
+/** The nodes of every match from a source tree (a loop, not push(...): a context can have 100k files). */
+function treeNodes(matches: SourceMatch[]): SourceNode[] {
+  const tree = matches.filter((m) => !isInline(m));
+  if (tree.length === 1) return tree[0].nodes;
+  const out: SourceNode[] = [];
+  for (const m of tree) for (const n of m.nodes) out.push(n);
+  return out;
 }
 
 /** Heredocs and downloads: sources that are not in a source tree. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
-import { contentDigests, openStatCache, walkContext, type ContextEntry, type StatCache } from '@strata/context';
+import { contentDigests, openStatCache, visitContext, type ContextEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
 
@@ -19,6 +19,11 @@ export interface SourceNode {
   linkname?: string;
   /** A file on disk with the bytes (context files). */
   sourcePath?: string;
+  /**
+   * Context entries: what the walk's lstat said (fingerprints and content digests use it). A
+   * followed top-level symlink carries its target's entry, so a change to the target is seen.
+   */
+  entry?: ContextEntry;
   /** The bytes as a stream (files in a layer stack). */
   open?: () => Promise<ByteStream>;
 }
@@ -45,19 +50,14 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   const root = resolve(contextDir);
   let list: SourceNode[] | undefined;
   let byPath: Map<string, number> | undefined;
-  let raw: Map<string, ContextEntry> | undefined;
   let statCache: StatCache | undefined;
   let filesRead = 0;
-  const load = () => {
-    if (list) return;
-    list = [];
-    byPath = new Map();
-    raw = new Map();
-    for (const e of walkContext(root, { matcher })) {
-      if (e.type === 'socket') continue;
-      raw.set(e.path, e);
-      byPath.set(e.path, list.length);
-      list.push({
+  const load = (): SourceNode[] => {
+    if (list) return list;
+    const nodes: SourceNode[] = [];
+    visitContext(root, { matcher }, (e) => {
+      if (e.type === 'socket') return;
+      nodes.push({
         path: e.path,
         type: e.type,
         mode: e.mode,
@@ -68,8 +68,18 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
         mtime: Math.floor(e.mtimeMs / 1000),
         linkname: e.linkname,
         sourcePath: e.type === 'file' ? `${root}/${e.path}` : undefined,
+        entry: e,
       });
-    }
+    });
+    return (list = nodes);
+  };
+  // Built on the first lookup of a path: `COPY . /dest` never needs it.
+  const index = (): Map<string, number> => {
+    if (byPath) return byPath;
+    const nodes = load();
+    const m = new Map<string, number>();
+    for (let i = 0; i < nodes.length; i++) m.set(nodes[i].path, i);
+    return (byPath = m);
   };
   const rootNode = (): SourceNode => ({ path: '', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0 });
   return {
@@ -78,55 +88,95 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
       return filesRead;
     },
     stat(path) {
-      load();
       if (path === '') return rootNode();
-      const i = byPath!.get(path);
+      const i = index().get(path);
       return i === undefined ? undefined : list![i];
     },
     below(dir) {
-      load();
-      if (dir === '') return list!;
-      const i = byPath!.get(dir);
+      const nodes = load();
+      if (dir === '') return nodes;
+      const i = index().get(dir);
       if (i === undefined) return [];
       const out: SourceNode[] = [];
       const prefix = `${dir}/`;
       // The walk is depth-first, so a directory's subtree follows it contiguously.
-      for (let j = i + 1; j < list!.length && list![j].path.startsWith(prefix); j++) out.push(list![j]);
+      for (let j = i + 1; j < nodes.length && nodes[j].path.startsWith(prefix); j++) out.push(nodes[j]);
       return out;
     },
-    all() {
-      load();
-      return list!;
-    },
+    all: load,
     fingerprint(nodes) {
-      load();
-      const h = createHash('sha256').update(root);
-      let newest = 0;
-      for (const n of nodes) {
-        const e = raw!.get(n.path);
-        if (!e) {
-          h.update(`${n.path}\0-\n`);
-          continue;
-        }
-        if (e.mtimeMs > newest) newest = e.mtimeMs;
-        if (e.ctimeMs > newest) newest = e.ctimeMs;
-        h.update(`${e.path}\0${e.type}\0${e.mode}\0${e.size}\0${e.mtimeMs}\0${e.ctimeMs}\0${e.ino}\0${e.dev}\0${e.linkname ?? ''}\n`);
-      }
-      return { digest: h.digest('hex'), newestMtimeMs: newest };
+      return statFingerprint(root, nodes);
     },
     digests(nodes) {
-      load();
       statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined;
-      const entries: ContextEntry[] = [];
-      for (const n of nodes) {
-        const e = raw!.get(n.path);
-        if (e) entries.push({ ...e, uid: 0, gid: 0 });
-      }
-      const d = contentDigests(root, entries, { statCache });
+      // by the entry's own path (a followed symlink is digested as its target), answered by node path
+      const entries = new Map<string, ContextEntry>();
+      for (const n of nodes) if (n.entry) entries.set(n.entry.path, { ...n.entry, uid: 0, gid: 0 });
+      const d = contentDigests(root, entries.values(), { statCache });
       filesRead += d.filesRead;
-      return d.digests as Map<string, string>;
+      const out = new Map<string, string>();
+      for (const n of nodes) {
+        const digest = n.entry && d.digests.get(n.entry.path);
+        if (digest !== undefined) out.set(n.path, digest);
+      }
+      return out;
     },
   };
+}
+
+const TYPE_CODE: Record<string, number> = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, char: 6, block: 7 };
+
+/**
+ * sha256 over what lstat said of each node (path, type, mode, size, mtime, ctime, inode, device,
+ * link target) and the newest mtime or ctime among them. Written as binary records into 64 KiB
+ * buffers: an unchanged rebuild computes this for every context file, and formatting the
+ * fractional millisecond times as text cost more than the hashing.
+ */
+function statFingerprint(root: string, nodes: readonly SourceNode[]): { digest: string; newestMtimeMs: number } {
+  const h = createHash('sha256').update(root);
+  const SIZE = 64 * 1024;
+  const buf = Buffer.allocUnsafe(SIZE);
+  let at = 0;
+  let newest = 0;
+  const text = (s: string) => {
+    if (at + s.length * 3 + 1 > SIZE) {
+      h.update(buf.subarray(0, at));
+      at = 0;
+      if (s.length * 3 + 1 > SIZE) {
+        h.update(s);
+        h.update('\0');
+        return;
+      }
+    }
+    at += buf.write(s, at, 'utf8');
+    buf[at++] = 0;
+  };
+  for (const n of nodes) {
+    text(n.path);
+    const e = n.entry;
+    if (at + 1 + 4 + 5 * 8 > SIZE) {
+      h.update(buf.subarray(0, at)); // hashed at once: the buffer can be reused
+      at = 0;
+    }
+    if (!e) {
+      buf[at++] = 0;
+      continue;
+    }
+    if (e.mtimeMs > newest) newest = e.mtimeMs;
+    if (e.ctimeMs > newest) newest = e.ctimeMs;
+    buf[at++] = TYPE_CODE[e.type];
+    at = buf.writeUInt32LE(e.mode, at);
+    at = buf.writeDoubleLE(e.size, at);
+    at = buf.writeDoubleLE(e.mtimeMs, at);
+    at = buf.writeDoubleLE(e.ctimeMs, at);
+    at = buf.writeDoubleLE(e.ino, at);
+    at = buf.writeDoubleLE(e.dev, at);
+    // the entry's own path too: a followed symlink is fingerprinted as its target
+    text(e.path);
+    if (e.linkname !== undefined) text(e.linkname);
+  }
+  h.update(buf.subarray(0, at));
+  return { digest: h.digest('hex'), newestMtimeMs: newest };
 }
 
 function nodeOfView(view: UnionView, e: ViewEntry): SourceNode | undefined {

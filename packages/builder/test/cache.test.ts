@@ -3,6 +3,7 @@ import { appendFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
 import { openStore } from '@strata/image-store';
+import { unionView } from '@strata/unionfs';
 import { build, type BuildOptions } from '../src';
 
 afterAll(() => cleanupTempDirs());
@@ -81,6 +82,30 @@ describe('layer cache', () => {
     const third = await run();
     expect(third.cached.slice(1).every(Boolean)).toBe(true);
     expect(third.id).toBe(first.id);
+  });
+
+  it('a COPY of a symlink to a file follows it: changing the target invalidates, fresh and from the stat fingerprint', async () => {
+    const dir = tempDir();
+    const ctx = writeTree(join(dir, 'ctx'), { Dockerfile: 'FROM scratch\nCOPY link /x\n', file: 'one\n', link: { symlink: 'file' } });
+    const old = new Date(Date.now() - 3600_000);
+    for (const f of ['file', 'Dockerfile']) utimesSync(join(ctx, f), old, old);
+    const store = await openStore(join(dir, 'root'));
+    const run = async () => {
+      const r = await build({ store, contextDir: ctx, tags: ['link:1'] });
+      return { id: r.id, cached: r.steps[1].cached };
+    };
+    const first = await run();
+    expect((await run()).cached).toBe(true); // the stat fingerprint alias answers
+    writeFileSync(join(ctx, 'file'), 'two!\n');
+    utimesSync(join(ctx, 'file'), old, old);
+    const second = await run();
+    expect(second.cached).toBe(false);
+    expect(second.id).not.toBe(first.id);
+    const [layer] = await (await store.image(second.id)).image.layers();
+    const view = await unionView([{ path: store.blobs.path(await layer.digest()) }]);
+    const chunks: Buffer[] = [];
+    for await (const c of await view.read('x')) chunks.push(Buffer.from(c));
+    expect(Buffer.concat(chunks).toString()).toBe('two!\n');
   });
 
   it('a mode change invalidates (content digests include the mode)', async () => {

@@ -1,15 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Io } from './runner';
 import { reportError } from './runner';
-import { registerImageCommands } from './commands/image';
-import { registerStoreCommands } from './commands/store';
-import { registerLayerCommands } from './commands/layer';
-import { registerContextCommands } from './commands/context';
-import { registerBuildCommands } from './commands/build';
-import { registerContainerCommands } from './commands/container';
-import { registerImageIoCommands } from './commands/image-io';
-import { registerInspectCommands } from './commands/inspect';
-
 export const VERSION = '0.1.0';
 
 /** The noun commands; each command group adds its verbs to them. */
@@ -23,7 +14,8 @@ export interface Nouns {
   build: Command;
 }
 
-export function createProgram(io: Io): Command {
+/** The program with the given command groups registered (`loadGroups`). */
+export function createProgram(io: Io, groups: readonly Registrar[]): Command {
   const program = new Command('strata')
     .description('daemonless, composable container image toolkit')
     .version(VERSION, '--version')
@@ -51,20 +43,61 @@ export function createProgram(io: Io): Command {
     store: noun('store', 'check and maintain the local store'),
     build: program, // `strata build …` is a top-level verb; `build prune|du` hang off it
   };
-  registerImageCommands(nouns, io);
-  registerStoreCommands(nouns, io);
-  registerLayerCommands(nouns, io);
-  registerContextCommands(nouns, io);
-  registerBuildCommands(nouns, io);
-  registerContainerCommands(nouns, io);
-  registerImageIoCommands(nouns, io);
-  registerInspectCommands(nouns, io);
+  for (const register of groups) register(nouns, io);
   return program;
+}
+
+type Registrar = (nouns: Nouns, io: Io) => void;
+
+// Each command group, loaded on demand: a command's modules (and the node built-ins they use)
+// are only evaluated when the command line can reach them.
+const GROUPS = {
+  image: async () => (await import('./commands/image')).registerImageCommands,
+  imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
+  inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
+  layer: async () => (await import('./commands/layer')).registerLayerCommands,
+  store: async () => (await import('./commands/store')).registerStoreCommands,
+  context: async () => (await import('./commands/context')).registerContextCommands,
+  build: async () => (await import('./commands/build')).registerBuildCommands,
+  container: async () => (await import('./commands/container')).registerContainerCommands,
+} satisfies Record<string, () => Promise<Registrar>>;
+type Group = keyof typeof GROUPS;
+
+/** The groups that add commands under each top-level word (`layer` adds `image export|cat|files`). */
+export const GROUPS_OF_WORD: Record<string, Group[]> = {
+  image: ['image', 'imageIo', 'inspect', 'layer'],
+  layer: ['layer'],
+  store: ['store'],
+  context: ['context'],
+  build: ['build'],
+  container: ['container'],
+};
+
+// Global options that take a value (the word after them is not the command).
+const GLOBAL_WITH_VALUE = new Set(['--root', '--format']);
+
+/** The command groups a command line needs: those of its first word, or all (help, typos). */
+export function groupsFor(argv: readonly string[]): Group[] {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (GLOBAL_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return GROUPS_OF_WORD[a] ?? (Object.keys(GROUPS) as Group[]);
+  }
+  return Object.keys(GROUPS) as Group[];
+}
+
+/** Load command groups (all of them by default). */
+export async function loadGroups(groups: readonly Group[] = Object.keys(GROUPS) as Group[]): Promise<Registrar[]> {
+  return Promise.all(groups.map((g) => GROUPS[g]()));
 }
 
 /** Parse and run; returns the exit code (commander usage errors map to 2). */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
-  const program = createProgram(io);
+  const program = createProgram(io, await loadGroups(groupsFor(argv)));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,5 +1,4 @@
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { resolveRoot } from './root';
@@ -102,13 +101,51 @@ export async function render(result: CommandResult, ctx: CommandContext): Promis
     case 'text':
       if (result.text) await write(stdout, result.text.endsWith('\n') ? result.text : `${result.text}\n`);
       break;
-    case 'bytes':
+    case 'bytes': {
+      // loaded here: most commands never stream bytes, and node's stream modules cost a few ms to load
+      const [{ Readable }, { pipeline }] = await Promise.all([import('node:stream'), import('node:stream/promises')]);
       await pipeline(Readable.from(result.stream, { objectMode: false }), stdout, { end: false });
       break;
+    }
     case 'none':
       break;
   }
   return result.exitCode ?? 0;
+}
+
+/**
+ * Output written straight into 64 KiB buffers and handed to the stream as each fills: for
+ * listings too long to build as one string (`context ls` of 100k files), where the strings of
+ * every line would otherwise live until the end and be copied by each young-generation GC.
+ */
+export class OutputBuffer {
+  static readonly SIZE = 64 * 1024;
+  private buf = Buffer.allocUnsafe(OutputBuffer.SIZE);
+  private used = 0;
+
+  constructor(private readonly out: Writable) {}
+
+  write(s: string): void {
+    // a UTF-16 code unit takes at most 3 bytes in UTF-8
+    if (this.used + s.length * 3 > OutputBuffer.SIZE) {
+      this.flush();
+      if (s.length * 3 > OutputBuffer.SIZE) {
+        this.out.write(s);
+        return;
+      }
+    }
+    this.used += this.buf.write(s, this.used, 'utf8');
+  }
+
+  /** Hand over what is buffered; resolves once the stream has taken everything written so far. */
+  flush(): Promise<void> {
+    if (this.used > 0) {
+      this.out.write(this.buf.subarray(0, this.used));
+      this.buf = Buffer.allocUnsafe(OutputBuffer.SIZE);
+      this.used = 0;
+    }
+    return this.out.writableNeedDrain ? new Promise((resolve) => this.out.once('drain', resolve)) : Promise.resolve();
+  }
 }
 
 /** Exit code for an error, after printing it as one line (plus a hint line) on stderr. */

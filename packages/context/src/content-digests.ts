@@ -69,7 +69,7 @@ function headerKey(header: string): string {
 }
 
 /**
- * Content digests of walked entries (`walkContext`), reading a file only when the stat cache has no
+ * Content digests of walked entries (`listContext`), reading a file only when the stat cache has no
  * trustworthy hash for it.
  */
 export function contentDigests(contextDir: string, entries: Iterable<ContextEntry>, options: DigestOptions = {}): ContextDigests {

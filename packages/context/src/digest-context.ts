@@ -1,6 +1,6 @@
 import type { Digest } from '@strata/oci';
 import { contentDigests, type ContextDigests, type DigestOptions } from './content-digests';
-import { walkContext, type ContextEntry, type WalkOptions } from './walk-context';
+import { listContext, type ContextEntry, type WalkOptions } from './walk-context';
 
 export interface DigestContextResult extends ContextDigests {
   entries: ContextEntry[];
@@ -10,7 +10,7 @@ export interface DigestContextResult extends ContextDigests {
 
 /** Walk (with `.dockerignore`) and digest a context in one call. */
 export function digestContext(contextDir: string, options: WalkOptions & DigestOptions = {}): DigestContextResult {
-  const entries = Array.from(walkContext(contextDir, options));
+  const entries = listContext(contextDir, options);
   const d = contentDigests(contextDir, entries, { ...options, prune: options.prune ?? options.under === undefined });
   return { ...d, treeDigest: d.treeDigest, entries, digest: d.treeDigest('') };
 }

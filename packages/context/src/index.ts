@@ -1,6 +1,6 @@
 export { loadIgnore } from './load-ignore';
 export type { IgnoreMatcher, LoadIgnoreOptions } from './load-ignore';
-export { walkContext, walkContextNames, listContext } from './walk-context';
+export { listContext, listContextNames, visitContext, visitContextNames } from './walk-context';
 export type { ContextEntry, ContextName, EntryType, WalkOptions } from './walk-context';
 export { contentDigests, entryHeader, hashFile } from './content-digests';
 export type { ContextDigests, DigestOptions } from './content-digests';

@@ -34,8 +34,6 @@ export interface ContextName {
 export interface WalkOptions {
   /** The `.dockerignore` rules (`loadIgnore`); none: everything is included. */
   matcher?: Matcher;
-  /** Called for every included entry, in walk order. */
-  onEntry?: (entry: ContextEntry) => void;
   /**
    * Walk only this path of the context (relative; e.g. a COPY source directory): entries keep their
    * context-relative paths, ancestors' `.dockerignore` results apply, and the entry itself comes first.
@@ -89,9 +87,11 @@ function readDir(abs: string, rel: string): Dirent[] {
  * `name/`, so the whole listing is sorted),
  * `.dockerignore` applied incrementally (parent results passed down), excluded directories
  * skipped unless an exception pattern starts with their path (Docker's rule); such a directory is
- * still listed, as Docker sends it. Yields [relative path, kind, absolute path].
+ * still listed, as Docker sends it. Calls `visit` with the relative path, the kind, and the
+ * absolute directory and name of each included entry (a callback, not a generator: this loop runs
+ * once per file of the context, and is most of `context ls` and of an unchanged rebuild).
  */
-function* walkNames(contextDir: string, options: WalkOptions): Generator<ContextName & { abs: string }> {
+function walkNames(contextDir: string, options: WalkOptions, visit: (rel: string, type: EntryType, dirAbs: string, name: string) => void): void {
   const root = resolve(contextDir);
   const m = options.matcher;
   const filter = m !== undefined && m.patterns.length > 0 ? m : undefined;
@@ -103,78 +103,79 @@ function* walkNames(contextDir: string, options: WalkOptions): Generator<Context
     if (err instanceof StrataError) throw err;
     wrapError(err, `context ${contextDir}`);
   }
-  const stack: Array<{ abs: string; rel: string; info: ParentMatch | undefined; entries: Dirent[]; i: number }> = [];
+  const walkDir = (abs: string, rel: string, info: ParentMatch | undefined): void => {
+    const entries = readDir(abs, rel);
+    const prefix = rel === '' ? '' : `${rel}/`;
+    for (let i = 0; i < entries.length; i++) {
+      const d = entries[i];
+      const name = d.name;
+      const childRel = prefix + name;
+      const type = typeOfDirent(d);
+      let childInfo: ParentMatch | undefined;
+      if (filter !== undefined) {
+        if (type === 'dir') {
+          const r = filter.matchInDir(childRel, info);
+          childInfo = r.info;
+          if (r.excluded && filter.canSkipDir(childRel)) continue;
+        } else if (filter.excludedInDir(childRel, info)) continue;
+      }
+      if (name.includes('\uFFFD')) checkDecodable(`${abs}/${name}`, childRel);
+      if (checkReadable && type === 'file') {
+        try {
+          accessSync(`${abs}/${name}`, constants.R_OK);
+        } catch (err) {
+          wrapError(err, `cannot read context file ${childRel}`);
+        }
+      }
+      visit(childRel, type, abs, name);
+      if (type === 'dir') walkDir(`${abs}/${name}`, childRel, childInfo);
+    }
+  };
   const under = options.under === undefined ? '' : goClean(options.under.replace(/^\/+/, ''));
   if (under === '..' || under.startsWith('../')) throw new StrataError('UNSAFE_PATH', `${options.under} is outside the context`);
-  if (under === '' || under === '.') stack.push({ abs: root, rel: '', info: undefined, entries: readDir(root, ''), i: 0 });
-  else {
-    // Start below the root: fold the ancestors' match results in, and stop where the walk from the
-    // root would have stopped (an excluded, prunable ancestor).
-    const parts = under.split('/');
-    let info: ParentMatch | undefined;
-    for (let i = 0; i < parts.length; i++) {
-      const rel = parts.slice(0, i + 1).join('/');
-      const abs = `${root}/${rel}`;
-      let st;
-      try {
-        st = lstatSync(abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-        return wrapError(err, `context entry ${rel}`);
-      }
-      const isDir = st.isDirectory();
-      if (i < parts.length - 1 && !isDir) return; // a symlink or file in the middle: not a directory of the context
-      if (filter !== undefined) {
-        const r = filter.matchInDir(rel, info);
-        info = r.info;
-        if (r.excluded && (!isDir || filter.canSkipDir(rel))) return;
-      }
-      if (i === parts.length - 1) {
-        const type: EntryType = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
-        yield { path: rel, type, abs };
-        if (isDir) stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
-      }
-    }
+  if (under === '' || under === '.') {
+    walkDir(root, '', undefined);
+    return;
   }
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.i >= top.entries.length) {
-      stack.pop();
-      continue;
+  // Start below the root: fold the ancestors' match results in, and stop where the walk from the
+  // root would have stopped (an excluded, prunable ancestor).
+  const parts = under.split('/');
+  let info: ParentMatch | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const rel = parts.slice(0, i + 1).join('/');
+    const abs = `${root}/${rel}`;
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      return wrapError(err, `context entry ${rel}`);
     }
-    const d = top.entries[top.i++];
-    const rel = top.rel === '' ? d.name : `${top.rel}/${d.name}`;
-    const type = typeOfDirent(d);
-    let info: ParentMatch | undefined;
+    const isDir = st.isDirectory();
+    if (i < parts.length - 1 && !isDir) return; // a symlink or file in the middle: not a directory of the context
     if (filter !== undefined) {
-      if (type === 'dir') {
-        const r = filter.matchInDir(rel, top.info);
-        info = r.info;
-        if (r.excluded && filter.canSkipDir(rel)) continue;
-      } else if (filter.excludedInDir(rel, top.info)) continue;
+      const r = filter.matchInDir(rel, info);
+      info = r.info;
+      if (r.excluded && (!isDir || filter.canSkipDir(rel))) return;
     }
-    const abs = `${top.abs}/${d.name}`;
-    if (d.name.includes('\uFFFD')) checkDecodable(abs, rel);
-    if (checkReadable && type === 'file') {
-      try {
-        accessSync(abs, constants.R_OK);
-      } catch (err) {
-        wrapError(err, `cannot read context file ${rel}`);
-      }
+    if (i === parts.length - 1) {
+      const type: EntryType = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+      const slash = abs.lastIndexOf('/');
+      visit(rel, type, abs.slice(0, slash), abs.slice(slash + 1));
+      if (isDir) walkDir(abs, rel, info);
     }
-    yield { path: rel, type, abs };
-    if (type === 'dir') stack.push({ abs, rel, info, entries: readDir(abs, rel), i: 0 });
   }
 }
 
-/** Included names and kinds only (the fast path of `context ls`); each item also carries its absolute path. */
-export function walkContextNames(contextDir: string, options: WalkOptions = {}): Generator<ContextName & { abs: string }> {
-  return walkNames(contextDir, options);
+/** The included paths and kinds only, without an lstat each (the fast path of `context ls`), in walk order. */
+export function visitContextNames(contextDir: string, options: WalkOptions, visit: (path: string, type: EntryType) => void): void {
+  walkNames(contextDir, options, visit);
 }
 
-/** Stream the included entries of a build context with their lstat metadata, in walk order. */
-export function* walkContext(contextDir: string, options: WalkOptions = {}): Generator<ContextEntry> {
-  for (const { path, abs } of walkNames(contextDir, options)) {
+/** The included entries of a build context with their lstat metadata, in walk order. */
+export function visitContext(contextDir: string, options: WalkOptions, visit: (entry: ContextEntry) => void): void {
+  walkNames(contextDir, options, (path, _type, dirAbs, name) => {
+    const abs = `${dirAbs}/${name}`;
     let st;
     try {
       st = lstatSync(abs);
@@ -187,12 +188,20 @@ export function* walkContext(contextDir: string, options: WalkOptions = {}): Gen
       mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink,
     };
     if (type === 'symlink') entry.linkname = readlinkSync(abs);
-    options.onEntry?.(entry);
-    yield entry;
-  }
+    visit(entry);
+  });
 }
 
-/** All included entries as an array. */
+/** All included entries, with their lstat metadata. */
 export function listContext(contextDir: string, options: WalkOptions = {}): ContextEntry[] {
-  return Array.from(walkContext(contextDir, options));
+  const out: ContextEntry[] = [];
+  visitContext(contextDir, options, (e) => out.push(e));
+  return out;
+}
+
+/** All included paths and kinds (no lstat). */
+export function listContextNames(contextDir: string, options: WalkOptions = {}): ContextName[] {
+  const out: ContextName[] = [];
+  visitContextNames(contextDir, options, (path, type) => out.push({ path, type }));
+  return out;
 }

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { cleanupTempDirs, DOCKER, peerAvailable, tempDir } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { loadIgnore, walkContextNames } from '../src/index';
+import { listContextNames, loadIgnore } from '../src/index';
 // The generator lays out the trees; the test uses the very same function.
 // @ts-expect-error a plain .mjs tool without types
 import { layout } from '../../../tools/goldens/dockerignore-layout.mjs';
@@ -22,7 +22,7 @@ afterAll(cleanupTempDirs);
 function list(sc: (typeof scenarios)[number], legacyParentMatching: boolean): string[] {
   const { context, dockerfile } = layout(tempDir(), sc) as { context: string; dockerfile: string };
   const matcher = loadIgnore(context, dockerfile, { legacyParentMatching });
-  return Array.from(walkContextNames(context, { matcher }), (e) => (e.type === 'dir' ? `${e.path}/` : e.path)); // already sorted: the walk order is the sorted order
+  return listContextNames(context, { matcher }).map((e) => (e.type === 'dir' ? `${e.path}/` : e.path)); // already sorted: the walk order is the sorted order
 }
 
 describe(`docker build scenarios (${engine})`, () => {

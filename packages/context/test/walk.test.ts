@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { contentDigests, digestContext, listContext, loadIgnore, walkContext, walkContextNames, compileExcludes } from '../src/index';
+import { contentDigests, digestContext, listContext, listContextNames, loadIgnore, visitContext, compileExcludes } from '../src/index';
 
 afterAll(cleanupTempDirs);
 
@@ -12,7 +12,7 @@ function age(dir: string, paths: string[]) {
   for (const p of paths) utimesSync(join(dir, p), OLD, OLD);
 }
 
-describe('walkContext', () => {
+describe('listContext', () => {
   it('lists included entries in walk order, prunes excluded directories, keeps entered ones', () => {
     const dir = writeTree(tempDir(), {
       '.dockerignore': 'node_modules\n*.md\n!README.md\nbuild\n!build/keep\n**/*.log\n',
@@ -22,10 +22,11 @@ describe('walkContext', () => {
     });
     const matcher = loadIgnore(dir);
     expect(matcher.file).toBe(join(dir, '.dockerignore'));
-    const names = Array.from(walkContextNames(dir, { matcher })).map((e) => e.path);
+    const names = listContextNames(dir, { matcher }).map((e) => e.path);
     expect(names).toEqual(['.dockerignore', 'README.md', 'a.b', 'a', 'a/b', 'b.txt', 'build', 'build/keep', 'docs', 'docs/x.md', 'link', 'src', 'src/app.ts']);
     const seen: string[] = [];
-    const entries = listContext(dir, { matcher, onEntry: (e) => seen.push(e.path) });
+    visitContext(dir, { matcher }, (e) => seen.push(e.path));
+    const entries = listContext(dir, { matcher });
     expect(entries.map((e) => e.path)).toEqual(names);
     expect(seen).toEqual(names);
     const link = entries.find((e) => e.path === 'link')!;
@@ -47,7 +48,7 @@ describe('walkContext', () => {
   it('reports a bad pattern with its line, and a missing context', () => {
     const dir = writeTree(tempDir(), { '.dockerignore': 'ok\n\n[\n' });
     expect(() => loadIgnore(dir)).toThrow(/\.dockerignore:3: bad pattern "\[": syntax error in pattern/);
-    expect(() => Array.from(walkContext(join(dir, 'nope')))).toThrow(/context .*nope/);
+    expect(() => listContext(join(dir, 'nope'))).toThrow(/context .*nope/);
   });
 
   it('compileExcludes gives COPY --exclude the same matcher', () => {
@@ -131,14 +132,14 @@ describe('checkPath', () => {
   });
 });
 
-describe('walkContext under a subdirectory', () => {
+describe('listContext under a subdirectory', () => {
   it('yields the subtree with context-relative paths and the ancestors’ ignore results', () => {
     const dir = writeTree(tempDir(), {
       '.dockerignore': 'src/gen\n*.md\n**/*.log\nlib\n!lib/keep\n', 'src/a.ts': 'a', 'src/b.log': 'b', 'src/gen/x': 'x', 'src/sub/c.ts': 'c',
       'lib/keep/k': 'k', 'lib/drop': 'd', 'README.md': 'r',
     });
     const matcher = loadIgnore(dir);
-    const names = (under: string) => Array.from(walkContext(dir, { matcher, under }), (e) => e.path);
+    const names = (under: string) => listContext(dir, { matcher, under }).map((e) => e.path);
     expect(names('src')).toEqual(['src', 'src/a.ts', 'src/sub', 'src/sub/c.ts']);
     expect(names('./src/sub/')).toEqual(['src/sub', 'src/sub/c.ts']);
     expect(names('src/gen')).toEqual([]);
@@ -151,7 +152,7 @@ describe('walkContext under a subdirectory', () => {
     expect(() => names('../x')).toThrow(/outside the context/);
     // subtree digests equal those of the whole walk
     const all = digestContext(dir, { matcher });
-    const sub = contentDigests(dir, walkContext(dir, { matcher, under: 'src' }));
+    const sub = contentDigests(dir, listContext(dir, { matcher, under: 'src' }));
     expect(sub.treeDigest('src')).toBe(all.treeDigest('src'));
   });
 });
@@ -164,8 +165,8 @@ describe('stat cache across partial digests', () => {
     age(dir, ['a/x', 'b/y', 'c/z']);
     const cacheDir = tempDir();
     expect(digestContext(dir, { cacheDir }).filesRead).toBe(3);
-    expect(contentDigests(dir, walkContext(dir, { under: 'a' }), { cacheDir }).filesRead).toBe(0);
-    expect(contentDigests(dir, walkContext(dir, { under: 'b' }), { cacheDir }).filesRead).toBe(0);
+    expect(contentDigests(dir, listContext(dir, { under: 'a' }), { cacheDir }).filesRead).toBe(0);
+    expect(contentDigests(dir, listContext(dir, { under: 'b' }), { cacheDir }).filesRead).toBe(0);
     expect(digestContext(dir, { cacheDir }).filesRead).toBe(0);
     rmSync(join(dir, 'c'), { recursive: true });
     digestContext(dir, { cacheDir });

@@ -1,8 +1,14 @@
 import { compilePattern, type Pattern } from './pattern';
 import type { IgnoreLine } from './read-ignore-file';
 
-/** Per-pattern "matched this directory or one of its parents", handed from a directory to its children. */
-export type ParentMatch = Uint8Array;
+/**
+ * What a directory hands to its children: per pattern, "matched this directory or one of its
+ * parents", and which patterns can match a child at all (computed once per directory, not per child).
+ */
+export interface ParentMatch {
+  readonly hits: Uint8Array;
+  readonly childCandidates: Int32Array;
+}
 
 export interface MatchResult {
   excluded: boolean;
@@ -94,34 +100,7 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     return { anyDepth, literalFirst };
   });
   const candidates = new Map<string, Int32Array>();
-  // siblings share depth and first segment: remember the last directory asked about
-  let lastDir: string | undefined;
-  let lastCand: Int32Array | undefined;
-  const candidatesFor = (path: string): Int32Array => {
-    if (
-      lastDir !== undefined && path.length > lastDir.length + 1 && path.charCodeAt(lastDir.length) === 47 &&
-      path.startsWith(lastDir) && path.indexOf('/', lastDir.length + 1) < 0
-    ) {
-      return lastCand!;
-    }
-    const slash = path.lastIndexOf('/');
-    const c = candidatesByShape(path);
-    if (slash > 0) {
-      lastDir = path.slice(0, slash);
-      lastCand = c;
-    }
-    return c;
-  };
-  const candidatesByShape = (path: string): Int32Array => {
-    let depth = 1;
-    let firstEnd = -1;
-    for (let i = 0; i < path.length; i++) {
-      if (path.charCodeAt(i) === 47) {
-        if (firstEnd < 0) firstEnd = i;
-        depth++;
-      }
-    }
-    const first = firstEnd < 0 ? path : path.slice(0, firstEnd);
+  const candidatesByShape = (depth: number, first: string): Int32Array => {
     const key = `${depth}/${first}`;
     let c = candidates.get(key);
     if (c === undefined) {
@@ -137,34 +116,53 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     }
     return c;
   };
+  /** [depth, first segment] of a path. */
+  const shapeOf = (path: string): [number, string] => {
+    let depth = 1;
+    let firstEnd = -1;
+    for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+      if (firstEnd < 0) firstEnd = i;
+      depth++;
+    }
+    return [depth, firstEnd < 0 ? path : path.slice(0, firstEnd)];
+  };
+  // the candidates for a path: its directory computed them (children share depth and first segment)
+  const candidatesFor = (path: string, parent: ParentMatch | undefined): Int32Array => {
+    if (parent !== undefined) return parent.childCandidates;
+    const [depth, first] = shapeOf(path);
+    return candidatesByShape(depth, first);
+  };
+  const noCandidates = new Int32Array(0);
 
   const matchInDir = (path: string, parent: ParentMatch | undefined) => {
-    const info = new Uint8Array(n);
+    const hits = new Uint8Array(n);
     if (options.legacyParentMatching) {
       const r = explain(path);
-      for (let i = 0; i < n; i++) info[i] = patterns[i].test(path) ? 1 : 0;
-      return { excluded: r.excluded, info };
+      for (let i = 0; i < n; i++) hits[i] = patterns[i].test(path) ? 1 : 0;
+      return { excluded: r.excluded, info: { hits, childCandidates: noCandidates } };
     }
-    if (parent !== undefined) info.set(parent);
-    for (const i of candidatesFor(path)) if (info[i] === 0 && patterns[i].test(path)) info[i] = 1;
+    if (parent !== undefined) hits.set(parent.hits);
+    for (const i of candidatesFor(path, parent)) if (hits[i] === 0 && patterns[i].test(path)) hits[i] = 1;
     let excluded = false;
     for (let i = n - 1; i >= 0; i--) {
-      if (info[i] === 1) {
+      if (hits[i] === 1) {
         excluded = !patterns[i].exclusion;
         break;
       }
     }
-    return { excluded, info };
+    const [depth, first] = shapeOf(path);
+    return { excluded, info: { hits, childCandidates: candidatesByShape(depth + 1, first) } };
   };
 
   const excludedInDir = (path: string, parent: ParentMatch | undefined): boolean => {
     if (options.legacyParentMatching) return explain(path).excluded;
     // the last pattern that matched a parent or matches the path decides
-    const c = candidatesFor(path);
+    const c = candidatesFor(path, parent);
+    const hits = parent?.hits;
     let k = c.length - 1;
     for (let i = n - 1; i >= 0; i--) {
       while (k >= 0 && c[k] > i) k--;
-      const hit = (parent !== undefined && parent[i] === 1) || (k >= 0 && c[k] === i && patterns[i].test(path));
+      const hit = (hits !== undefined && hits[i] === 1) || (k >= 0 && c[k] === i && patterns[i].test(path));
       if (hit) return !patterns[i].exclusion;
     }
     return false;

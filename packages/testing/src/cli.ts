@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const STRATA_BIN = `${REPO_ROOT}dist/strata.mjs`;
+export const STRATA_BIN = `${REPO_ROOT}dist/strata.cjs`;
 
 export interface CliResult {
   code: number | null;

@@ -70,8 +70,8 @@ describe('strata context ls', () => {
     // The CLI is copied where the unprivileged user can read it (a checkout may be private to root).
     const bin = tempDir();
     chmodSync(bin, 0o755);
-    for (const f of ['strata.mjs', 'strata.cjs']) copyFileSync(join(dirname(STRATA_BIN), f), join(bin, f));
-    const run = () => spawnSync(process.execPath, [join(bin, 'strata.mjs'), 'context', 'ls', dir], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+    for (const f of ['strata.cjs', 'strata-bundle.cjs']) copyFileSync(join(dirname(STRATA_BIN), f), join(bin, f));
+    const run = () => spawnSync(process.execPath, [join(bin, 'strata.cjs'), 'context', 'ls', dir], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
     let r = run();
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^strata: cannot read context file secret: EACCES[^\n]*\n$/);

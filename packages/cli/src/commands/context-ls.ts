@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { loadIgnore, walkContext, walkContextNames, type EntryType } from '@strata/context';
-import type { CommandContext, CommandResult } from '../runner';
+import { loadIgnore, visitContext, visitContextNames, type EntryType } from '@strata/context';
+import { OutputBuffer, type CommandContext, type CommandResult } from '../runner';
 
 export interface ContextLsOptions {
   file?: string;
@@ -19,10 +19,10 @@ export async function runContextLs(ctx: CommandContext, dir: string | undefined,
   if (opts.summary) {
     const counts: Record<EntryType, number> = { file: 0, dir: 0, symlink: 0, fifo: 0, socket: 0, char: 0, block: 0 };
     let bytes = 0;
-    for (const e of walkContext(contextDir, walkOpts)) {
+    visitContext(contextDir, walkOpts, (e) => {
       counts[e.type]++;
       bytes += e.size;
-    }
+    });
     const other = counts.fifo + counts.socket + counts.char + counts.block;
     const total = counts.file + counts.dir + counts.symlink + other;
     const summary = { entries: total, files: counts.file, dirs: counts.dir, symlinks: counts.symlink, other, bytes, ignoreFile: matcher.file ?? null };
@@ -35,14 +35,17 @@ export async function runContextLs(ctx: CommandContext, dir: string | undefined,
 
   if (ctx.globals.format === 'json') {
     const records: Array<Record<string, unknown>> = [];
-    for (const e of walkContext(contextDir, walkOpts)) {
+    visitContext(contextDir, walkOpts, (e) => {
       const r: Record<string, unknown> = { path: e.path, type: e.type, mode: `0${e.mode.toString(8)}`, uid: e.uid, gid: e.gid, size: e.size, mtime: new Date(e.mtimeMs).toISOString() };
       if (e.linkname !== undefined) r.linkname = e.linkname;
       records.push(r);
-    }
+    });
     return { kind: 'records', records };
   }
-  let text = '';
-  for (const e of walkContextNames(contextDir, walkOpts)) text += e.type === 'dir' ? `${e.path}/\n` : `${e.path}\n`;
-  return { kind: 'text', text };
+  // Streamed as the walk goes: a listing can be 100k lines. An error part-way (an unreadable file)
+  // leaves the lines before it on stdout, as find and ls do.
+  const out = new OutputBuffer(ctx.io.stdout);
+  visitContextNames(contextDir, walkOpts, (path, type) => out.write(type === 'dir' ? `${path}/\n` : `${path}\n`));
+  await out.flush();
+  return { kind: 'none' };
 }

@@ -43,7 +43,7 @@ describe.skipIf(!peerAvailable('docker'))('layers against docker export', () => 
     root = tempDir();
     const archive = join(tempDir(), 'all.tar');
     docker(['save', '-o', archive, base, ...CASES.map((c) => `${PREFIX}${c}`)]);
-    execFileSync(process.execPath, [join(REPO_ROOT, 'dist/strata.mjs'), '--root', root, 'image', 'load', '-i', archive], { stdio: 'ignore' });
+    execFileSync(process.execPath, [join(REPO_ROOT, 'dist/strata.cjs'), '--root', root, 'image', 'load', '-i', archive], { stdio: 'ignore' });
   });
   afterAll(() => {
     for (const c of CASES) {

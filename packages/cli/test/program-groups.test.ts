@@ -1,0 +1,46 @@
+import { PassThrough } from 'node:stream';
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { createProgram, groupsFor, GROUPS_OF_WORD, loadGroups } from '../src/program';
+import type { Io } from '../src/runner';
+
+const io: Io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {}, isTTY: false };
+
+/** Every command path with its options and arguments, e.g. `image ls --all,--digests,… [reference]`. */
+function tree(cmd: Command, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const c of cmd.commands) {
+    const name = `${prefix}${c.name()}`;
+    const opts = c.options.map((o) => o.flags).join(',');
+    const args = c.registeredArguments.map((a) => a.name()).join(',');
+    out.push(`${name} ${opts} ${args}`, ...tree(c, `${name} `));
+  }
+  return out;
+}
+
+describe('command groups loaded on demand', () => {
+  it('the groups of a top-level word define everything under that word', async () => {
+    const all = tree(createProgram(io, await loadGroups()));
+    for (const word of Object.keys(GROUPS_OF_WORD)) {
+      const some = tree(createProgram(io, await loadGroups(GROUPS_OF_WORD[word])));
+      const under = (lines: string[]) => lines.filter((l) => l.startsWith(`${word} `)).sort();
+      expect(under(some), word).toEqual(under(all));
+      expect(under(some).length, word).toBeGreaterThan(0);
+    }
+    // and every top-level word of the full program is mapped (`help` is commander's own)
+    const words = new Set(all.map((l) => l.split(' ')[0]));
+    words.delete('help');
+    expect([...words].sort()).toEqual(Object.keys(GROUPS_OF_WORD).sort());
+  });
+
+  it('finds the word after global options, and loads everything for help or an unknown word', () => {
+    expect(groupsFor(['--root', 'image', 'context', 'ls'])).toEqual(['context']);
+    expect(groupsFor(['--format', 'json', '-q', 'store', 'check'])).toEqual(['store']);
+    expect(groupsFor(['--root=/x', 'build', '.'])).toEqual(['build']);
+    const all = groupsFor([]);
+    expect(all.length).toBe(8);
+    expect(groupsFor(['--help'])).toEqual(all);
+    expect(groupsFor(['help', 'image'])).toEqual(all);
+    expect(groupsFor(['imgae', 'ls'])).toEqual(all);
+  });
+});
