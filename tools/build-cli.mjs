@@ -2,7 +2,7 @@
 // and puts the launchers beside it: dist/strata.cjs loads the bundle through V8's code cache,
 // dist/strata (the `strata` command) starts it.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +37,8 @@ await build({
   plugins: [lazyChildProcessForCommander],
   logLevel: 'warning',
 });
+// The launcher reads the bundle as latin1, which equals UTF-8 only for ASCII.
+if (readFileSync(`${dist}strata-bundle.cjs`).some((byte) => byte > 0x7f)) throw new Error('dist/strata-bundle.cjs is not ASCII');
 for (const old of ['strata-bundle.cjs.v8cache', 'strata.mjs', 'strata.cjs.map', 'strata.cjs.v8cache']) rmSync(`${dist}${old}`, { force: true });
 copyFileSync(`${root}tools/cli-launcher.cjs`, `${dist}strata.cjs`);
 chmodSync(`${dist}strata.cjs`, 0o755);

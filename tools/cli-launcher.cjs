@@ -13,7 +13,9 @@ let cachedData;
 try {
   cachedData = readFileSync(cacheFile);
 } catch {}
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`, {
+// latin1: the bundle is ASCII (esbuild escapes the rest; build-cli.mjs checks), and a one-byte
+// string is read without UTF-8 decoding.
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`, {
   filename: file,
   cachedData,
 });

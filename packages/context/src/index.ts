@@ -1,7 +1,4 @@
-export { loadIgnore } from './load-ignore';
-export type { IgnoreMatcher, LoadIgnoreOptions } from './load-ignore';
-export { listContext, listContextNames, visitContext, visitContextNames } from './walk-context';
-export type { ContextEntry, ContextName, EntryType, WalkOptions } from './walk-context';
+export * from './walk';
 export { contentDigests, entryHeader, hashFile } from './content-digests';
 export type { ContextDigests, DigestOptions } from './content-digests';
 export { digestContext } from './digest-context';
@@ -9,5 +6,3 @@ export type { DigestContextResult } from './digest-context';
 export { openStatCache, RACY_WINDOW_MS } from './stat-cache';
 export type { StatCache, StatKey } from './stat-cache';
 export { createMatcher as compileExcludes } from '@strata/dockerignore';
-export { checkPath } from './check-path';
-export type { PathCheck } from './check-path';

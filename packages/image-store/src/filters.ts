@@ -24,7 +24,7 @@ export function parseFilters(args: string[], allowed: string[]): Filter[] {
 /** Docker's `until`/`since`-style timestamps: RFC 3339 / date, unix seconds, or a Go duration before now. */
 export function parseTimestamp(s: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const dur = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(s) ? goDuration(s) : undefined;
+  const dur = /^(?:\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/.test(s) ? goDuration(s) : undefined;
   if (dur !== undefined) return now - dur;
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new StrataError('USAGE', `bad timestamp "${s}" (want RFC 3339, unix seconds or a duration like 24h)`);
@@ -34,7 +34,7 @@ export function parseTimestamp(s: string, now = Date.now()): number {
 function goDuration(s: string): number {
   const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let ms = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
   return ms;
 }
 

@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { checkPath, loadIgnore } from '@strata/context';
+import { checkPath, loadIgnore } from '@strata/context/walk';
 import type { CommandContext, CommandResult } from '../runner';
 
 export interface ContextCheckOptions {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadIgnore, visitContext, visitContextNames, type EntryType } from '@strata/context';
+import { loadIgnore, visitContext, visitContextNames, type EntryType } from '@strata/context/walk';
 import { OutputBuffer, type CommandContext, type CommandResult } from '../runner';
 
 export interface ContextLsOptions {

@@ -1,8 +1,11 @@
 import type { Nouns } from '../program';
 import { action, collect, type Io } from '../runner';
-import { runContextLs, type ContextLsOptions } from './context-ls';
-import { runContextCheck, type ContextCheckOptions } from './context-check';
-import { runContextDigest, type ContextDigestOptions } from './context-digest';
+import type { ContextLsOptions } from './context-ls';
+import type { ContextCheckOptions } from './context-check';
+import type { ContextDigestOptions } from './context-digest';
+
+// Each command's module is loaded when it runs: `context ls` then needs neither node:crypto nor
+// the digest code (a few ms of a start that is most of its run time).
 
 
 export function registerContextCommands(nouns: Nouns, io: Io): void {
@@ -14,7 +17,7 @@ export function registerContextCommands(nouns: Nouns, io: Io): void {
     .option('--ignore-file <file>', 'use this ignore file instead')
     .option('--summary', 'counts and bytes only')
     .option('--legacy', 'match like Docker 20.10 (parent directories only at the pattern depth)')
-    .action(action(io, (ctx, dir: string, opts: ContextLsOptions) => runContextLs(ctx, dir, opts)));
+    .action(action(io, async (ctx, dir: string, opts: ContextLsOptions) => (await import('./context-ls')).runContextLs(ctx, dir, opts)));
 
   nouns.context
     .command('check')
@@ -24,7 +27,7 @@ export function registerContextCommands(nouns: Nouns, io: Io): void {
     .option('-f, --file <dockerfile>', 'the Dockerfile (its <Dockerfile>.dockerignore wins)')
     .option('--ignore-file <file>', 'use this ignore file instead')
     .option('--legacy', 'match like Docker 20.10')
-    .action(action(io, (ctx, paths: string[], opts: ContextCheckOptions) => runContextCheck(ctx, paths, opts)));
+    .action(action(io, async (ctx, paths: string[], opts: ContextCheckOptions) => (await import('./context-check')).runContextCheck(ctx, paths, opts)));
 
   nouns.context
     .command('digest')
@@ -34,5 +37,5 @@ export function registerContextCommands(nouns: Nouns, io: Io): void {
     .option('--ignore-file <file>', 'use this ignore file instead')
     .option('--path <subdir>', 'digest of this subtree instead of the whole context (repeatable)', collect, [])
     .option('--no-cache', 'read every file (do not use or update the stat cache)')
-    .action(action(io, (ctx, dir: string, opts: ContextDigestOptions) => runContextDigest(ctx, dir, opts)));
+    .action(action(io, async (ctx, dir: string, opts: ContextDigestOptions) => (await import('./context-digest')).runContextDigest(ctx, dir, opts)));
 }
