@@ -80,7 +80,7 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
     cur = t;
   }
   if (cur === n) return n;
-  return { ...cur, path: n.path, realPath: cur.path } as SourceNode;
+  return { ...cur, path: n.path, realPath: cur.realPath ?? cur.path };
 }
 
 /** The lower filesystem as the COPY sees it (the stage so far). */

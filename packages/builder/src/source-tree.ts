@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
-import { contentDigests, openStatCache, visitContext, type ContextEntry, type StatCache } from '@strata/context';
+import { readlinkSync } from 'node:fs';
+import { contentDigests, openStatCache, visitContextStats, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
 
@@ -19,11 +20,17 @@ export interface SourceNode {
   linkname?: string;
   /** A file on disk with the bytes (context files). */
   sourcePath?: string;
+  /** A followed top-level symlink (named after the link): the path of its target. */
+  realPath?: string;
   /**
-   * Context entries: what the walk's lstat said (fingerprints and content digests use it). A
-   * followed top-level symlink carries its target's entry, so a change to the target is seen.
+   * Context entries: what lstat said beyond the fields above (the stat fingerprint and the stat
+   * cache key on them). A followed top-level symlink carries its target's, so a change to the
+   * target is seen. Flat fields, not a second object: a context can hold 100k entries.
    */
-  entry?: ContextEntry;
+  mtimeMs?: number;
+  ctimeMs?: number;
+  ino?: number;
+  dev?: number;
   /** The bytes as a stream (files in a layer stack). */
   open?: () => Promise<ByteStream>;
 }
@@ -55,20 +62,24 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   const load = (): SourceNode[] => {
     if (list) return list;
     const nodes: SourceNode[] = [];
-    visitContext(root, { matcher }, (e) => {
-      if (e.type === 'socket') return;
+    visitContextStats(root, { matcher }, (path, type, st, abs) => {
+      if (type === 'socket') return;
       nodes.push({
-        path: e.path,
-        type: e.type,
-        mode: e.mode,
+        path,
+        type,
+        mode: st.mode & 0o7777,
         // Docker's client sends the context with uid/gid 0 (docker/cli resetUIDAndGID).
         uid: 0,
         gid: 0,
-        size: e.type === 'file' ? e.size : 0,
-        mtime: Math.floor(e.mtimeMs / 1000),
-        linkname: e.linkname,
-        sourcePath: e.type === 'file' ? `${root}/${e.path}` : undefined,
-        entry: e,
+        size: type === 'file' ? st.size : 0,
+        mtime: Math.floor(st.mtimeMs / 1000),
+        linkname: type === 'symlink' ? readlinkSync(abs) : undefined,
+        sourcePath: type === 'file' ? abs : undefined,
+        realPath: undefined,
+        mtimeMs: st.mtimeMs,
+        ctimeMs: st.ctimeMs,
+        ino: st.ino,
+        dev: st.dev,
       });
     });
     return (list = nodes);
@@ -110,13 +121,17 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
     digests(nodes) {
       statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined;
       // by the entry's own path (a followed symlink is digested as its target), answered by node path
-      const entries = new Map<string, ContextEntry>();
-      for (const n of nodes) if (n.entry) entries.set(n.entry.path, { ...n.entry, uid: 0, gid: 0 });
+      const entries = new Map<string, DigestEntry>();
+      for (const n of nodes) {
+        if (n.mtimeMs === undefined) continue;
+        const path = n.realPath ?? n.path;
+        entries.set(path, { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs!, ino: n.ino! });
+      }
       const d = contentDigests(root, entries.values(), { statCache });
       filesRead += d.filesRead;
       const out = new Map<string, string>();
       for (const n of nodes) {
-        const digest = n.entry && d.digests.get(n.entry.path);
+        const digest = n.mtimeMs !== undefined ? d.digests.get(n.realPath ?? n.path) : undefined;
         if (digest !== undefined) out.set(n.path, digest);
       }
       return out;
@@ -153,27 +168,26 @@ function statFingerprint(root: string, nodes: readonly SourceNode[]): { digest: 
   };
   for (const n of nodes) {
     text(n.path);
-    const e = n.entry;
     if (at + 1 + 4 + 5 * 8 > SIZE) {
       h.update(buf.subarray(0, at)); // hashed at once: the buffer can be reused
       at = 0;
     }
-    if (!e) {
+    if (n.mtimeMs === undefined) {
       buf[at++] = 0;
       continue;
     }
-    if (e.mtimeMs > newest) newest = e.mtimeMs;
-    if (e.ctimeMs > newest) newest = e.ctimeMs;
-    buf[at++] = TYPE_CODE[e.type];
-    at = buf.writeUInt32LE(e.mode, at);
-    at = buf.writeDoubleLE(e.size, at);
-    at = buf.writeDoubleLE(e.mtimeMs, at);
-    at = buf.writeDoubleLE(e.ctimeMs, at);
-    at = buf.writeDoubleLE(e.ino, at);
-    at = buf.writeDoubleLE(e.dev, at);
+    if (n.mtimeMs > newest) newest = n.mtimeMs;
+    if (n.ctimeMs! > newest) newest = n.ctimeMs!;
+    buf[at++] = TYPE_CODE[n.type];
+    at = buf.writeUInt32LE(n.mode, at);
+    at = buf.writeDoubleLE(n.size, at);
+    at = buf.writeDoubleLE(n.mtimeMs, at);
+    at = buf.writeDoubleLE(n.ctimeMs!, at);
+    at = buf.writeDoubleLE(n.ino!, at);
+    at = buf.writeDoubleLE(n.dev!, at);
     // the entry's own path too: a followed symlink is fingerprinted as its target
-    text(e.path);
-    if (e.linkname !== undefined) text(e.linkname);
+    text(n.realPath ?? n.path);
+    if (n.linkname !== undefined) text(n.linkname);
   }
   h.update(buf.subarray(0, at));
   return { digest: h.digest('hex'), newestMtimeMs: newest };

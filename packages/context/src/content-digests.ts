@@ -6,6 +6,9 @@ import { wrapError } from '@strata/errors';
 import type { ContextEntry } from './walk-context';
 import { openStatCache, type StatCache } from './stat-cache';
 
+/** What a content digest needs of an entry: its header fields, and the stat data the cache keys on. */
+export type DigestEntry = Pick<ContextEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
+
 export interface DigestOptions {
   /** Directory of the persistent stat cache (`<store root>/context-cache`); none: hash everything. */
   cacheDir?: string;
@@ -72,7 +75,7 @@ function headerKey(header: string): string {
  * Content digests of walked entries (`listContext`), reading a file only when the stat cache has no
  * trustworthy hash for it.
  */
-export function contentDigests(contextDir: string, entries: Iterable<ContextEntry>, options: DigestOptions = {}): ContextDigests {
+export function contentDigests(contextDir: string, entries: Iterable<DigestEntry>, options: DigestOptions = {}): ContextDigests {
   const root = resolve(contextDir);
   const cache = options.statCache ?? (options.cacheDir !== undefined ? openStatCache(options.cacheDir, root) : undefined);
   const digests = new Map<string, Digest>();

@@ -1,6 +1,6 @@
 export * from './walk';
 export { contentDigests, entryHeader, hashFile } from './content-digests';
-export type { ContextDigests, DigestOptions } from './content-digests';
+export type { ContextDigests, DigestEntry, DigestOptions } from './content-digests';
 export { digestContext } from './digest-context';
 export type { DigestContextResult } from './digest-context';
 export { openStatCache, RACY_WINDOW_MS } from './stat-cache';

@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readlinkSync, statSync, type Dirent } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { goClean, type Matcher, type ParentMatch } from '@strata/dockerignore';
 import { StrataError, wrapError } from '@strata/errors';
@@ -159,7 +159,7 @@ function walkNames(contextDir: string, options: WalkOptions, visit: (rel: string
       if (r.excluded && (!isDir || filter.canSkipDir(rel))) return;
     }
     if (i === parts.length - 1) {
-      const type: EntryType = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+      const type = typeOfStats(st);
       const slash = abs.lastIndexOf('/');
       visit(rel, type, abs.slice(0, slash), abs.slice(slash + 1));
       if (isDir) walkDir(abs, rel, info);
@@ -172,17 +172,30 @@ export function visitContextNames(contextDir: string, options: WalkOptions, visi
   walkNames(contextDir, options, visit);
 }
 
-/** The included entries of a build context with their lstat metadata, in walk order. */
-export function visitContext(contextDir: string, options: WalkOptions, visit: (entry: ContextEntry) => void): void {
+/**
+ * The walk with node's lstat result of each entry and its absolute path (for callers that keep
+ * their own record per entry and would otherwise hold two: the build's source tree).
+ */
+export function visitContextStats(contextDir: string, options: WalkOptions, visit: (path: string, type: EntryType, st: Stats, abs: string) => void): void {
   walkNames(contextDir, options, (path, _type, dirAbs, name) => {
     const abs = `${dirAbs}/${name}`;
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(abs);
     } catch (err) {
       return wrapError(err, `cannot stat context entry ${path}`);
     }
-    const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+    visit(path, typeOfStats(st), st, abs);
+  });
+}
+
+function typeOfStats(st: Stats): EntryType {
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
+}
+
+/** The included entries of a build context with their lstat metadata, in walk order. */
+export function visitContext(contextDir: string, options: WalkOptions, visit: (entry: ContextEntry) => void): void {
+  visitContextStats(contextDir, options, (path, type, st, abs) => {
     const entry: ContextEntry = {
       path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0,
       mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink,
