@@ -142,55 +142,38 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
 const TYPE_CODE: Record<string, number> = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, char: 6, block: 7 };
 
 /**
- * sha256 over what lstat said of each node (path, type, mode, size, mtime, ctime, inode, device,
- * link target) and the newest mtime or ctime among them. Written as binary records into 64 KiB
- * buffers: an unchanged rebuild computes this for every context file, and formatting the
- * fractional millisecond times as text cost more than the hashing.
+ * sha256 over what lstat said of each node (type, mode, size, mtime, ctime, inode, device, the
+ * path, the entry's own path and the link target) and the newest mtime or ctime among them. The
+ * numbers go into one Float64Array and the strings into one joined string: an unchanged rebuild
+ * computes this for every context file, and formatting fractional millisecond times as text, or
+ * Buffer's write methods, cost more than the hashing.
  */
 function statFingerprint(root: string, nodes: readonly SourceNode[]): { digest: string; newestMtimeMs: number } {
-  const h = createHash('sha256').update(root);
-  const SIZE = 64 * 1024;
-  const buf = Buffer.allocUnsafe(SIZE);
-  let at = 0;
+  const FIELDS = 7;
+  const nums = new Float64Array(nodes.length * FIELDS);
+  const strings: string[] = [root];
   let newest = 0;
-  const text = (s: string) => {
-    if (at + s.length * 3 + 1 > SIZE) {
-      h.update(buf.subarray(0, at));
-      at = 0;
-      if (s.length * 3 + 1 > SIZE) {
-        h.update(s);
-        h.update('\0');
-        return;
-      }
-    }
-    at += buf.write(s, at, 'utf8');
-    buf[at++] = 0;
-  };
-  for (const n of nodes) {
-    text(n.path);
-    if (at + 1 + 4 + 5 * 8 > SIZE) {
-      h.update(buf.subarray(0, at)); // hashed at once: the buffer can be reused
-      at = 0;
-    }
-    if (n.mtimeMs === undefined) {
-      buf[at++] = 0;
-      continue;
-    }
-    if (n.mtimeMs > newest) newest = n.mtimeMs;
-    if (n.ctimeMs! > newest) newest = n.ctimeMs!;
-    buf[at++] = TYPE_CODE[n.type];
-    at = buf.writeUInt32LE(n.mode, at);
-    at = buf.writeDoubleLE(n.size, at);
-    at = buf.writeDoubleLE(n.mtimeMs, at);
-    at = buf.writeDoubleLE(n.ctimeMs!, at);
-    at = buf.writeDoubleLE(n.ino!, at);
-    at = buf.writeDoubleLE(n.dev!, at);
+  for (let i = 0, at = 0; i < nodes.length; i++, at += FIELDS) {
+    const n = nodes[i];
+    strings.push(n.path);
+    const mtimeMs = n.mtimeMs;
+    if (mtimeMs === undefined) continue; // all zero: not from the context walk
+    const ctimeMs = n.ctimeMs!;
+    if (mtimeMs > newest) newest = mtimeMs;
+    if (ctimeMs > newest) newest = ctimeMs;
+    nums[at] = TYPE_CODE[n.type];
+    nums[at + 1] = n.mode;
+    nums[at + 2] = n.size;
+    nums[at + 3] = mtimeMs;
+    nums[at + 4] = ctimeMs;
+    nums[at + 5] = n.ino!;
+    nums[at + 6] = n.dev!;
     // the entry's own path too: a followed symlink is fingerprinted as its target
-    text(n.realPath ?? n.path);
-    if (n.linkname !== undefined) text(n.linkname);
+    if (n.realPath !== undefined) strings.push(`\u0001${n.realPath}`);
+    if (n.linkname !== undefined) strings.push(`\u0002${n.linkname}`);
   }
-  h.update(buf.subarray(0, at));
-  return { digest: h.digest('hex'), newestMtimeMs: newest };
+  const digest = createHash('sha256').update(new Uint8Array(nums.buffer)).update(strings.join('\0')).digest('hex');
+  return { digest, newestMtimeMs: newest };
 }
 
 function nodeOfView(view: UnionView, e: ViewEntry): SourceNode | undefined {
