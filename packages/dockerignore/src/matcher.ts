@@ -7,6 +7,8 @@ import type { IgnoreLine } from './read-ignore-file';
  */
 export interface ParentMatch {
   readonly hits: Uint8Array;
+  /** The highest index in `hits` that is set, -1 for none (the pattern that decided the directory). */
+  readonly lastHit: number;
   readonly childCandidates: Int32Array;
 }
 
@@ -139,33 +141,27 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     if (options.legacyParentMatching) {
       const r = explain(path);
       for (let i = 0; i < n; i++) hits[i] = patterns[i].test(path) ? 1 : 0;
-      return { excluded: r.excluded, info: { hits, childCandidates: noCandidates } };
+      return { excluded: r.excluded, info: { hits, lastHit: -1, childCandidates: noCandidates } };
     }
     if (parent !== undefined) hits.set(parent.hits);
     for (const i of candidatesFor(path, parent)) if (hits[i] === 0 && patterns[i].test(path)) hits[i] = 1;
-    let excluded = false;
-    for (let i = n - 1; i >= 0; i--) {
-      if (hits[i] === 1) {
-        excluded = !patterns[i].exclusion;
-        break;
-      }
-    }
+    let lastHit = n - 1;
+    while (lastHit >= 0 && hits[lastHit] === 0) lastHit--;
+    const excluded = lastHit >= 0 && !patterns[lastHit].exclusion;
     const [depth, first] = shapeOf(path);
-    return { excluded, info: { hits, childCandidates: candidatesByShape(depth + 1, first) } };
+    return { excluded, info: { hits, lastHit, childCandidates: candidatesByShape(depth + 1, first) } };
   };
 
   const excludedInDir = (path: string, parent: ParentMatch | undefined): boolean => {
     if (options.legacyParentMatching) return explain(path).excluded;
-    // the last pattern that matched a parent or matches the path decides
+    // The last pattern that matched a parent or matches the path decides: only candidates after
+    // the parents' last hit can change the answer (candidates are in ascending order).
     const c = candidatesFor(path, parent);
-    const hits = parent?.hits;
-    let k = c.length - 1;
-    for (let i = n - 1; i >= 0; i--) {
-      while (k >= 0 && c[k] > i) k--;
-      const hit = (hits !== undefined && hits[i] === 1) || (k >= 0 && c[k] === i && patterns[i].test(path));
-      if (hit) return !patterns[i].exclusion;
+    const lastHit = parent === undefined ? -1 : parent.lastHit;
+    for (let k = c.length - 1; k >= 0 && c[k] > lastHit; k--) {
+      if (patterns[c[k]].test(path)) return !patterns[c[k]].exclusion;
     }
-    return false;
+    return lastHit >= 0 && !patterns[lastHit].exclusion;
   };
 
   return {

@@ -221,6 +221,12 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
         const tail = ext[1];
         return { ...base, test: (path) => path.endsWith(tail) };
       }
+      // `**/secret*`: the last segment starts with a literal
+      const head = /^\*\*\/([^*?[\]\\/]+)\*$/.exec(text);
+      if (head !== null) {
+        const lead = head[1];
+        return { ...base, test: (path) => path.startsWith(lead, path.lastIndexOf('/') + 1) };
+      }
       let regexp: RegExp;
       try {
         regexp = new RegExp(`${re}$`);

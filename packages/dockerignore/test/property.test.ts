@@ -25,3 +25,21 @@ describe('incremental matching', () => {
     );
   });
 });
+
+// `**/*.log` and `**/secret*` skip the regexp; their answers must equal the regexp Docker compiles
+// (`**/` → `(.*/)?`, `*` → `[^/]*`).
+describe('regexp-free fast paths', () => {
+  const lit = fc.constantFrom('a', '.log', 'secret', 'a.b', 'x-y');
+  const anyPath = fc.array(fc.constantFrom('a', 'b.log', 'secret', 'secret.key', 'xsecret', 'a.b', '.log', 'x-y.log', 'log'), { minLength: 1, maxLength: 4 }).map((s) => s.join('/'));
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  it('**/<literal>* and **/*<literal> equal their regexps', () => {
+    fc.assert(
+      fc.property(lit, fc.boolean(), anyPath, (l, star, p) => {
+        const text = star ? `**/${l}*` : `**/*${l}`;
+        const re = new RegExp(star ? `^(?:.*/)?${esc(l)}[^/]*$` : `^(?:.*/)?[^/]*${esc(l)}$`);
+        expect(createMatcher([text]).patterns[0].test(p), `${text} ${p}`).toBe(re.test(p));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
