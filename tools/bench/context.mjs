@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark of the build-context walker (not a test; never gates CI).
-//   node tools/build-cli.mjs && node tools/bench/context.mjs [--files 100000] [--runs 5] [--keep]
+//   node tools/build-cli.mjs && node tools/bench/context.mjs [--files 100000] [--runs 10] [--keep]
 // Builds a fresh tree of N files (default 100k) with a 20-pattern .dockerignore (exceptions
 // included), warms the page cache, then measures in the same run:
 //   find DIR | wc -l                       (the peer floor)
@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { REPO as repo, STRATA as BIN, measure, median, option } from './lib.mjs';
 
 const FILES = option('files', 100_000);
-const RUNS = option('runs', 5);
+// find and ls alternate RUNS * 2 times: the box is shared and single runs vary by ±20%
+const RUNS = option('runs', 10);
 
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-ctx-'));
 const ctx = join(work, 'ctx');
