@@ -50,22 +50,23 @@ export function createProgram(io: Io, groups: readonly Registrar[]): Command {
 type Registrar = (nouns: Nouns, io: Io) => void;
 
 // Each command group, loaded on demand: a command's modules (and the node built-ins they use)
-// are only evaluated when the command line can reach them.
+// are only evaluated when the command line can reach them. Registered in this order (it is the
+// order of `--help`).
 const GROUPS = {
   image: async () => (await import('./commands/image')).registerImageCommands,
-  imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
-  inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
-  layer: async () => (await import('./commands/layer')).registerLayerCommands,
   store: async () => (await import('./commands/store')).registerStoreCommands,
+  layer: async () => (await import('./commands/layer')).registerLayerCommands,
   context: async () => (await import('./commands/context')).registerContextCommands,
   build: async () => (await import('./commands/build')).registerBuildCommands,
   container: async () => (await import('./commands/container')).registerContainerCommands,
+  imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
+  inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
 } satisfies Record<string, () => Promise<Registrar>>;
 type Group = keyof typeof GROUPS;
 
 /** The groups that add commands under each top-level word (`layer` adds `image export|cat|files`). */
 export const GROUPS_OF_WORD: Record<string, Group[]> = {
-  image: ['image', 'imageIo', 'inspect', 'layer'],
+  image: ['image', 'layer', 'imageIo', 'inspect'],
   layer: ['layer'],
   store: ['store'],
   context: ['context'],
