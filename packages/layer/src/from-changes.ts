@@ -48,12 +48,9 @@ export function* changeEntries(root: string, changes: Iterable<Change>, opts: Ch
     emitted.add(c.rel);
     yield linked(e, st);
     if (e.type === 'dir' && c.kind === 'add') {
-      for (const sub of walkTree(abs)) {
-        const rel = `${c.rel}/${sub.path}`;
-        if (sub.type === 'hardlink') {
-          yield { ...sub, path: rel, linkname: `${c.rel}/${sub.linkname}` };
-        } else yield { ...sub, path: rel };
-      }
+      // one hardlink tracker for the subtree and every other change: a file linked from inside
+      // and outside the directory is written once
+      yield* walkTree(abs, { base: c.rel, links: linked });
       coveredBy = c.rel;
     }
   }

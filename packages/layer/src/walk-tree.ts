@@ -8,6 +8,10 @@ export interface WalkOptions {
   includeRoot?: boolean;
   /** Skip a path (clean relative) and, for a directory, everything below it. */
   skip?: (rel: string) => boolean;
+  /** Entry paths (and what `skip` sees) start with this relative path instead of being relative to `root`. */
+  base?: string;
+  /** The hardlink tracker to use (`hardlinks()`), when links must also be found among entries written outside this walk. */
+  links?: (e: TarWriteEntry, st: Stats) => TarWriteEntry;
 }
 
 function typeOf(st: Stats): EntryType | undefined {
@@ -73,7 +77,7 @@ export function hardlinks(): (e: TarWriteEntry, st: Stats) => TarWriteEntry {
  * User files named `.wh.*` are refused: in a layer they would mean whiteouts.
  */
 export function* walkTree(root: string, opts: WalkOptions = {}): Generator<TarWriteEntry> {
-  const linked = hardlinks();
+  const linked = opts.links ?? hardlinks();
   function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
     const names = readdirSync(abs).sort((a, b) => comparePaths(a, b));
     for (const name of names) {
@@ -92,5 +96,5 @@ export function* walkTree(root: string, opts: WalkOptions = {}): Generator<TarWr
     const e = entryFromStat('.', root, lstatSync(root));
     if (e) yield e;
   }
-  yield* visit('.', root);
+  yield* visit(opts.base ?? '.', root);
 }
