@@ -63,6 +63,7 @@ const GROUPS = {
   inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
 } satisfies Record<string, () => Promise<Registrar>>;
 type Group = keyof typeof GROUPS;
+const ALL_GROUPS = Object.keys(GROUPS) as Group[];
 
 /** The groups that add commands under each top-level word (`layer` adds `image export|cat|files`). */
 export const GROUPS_OF_WORD: Record<string, Group[]> = {
@@ -86,13 +87,13 @@ export function groupsFor(argv: readonly string[]): Group[] {
       continue;
     }
     if (a.startsWith('-')) continue;
-    return GROUPS_OF_WORD[a] ?? (Object.keys(GROUPS) as Group[]);
+    return GROUPS_OF_WORD[a] ?? ALL_GROUPS;
   }
-  return Object.keys(GROUPS) as Group[];
+  return ALL_GROUPS;
 }
 
 /** Load command groups (all of them by default). */
-export async function loadGroups(groups: readonly Group[] = Object.keys(GROUPS) as Group[]): Promise<Registrar[]> {
+export async function loadGroups(groups: readonly Group[] = ALL_GROUPS): Promise<Registrar[]> {
   return Promise.all(groups.map((g) => GROUPS[g]()));
 }
 
