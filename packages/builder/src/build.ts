@@ -797,14 +797,18 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     progress,
     platform: parsePlatform(opts.platform),
   };
-  if (parsed.stages.length === 0) throw new StrataError('DOCKERFILE_SYNTAX', `${filename}: no FROM instruction`);
-  globalScope(ctx, parsed.globalArgs);
   let target = parsed.stages.length - 1;
-  if (opts.target !== undefined) {
-    target = parsed.stages.findIndex((s) => s.name === opts.target!.toLowerCase());
-    if (target < 0) throw new StrataError('NOT_FOUND', `target stage "${opts.target}" could not be found`);
+  try {
+    if (parsed.stages.length === 0) throw new StrataError('DOCKERFILE_SYNTAX', `${filename}: no FROM instruction`);
+    globalScope(ctx, parsed.globalArgs);
+    if (opts.target !== undefined) {
+      target = parsed.stages.findIndex((s) => s.name === opts.target!.toLowerCase());
+      if (target < 0) throw new StrataError('NOT_FOUND', `target stage "${opts.target}" could not be found`);
+    }
+    for (const i of stageOrder(ctx, target)) ctx.built.set(i, await buildStage(ctx, parsed.stages[i]));
+  } finally {
+    ctx.context.close?.();
   }
-  for (const i of stageOrder(ctx, target)) ctx.built.set(i, await buildStage(ctx, parsed.stages[i]));
   const final = ctx.built.get(target)!;
 
   const unused = Object.keys(buildArgs).filter((k) => !ctx.usedBuildArgs.has(k) && !PROXY_ARGS.includes(k) && k !== 'SOURCE_DATE_EPOCH');

@@ -59,7 +59,7 @@ export function matchSources(tree: SourceTree, sources: string[], exclude: Match
       if (excluded(n.path)) continue;
       // `matches` also answers for paths below an excluded directory (parents are matched too).
       const below = n.type !== 'dir' ? [] : exclude === undefined ? tree.below(n.path) : tree.below(n.path).filter((c) => !excluded(relTo(n.path, c.path)));
-      out.push({ node: n, nodes: [n, ...below], ...(base ? { base } : {}) });
+      out.push({ node: n, nodes: [n].concat(below), ...(base ? { base } : {}) });
     }
   }
   return out;
@@ -80,7 +80,21 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
     cur = t;
   }
   if (cur === n) return n;
-  return { ...cur, path: n.path, realPath: cur.realPath ?? cur.path };
+  // named after the link, everything else the target's (field by field: context nodes read theirs from getters)
+  return {
+    path: n.path,
+    type: cur.type,
+    mode: cur.mode,
+    uid: cur.uid,
+    gid: cur.gid,
+    size: cur.size,
+    mtime: cur.mtime,
+    linkname: cur.linkname,
+    sourcePath: cur.sourcePath,
+    realPath: cur.realPath ?? cur.path,
+    statIndex: cur.statIndex,
+    open: cur.open,
+  };
 }
 
 /** The lower filesystem as the COPY sees it (the stage so far). */

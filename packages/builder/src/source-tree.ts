@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
-import { readlinkSync } from 'node:fs';
-import { contentDigests, openStatCache, visitContextStats, type DigestEntry, type StatCache } from '@strata/context';
+import { statSync } from 'node:fs';
+import { contentDigests, openStatCache, startLstatHelper, STAT_FIELDS, statCacheFile, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
 
@@ -23,14 +23,10 @@ export interface SourceNode {
   /** A followed top-level symlink (named after the link): the path of its target. */
   realPath?: string;
   /**
-   * Context entries: what lstat said beyond the fields above (the stat fingerprint and the stat
-   * cache key on them). A followed top-level symlink carries its target's, so a change to the
-   * target is seen. Flat fields, not a second object: a context can hold 100k entries.
+   * Context entries: the row of the context's lstat table (the stat fingerprint and the stat cache
+   * key on it). A followed top-level symlink carries its target's, so a change to the target is seen.
    */
-  mtimeMs?: number;
-  ctimeMs?: number;
-  ino?: number;
-  dev?: number;
+  statIndex?: number;
   /** The bytes as a stream (files in a layer stack). */
   open?: () => Promise<ByteStream>;
 }
@@ -50,38 +46,69 @@ export interface SourceTree {
   digests(nodes: SourceNode[]): Map<string, string>;
   /** Files whose bytes were read to hash them so far (0 on a rebuild with nothing changed). */
   readonly filesRead: number;
+  /** Stop what the tree started and did not use (the context's lstat helper thread). */
+  close?(): void;
+}
+
+/**
+ * A context entry: a view of its row in the context's lstat table. The fields a build does not
+ * always need are read from the row when asked for: an unchanged rebuild makes one of these per
+ * file of the context and reads little more than the path.
+ */
+class ContextNode implements SourceNode {
+  readonly realPath: string | undefined = undefined;
+  constructor(
+    private readonly table: ContextTable,
+    readonly path: string,
+    readonly type: SourceNode['type'],
+    readonly statIndex: number,
+    readonly linkname: string | undefined,
+  ) {}
+  get mode(): number {
+    return this.table.stats[this.statIndex * STAT_FIELDS] & 0o7777;
+  }
+  get size(): number {
+    return this.type === 'file' ? this.table.stats[this.statIndex * STAT_FIELDS + 1] : 0;
+  }
+  get mtime(): number {
+    return Math.floor(this.table.stats[this.statIndex * STAT_FIELDS + 2] / 1000);
+  }
+  // Docker's client sends the context with uid/gid 0 (docker/cli resetUIDAndGID).
+  get uid(): number {
+    return 0;
+  }
+  get gid(): number {
+    return 0;
+  }
+  get sourcePath(): string | undefined {
+    return this.type === 'file' ? `${this.table.root}/${this.path}` : undefined;
+  }
 }
 
 /** The build context after .dockerignore, listed once per build. */
 export function contextTree(contextDir: string, matcher: Matcher | undefined, cacheDir: string | undefined): SourceTree {
   const root = resolve(contextDir);
+  let table: ContextTable | undefined;
   let list: SourceNode[] | undefined;
   let byPath: Map<string, number> | undefined;
   let statCache: StatCache | undefined;
+  let whole: { digest: string; newestMtimeMs: number } | undefined;
   let filesRead = 0;
+  // A second thread for the lstat pass, started now so it has booted when the listing is done:
+  // only when the last build of this context saw enough files for it to pay off.
+  let helper = cacheDir !== undefined && fileSize(statCacheFile(cacheDir, root)) >= HELPER_MIN_CACHE_BYTES ? startLstatHelper() : undefined;
   const load = (): SourceNode[] => {
     if (list) return list;
+    const t = statContext(root, { matcher }, { helper, walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });
+    helper = undefined; // it exits after its one job
     const nodes: SourceNode[] = [];
-    visitContextStats(root, { matcher }, (path, type, st, abs) => {
-      if (type === 'socket') return;
-      nodes.push({
-        path,
-        type,
-        mode: st.mode & 0o7777,
-        // Docker's client sends the context with uid/gid 0 (docker/cli resetUIDAndGID).
-        uid: 0,
-        gid: 0,
-        size: type === 'file' ? st.size : 0,
-        mtime: Math.floor(st.mtimeMs / 1000),
-        linkname: type === 'symlink' ? readlinkSync(abs) : undefined,
-        sourcePath: type === 'file' ? abs : undefined,
-        realPath: undefined,
-        mtimeMs: st.mtimeMs,
-        ctimeMs: st.ctimeMs,
-        ino: st.ino,
-        dev: st.dev,
-      });
-    });
+    const { paths, stats, linknames } = t;
+    for (let i = 0; i < paths.length; i++) {
+      const type = typeOfMode(stats[i * STAT_FIELDS]);
+      if (type === 'socket') continue;
+      nodes.push(new ContextNode(t, paths[i], type, i, type === 'symlink' ? linknames.get(i) : undefined));
+    }
+    table = t;
     return (list = nodes);
   };
   // Built on the first lookup of a path: `COPY . /dest` never needs it.
@@ -116,63 +143,100 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
     },
     all: load,
     fingerprint(nodes) {
-      return statFingerprint(root, nodes);
+      const all = load();
+      // A COPY of (about) the whole context: the fingerprint of the whole table. It covers every
+      // node's row, so it is sound for any nodes of this context, and it needs no loop over them.
+      if (nodes.length >= all.length) return (whole ??= tableFingerprint(table!));
+      return statFingerprint(root, table!.stats, nodes);
     },
     digests(nodes) {
+      load();
+      const stats = table!.stats;
       statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined;
       // by the entry's own path (a followed symlink is digested as its target), answered by node path
       const entries = new Map<string, DigestEntry>();
       for (const n of nodes) {
-        if (n.mtimeMs === undefined) continue;
+        if (n.statIndex === undefined) continue;
         const path = n.realPath ?? n.path;
-        entries.set(path, { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: n.mtimeMs, ctimeMs: n.ctimeMs!, ino: n.ino! });
+        const at = n.statIndex * STAT_FIELDS;
+        entries.set(path, { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] });
       }
       const d = contentDigests(root, entries.values(), { statCache });
       filesRead += d.filesRead;
       const out = new Map<string, string>();
       for (const n of nodes) {
-        const digest = n.mtimeMs !== undefined ? d.digests.get(n.realPath ?? n.path) : undefined;
+        const digest = n.statIndex !== undefined ? d.digests.get(n.realPath ?? n.path) : undefined;
         if (digest !== undefined) out.set(n.path, digest);
       }
       return out;
     },
+    close() {
+      helper?.close();
+      helper = undefined;
+    },
   };
 }
 
-const TYPE_CODE: Record<string, number> = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, char: 6, block: 7 };
+// ~240 bytes a file in the stat cache: about 2,000 files, where two threads start to win.
+const HELPER_MIN_CACHE_BYTES = 480_000;
+
+function fileSize(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+}
 
 /**
- * sha256 over what lstat said of each node (type, mode, size, mtime, ctime, inode, device, the
- * path, the entry's own path and the link target) and the newest mtime or ctime among them. The
- * numbers go into one Float64Array and the strings into one joined string: an unchanged rebuild
- * computes this for every context file, and formatting fractional millisecond times as text, or
- * Buffer's write methods, cost more than the hashing.
+ * sha256 over what lstat said of each node (mode with the type bits, size, mtime, ctime, inode,
+ * device: the table's row), the path, the entry's own path and the link target, and the newest
+ * mtime or ctime among them. The numbers go into one Float64Array and the strings into one
+ * joined string: an unchanged rebuild computes this for every context file, and formatting
+ * fractional millisecond times as text cost more than the hashing.
  */
-function statFingerprint(root: string, nodes: readonly SourceNode[]): { digest: string; newestMtimeMs: number } {
-  const FIELDS = 7;
-  const nums = new Float64Array(nodes.length * FIELDS);
+function statFingerprint(root: string, stats: Float64Array, nodes: readonly SourceNode[]): { digest: string; newestMtimeMs: number } {
+  const F = STAT_FIELDS;
+  const nums = new Float64Array(nodes.length * F);
   const strings: string[] = [root];
   let newest = 0;
-  for (let i = 0, at = 0; i < nodes.length; i++, at += FIELDS) {
+  for (let i = 0, at = 0; i < nodes.length; i++, at += F) {
     const n = nodes[i];
     strings.push(n.path);
-    const mtimeMs = n.mtimeMs;
-    if (mtimeMs === undefined) continue; // all zero: not from the context walk
-    const ctimeMs = n.ctimeMs!;
+    const k = n.statIndex;
+    if (k === undefined) continue; // all zero: not from the context walk
+    const from = k * F;
+    const mtimeMs = stats[from + 2];
+    const ctimeMs = stats[from + 3];
+    nums[at] = stats[from];
+    nums[at + 1] = stats[from + 1];
+    nums[at + 2] = mtimeMs;
+    nums[at + 3] = ctimeMs;
+    nums[at + 4] = stats[from + 4];
+    nums[at + 5] = stats[from + 5];
     if (mtimeMs > newest) newest = mtimeMs;
     if (ctimeMs > newest) newest = ctimeMs;
-    nums[at] = TYPE_CODE[n.type];
-    nums[at + 1] = n.mode;
-    nums[at + 2] = n.size;
-    nums[at + 3] = mtimeMs;
-    nums[at + 4] = ctimeMs;
-    nums[at + 5] = n.ino!;
-    nums[at + 6] = n.dev!;
     // the entry's own path too: a followed symlink is fingerprinted as its target
     if (n.realPath !== undefined) strings.push(`\u0001${n.realPath}`);
     if (n.linkname !== undefined) strings.push(`\u0002${n.linkname}`);
   }
   const digest = createHash('sha256').update(new Uint8Array(nums.buffer)).update(strings.join('\0')).digest('hex');
+  return { digest, newestMtimeMs: newest };
+}
+
+/** `statFingerprint` of every entry of the table at once: its rows, paths and link targets as they are. */
+function tableFingerprint(t: ContextTable): { digest: string; newestMtimeMs: number } {
+  const F = STAT_FIELDS;
+  const { stats } = t;
+  let newest = 0;
+  for (let at = 0; at < stats.length; at += F) {
+    if (stats[at + 2] > newest) newest = stats[at + 2];
+    if (stats[at + 3] > newest) newest = stats[at + 3];
+  }
+  const links: string[] = [];
+  for (const [i, target] of t.linknames) links.push(`${i}\u0002${target}`);
+  const digest = createHash('sha256')
+    .update(`table\0${t.root}\0`)
+    .update(new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength))
+    .update(t.pathsText)
+    .update(`\0${links.join('\0')}`)
+    .digest('hex');
   return { digest, newestMtimeMs: newest };
 }
 

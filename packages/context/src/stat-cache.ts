@@ -51,9 +51,19 @@ export interface StatCache {
 
 const VERSION = 'strata-context-cache v3';
 
+/** Where the stat cache of `contextDir` lives under `cacheDir`. */
+export function statCacheFile(cacheDir: string, contextDir: string): string {
+  return join(cacheDir, `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.tsv`);
+}
+
+/** Where the directory listings of the last walk of `contextDir` live under `cacheDir` (see walk-cache.ts). */
+export function walkCacheFile(cacheDir: string, contextDir: string): string {
+  return statCacheFile(cacheDir, contextDir).replace(/\.tsv$/, '.walk');
+}
+
 /** The stat cache of one context directory, under `cacheDir` (e.g. `<store root>/context-cache`). */
 export function openStatCache(cacheDir: string, contextDir: string): StatCache {
-  const file = join(cacheDir, `${createHash('sha256').update(contextDir).digest('hex').slice(0, 32)}.tsv`);
+  const file = statCacheFile(cacheDir, contextDir);
   const records = new Map<string, CacheRecord>();
   const used = new Set<string>();
   let dirty = false;

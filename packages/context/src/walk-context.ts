@@ -1,7 +1,9 @@
-import { accessSync, constants, lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { goClean, type Matcher, type ParentMatch } from '@strata/dockerignore';
 import { StrataError, wrapError } from '@strata/errors';
+import { fsBinding, readDirTyped, type FsBinding } from './raw-fs';
+import type { WalkCache } from './walk-cache';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 
@@ -42,27 +44,14 @@ export interface WalkOptions {
   under?: string;
   /** Fail (as Docker does when it sends the context) on a file this process cannot read. */
   checkReadable?: boolean;
-}
-
-function typeOfDirent(d: Dirent): EntryType {
-  if (d.isFile()) return 'file';
-  if (d.isDirectory()) return 'dir';
-  if (d.isSymbolicLink()) return 'symlink';
-  if (d.isFIFO()) return 'fifo';
-  if (d.isSocket()) return 'socket';
-  if (d.isCharacterDevice()) return 'char';
-  return 'block';
+  /** Directory listings of the last walk, reused where a directory did not change (`openWalkCache`). */
+  cache?: WalkCache;
 }
 
 // Directories sort as `name/`: then the depth-first order is exactly the sorted order of the
 // listed paths (directories with a trailing `/`), as `tar -t | sort` shows a context.
-function compareEntries(a: Dirent, b: Dirent): number {
-  const ad = a.isDirectory();
-  const bd = b.isDirectory();
-  if (!ad && !bd) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-  const ak = ad ? `${a.name}/` : a.name;
-  const bk = bd ? `${b.name}/` : b.name;
-  return ak < bk ? -1 : ak > bk ? 1 : 0;
+function sortKey(name: string, type: EntryType): string {
+  return type === 'dir' ? `${name}/` : name;
 }
 
 /** Node decodes file names as UTF-8; a name that is not valid UTF-8 comes back altered and cannot be opened. */
@@ -74,11 +63,31 @@ function checkDecodable(abs: string, rel: string): void {
   }
 }
 
-function readDir(abs: string, rel: string): Dirent[] {
+/** The entries of a directory with their kinds, in walk order. */
+function readDir(b: FsBinding | null, abs: string, rel: string): { names: string[]; types: EntryType[] } {
+  let listed;
   try {
-    return readdirSync(abs, { withFileTypes: true }).sort(compareEntries);
+    listed = readDirTyped(b, abs);
   } catch (err) {
     return wrapError(err, `cannot read context directory ${rel || '.'}`);
+  }
+  const { names } = listed;
+  const types = listed.types as EntryType[];
+  for (let i = 0; i < names.length; i++) {
+    // a file system that does not report kinds in readdir: ask lstat
+    if (types[i] === undefined) types[i] = kindOf(`${abs}/${names[i]}`, rel === '' ? names[i] : `${rel}/${names[i]}`);
+  }
+  const order = names.map((_, i) => i);
+  const keys = names.map((n, i) => sortKey(n, types[i]));
+  order.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
+  return { names: order.map((i) => names[i]), types: order.map((i) => types[i]) };
+}
+
+function kindOf(abs: string, rel: string): EntryType {
+  try {
+    return typeOfStats(lstatSync(abs));
+  } catch (err) {
+    return wrapError(err, `cannot stat context entry ${rel}`);
   }
 }
 
@@ -91,7 +100,7 @@ function readDir(abs: string, rel: string): Dirent[] {
  * absolute directory and name of each included entry (a callback, not a generator: this loop runs
  * once per file of the context, and is most of `context ls` and of an unchanged rebuild).
  */
-function walkNames(contextDir: string, options: WalkOptions, visit: (rel: string, type: EntryType, dirAbs: string, name: string) => void): void {
+export function walkNames(contextDir: string, options: WalkOptions, visit: (rel: string, type: EntryType, dirAbs: string, name: string) => void): void {
   const root = resolve(contextDir);
   const m = options.matcher;
   const filter = m !== undefined && m.patterns.length > 0 ? m : undefined;
@@ -103,14 +112,15 @@ function walkNames(contextDir: string, options: WalkOptions, visit: (rel: string
     if (err instanceof StrataError) throw err;
     wrapError(err, `context ${contextDir}`);
   }
+  const b = fsBinding(root);
+  const cache = options.cache;
   const walkDir = (abs: string, rel: string, info: ParentMatch | undefined): void => {
-    const entries = readDir(abs, rel);
+    const { names, types } = cache !== undefined ? cache.list(abs, rel, () => readDir(b, abs, rel)) : readDir(b, abs, rel);
     const prefix = rel === '' ? '' : `${rel}/`;
-    for (let i = 0; i < entries.length; i++) {
-      const d = entries[i];
-      const name = d.name;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       const childRel = prefix + name;
-      const type = typeOfDirent(d);
+      const type = types[i];
       let childInfo: ParentMatch | undefined;
       if (filter !== undefined) {
         if (type === 'dir') {
@@ -176,7 +186,7 @@ export function visitContextNames(contextDir: string, options: WalkOptions, visi
  * The walk with node's lstat result of each entry and its absolute path (for callers that keep
  * their own record per entry and would otherwise hold two: the build's source tree).
  */
-export function visitContextStats(contextDir: string, options: WalkOptions, visit: (path: string, type: EntryType, st: Stats, abs: string) => void): void {
+function visitContextStats(contextDir: string, options: WalkOptions, visit: (path: string, type: EntryType, st: Stats, abs: string) => void): void {
   walkNames(contextDir, options, (path, _type, dirAbs, name) => {
     const abs = `${dirAbs}/${name}`;
     let st: Stats;

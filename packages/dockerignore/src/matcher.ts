@@ -31,6 +31,8 @@ export interface MatcherOptions {
 
 export interface Matcher {
   readonly patterns: readonly Pattern[];
+  /** What decides the answers, as text (the patterns and the matching mode): equal keys, equal answers. */
+  readonly key: string;
   /** Any `!` exception among the patterns. */
   readonly hasExceptions: boolean;
   /** Is this slash-separated relative path excluded (it or any parent matched, last match wins)? */
@@ -166,6 +168,7 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
 
   return {
     patterns,
+    key: `${options.legacyParentMatching ? 'legacy' : 'current'}\n${patterns.map((p) => `${p.exclusion ? '!' : ''}${p.text}`).join('\n')}`,
     hasExceptions,
     matches: (path) => explain(path).excluded,
     explain,

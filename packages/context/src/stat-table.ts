@@ -1,0 +1,227 @@
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { wrapError } from '@strata/errors';
+import { fsBinding, lstatInto, LSTAT_INTO_SOURCE } from './raw-fs';
+import { openWalkCache } from './walk-cache';
+import { walkNames, type EntryType, type WalkOptions } from './walk-context';
+
+/** Numbers kept per entry in `ContextTable.stats`: mode (with the type bits), size, mtimeMs, ctimeMs, ino, dev. */
+export const STAT_FIELDS = 6;
+
+/**
+ * The included entries of a context with their lstat data, as columns rather than one object per
+ * entry: an unchanged rebuild looks at every file of the context and keeps nothing else of it.
+ */
+export interface ContextTable {
+  /** Absolute context directory. */
+  readonly root: string;
+  /** Relative paths in walk order (sorted, parents before children). */
+  readonly paths: string[];
+  /** `STAT_FIELDS` numbers per entry, in the order of `paths`. */
+  readonly stats: Float64Array;
+  /** Symlink targets by entry index. */
+  readonly linknames: Map<number, string>;
+  /** `paths` joined with NUL. */
+  readonly pathsText: string;
+}
+
+const S_IFMT = 0o170000;
+
+/** The entry type of an lstat mode. */
+export function typeOfMode(mode: number): EntryType {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    case 0o010000:
+      return 'fifo';
+    case 0o140000:
+      return 'socket';
+    case 0o020000:
+      return 'char';
+    case 0o060000:
+      return 'block';
+    default:
+      return 'file';
+  }
+}
+
+// Entries a thread claims at a time, and the sizes below which a second thread is not worth it.
+const CHUNK = 256;
+const MIN_PARALLEL = 2048;
+
+// The helper thread: lstat the chunks it claims until none are left. Plain JS run with
+// `eval: true`, so starting it loads only node's own modules, not the strata bundle.
+const HELPER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+${LSTAT_INTO_SOURCE}
+parentPort.once('message', (job) => {
+  const { root, joined, n, raw, stats, ctrl, chunkDone, chunk, fields } = job;
+  const b = raw ? process.binding('fs') : null;
+  const paths = joined.split('\\0');
+  const out = new Float64Array(stats);
+  const c = new Int32Array(ctrl);
+  const flags = new Uint8Array(chunkDone);
+  for (;;) {
+    const start = Atomics.add(c, 0, chunk);
+    if (start >= n) break;
+    const end = Math.min(n, start + chunk);
+    for (let i = start; i < end; i++) if (!lstatInto(b, root + '/' + paths[i], out, i * fields)) out[i * fields] = NaN;
+    Atomics.store(flags, start / chunk, 1);
+    Atomics.add(c, 1, end - start);
+    Atomics.notify(c, 1);
+  }
+  parentPort.close();
+});
+`;
+
+/**
+ * A second thread for `statContext`, started before it is needed: a thread takes ~35 ms to boot
+ * here. The CLI launcher starts one before it loads the bundle (`takeSpareThread`); otherwise the
+ * build starts one when it begins, so the boot overlaps with reading the Dockerfile. It exits
+ * after one job; `close` stops it if it never got one.
+ */
+export interface LstatHelper {
+  /** @internal */ readonly worker: Worker;
+  close(): void;
+}
+
+const SPARE = Symbol.for('strata.spare-thread');
+
+/**
+ * The thread the CLI launcher started before loading the bundle (it evaluates the first source it
+ * is sent), given the helper's source; once.
+ */
+function takeSpareThread(): Worker | undefined {
+  const g = globalThis as { [SPARE]?: Worker };
+  const spare = g[SPARE];
+  if (spare === undefined) return undefined;
+  delete g[SPARE];
+  spare.postMessage({ source: HELPER_SOURCE });
+  return spare;
+}
+
+export function startLstatHelper(): LstatHelper | undefined {
+  let worker: Worker;
+  try {
+    worker = takeSpareThread() ?? new Worker(HELPER_SOURCE, { eval: true, stdout: false, stderr: false });
+  } catch {
+    return undefined; // no threads here: the walk runs on one
+  }
+  worker.unref();
+  worker.on('error', () => undefined);
+  return {
+    worker,
+    close() {
+      void worker.terminate();
+    },
+  };
+}
+
+/** lstat `root/<path>` for every path into `stats`, sharing the work with `helper` when there is one. */
+function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | undefined): Float64Array {
+  const n = paths.length;
+  const F = STAT_FIELDS;
+  const b = fsBinding(root);
+  if (helper === undefined || n < MIN_PARALLEL) {
+    const stats = new Float64Array(n * F);
+    for (let i = 0; i < n; i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+    return stats;
+  }
+  const chunks = Math.ceil(n / CHUNK);
+  const statsBuf = new SharedArrayBuffer(n * F * 8);
+  const ctrlBuf = new SharedArrayBuffer(8);
+  const doneBuf = new SharedArrayBuffer(chunks);
+  const stats = new Float64Array(statsBuf);
+  const ctrl = new Int32Array(ctrlBuf);
+  const flags = new Uint8Array(doneBuf);
+  try {
+    helper.worker.postMessage({ root, joined: paths.join('\0'), n, raw: b !== null, stats: statsBuf, ctrl: ctrlBuf, chunkDone: doneBuf, chunk: CHUNK, fields: F });
+  } catch {
+    // the helper is gone: this thread claims every chunk below
+  }
+  for (;;) {
+    const start = Atomics.add(ctrl, 0, CHUNK);
+    if (start >= n) break;
+    const end = Math.min(n, start + CHUNK);
+    for (let i = start; i < end; i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+    flags[start / CHUNK] = 1;
+    Atomics.add(ctrl, 1, end - start);
+  }
+  // Wait for the chunks the helper claimed. A chunk is ~1 ms of work; if the helper stops making
+  // progress for a second (it died), this thread does what it left.
+  let done = Atomics.load(ctrl, 1);
+  while (done < n) {
+    if (Atomics.wait(ctrl, 1, done, 1000) === 'timed-out' && Atomics.load(ctrl, 1) === done) {
+      for (let c = 0; c < chunks; c++) {
+        if (Atomics.load(flags, c) === 1) continue;
+        for (let i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+      }
+      break;
+    }
+    done = Atomics.load(ctrl, 1);
+  }
+  return stats;
+}
+
+/**
+ * The walk of `visitContext` as a table: names first (readdir and .dockerignore), then one
+ * lstat per entry, on two threads when a helper was started and the context is large.
+ */
+export function statContext(contextDir: string, options: WalkOptions, extra: { helper?: LstatHelper; walkCacheFile?: string } = {}): ContextTable {
+  const root = resolve(contextDir);
+  const cache = extra.walkCacheFile !== undefined && options.checkReadable !== true ? openWalkCache(extra.walkCacheFile, fsBinding(root)) : undefined;
+  const key = `${options.under ?? ''}\n${options.matcher?.key ?? ''}`;
+  // The paths of the last walk: if no directory changed since, they are the paths a walk would
+  // find now, and no directory is read.
+  const last = cache?.lastWalk(key);
+  const lastStats = last !== undefined ? lstatAll(root, last.paths, extra.helper) : undefined;
+  let found: { paths: string[]; stats: Float64Array; pathsText?: string };
+  if (last !== undefined && lastStats !== undefined && last.isCurrent(lastStats, STAT_FIELDS, root)) {
+    found = { paths: last.paths, stats: lastStats, pathsText: last.pathsText };
+  } else {
+    const paths: string[] = [];
+    walkNames(contextDir, { ...options, cache }, (rel) => {
+      paths.push(rel);
+    });
+    cache?.save(key, paths);
+    const stats = last !== undefined && lastStats !== undefined ? restat(root, paths, { paths: last.paths, stats: lastStats }) : lstatAll(root, paths, extra.helper);
+    found = { paths, stats };
+  }
+  const { paths, stats } = found;
+  const linknames = new Map<number, string>();
+  for (let i = 0; i < paths.length; i++) {
+    const at = i * STAT_FIELDS;
+    if (Number.isNaN(stats[at])) {
+      // gone since it was listed, or not stat-able: the error of the public lstat, or the entry if it is back
+      let st: Stats;
+      try {
+        st = lstatSync(`${root}/${paths[i]}`);
+      } catch (err) {
+        return wrapError(err, `cannot stat context entry ${paths[i]}`);
+      }
+      stats.set([st.mode, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], at);
+    }
+    if ((stats[at] & S_IFMT) === 0o120000) linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
+  }
+  return { root, paths, stats, linknames, pathsText: found.pathsText ?? paths.join('\0') };
+}
+
+/** lstat rows for `paths`, taking those of `before` (just taken) for the paths it has. */
+function restat(root: string, paths: readonly string[], before: { paths: readonly string[]; stats: Float64Array }): Float64Array {
+  const F = STAT_FIELDS;
+  const index = new Map<string, number>();
+  for (let i = 0; i < before.paths.length; i++) index.set(before.paths[i], i);
+  const b = fsBinding(root);
+  const stats = new Float64Array(paths.length * F);
+  for (let i = 0; i < paths.length; i++) {
+    const j = index.get(paths[i]);
+    if (j !== undefined && !Number.isNaN(before.stats[j * F])) stats.set(before.stats.subarray(j * F, j * F + F), i * F);
+    else if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = Number.NaN;
+  }
+  return stats;
+}
