@@ -24,6 +24,8 @@ export interface ContextTable {
   readonly linknames: Map<number, string>;
   /** `paths` joined with NUL. */
   readonly pathsText: string;
+  /** Directories read from disk for this table: 0 when the walk cache showed that none changed. */
+  readonly dirsRead: number;
 }
 
 const S_IFMT = 0o170000;
@@ -180,9 +182,9 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
   // find now, and no directory is read.
   const last = cache?.lastWalk(key);
   const lastStats = last !== undefined ? lstatAll(root, last.paths, extra.helper) : undefined;
-  let found: { paths: string[]; stats: Float64Array; pathsText?: string };
+  let found: { paths: string[]; stats: Float64Array; pathsText?: string; dirsRead: number };
   if (last !== undefined && lastStats !== undefined && last.isCurrent(lastStats, STAT_FIELDS, root)) {
-    found = { paths: last.paths, stats: lastStats, pathsText: last.pathsText };
+    found = { paths: last.paths, stats: lastStats, pathsText: last.pathsText, dirsRead: 0 };
   } else {
     const paths: string[] = [];
     walkNames(contextDir, { ...options, cache }, (rel) => {
@@ -190,7 +192,7 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
     });
     cache?.save(key, paths);
     const stats = last !== undefined && lastStats !== undefined ? restat(root, paths, { paths: last.paths, stats: lastStats }) : lstatAll(root, paths, extra.helper);
-    found = { paths, stats };
+    found = { paths, stats, dirsRead: cache !== undefined ? cache.dirsRead : countDirs(stats) + 1 };
   }
   const { paths, stats } = found;
   const linknames = new Map<number, string>();
@@ -208,7 +210,13 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
     }
     if ((stats[at] & S_IFMT) === 0o120000) linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
   }
-  return { root, paths, stats, linknames, pathsText: found.pathsText ?? paths.join('\0') };
+  return { root, paths, stats, linknames, pathsText: found.pathsText ?? paths.join('\0'), dirsRead: found.dirsRead };
+}
+
+function countDirs(stats: Float64Array): number {
+  let n = 0;
+  for (let at = 0; at < stats.length; at += STAT_FIELDS) if ((stats[at] & S_IFMT) === 0o040000) n++;
+  return n;
 }
 
 /** lstat rows for `paths`, taking those of `before` (just taken) for the paths it has. */

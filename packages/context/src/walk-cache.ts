@@ -28,6 +28,8 @@ export interface WalkCache {
    * disk. Atomic; a failure to write is ignored (the next walk reads the directories again).
    */
   save(key: string, paths: readonly string[]): void;
+  /** Directories whose listing was read from disk so far (not taken from the cache). */
+  readonly dirsRead: number;
 }
 
 export interface LastWalk {
@@ -63,6 +65,7 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
   const listings = (): Map<string, Listing> => (loaded ??= readListings(file));
   const now = new Map<string, Listing>();
   let readFromDisk = false;
+  let dirsRead = 0;
   const st = new Float64Array(6);
   const listFile = file.replace(/(\.walk)?$/, '.list');
   return {
@@ -83,12 +86,16 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
       }
       const r = read();
       readFromDisk = true;
+      dirsRead++;
       if (ok) {
         let kinds = '';
         for (const t of r.types) kinds += CODE_OF[t];
         now.set(rel, { row, readAt: at, names: r.names, kinds });
       }
       return r;
+    },
+    get dirsRead() {
+      return dirsRead;
     },
     lastWalk(key) {
       return readLastWalk(listFile, key);
