@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { appendFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
 import { openStore } from '@strata/image-store';
@@ -17,7 +17,7 @@ COPY c.txt $DEST/
 LABEL done=yes
 `;
 
-async function setup() {
+async function setup(more: Record<string, string> = {}) {
   const dir = tempDir();
   const ctx = writeTree(join(dir, 'ctx'), {
     Dockerfile: DOCKERFILE,
@@ -26,6 +26,7 @@ async function setup() {
     'big/two': '2\n',
     'big/sub/three': '3\n',
     'c.txt': 'c\n',
+    ...more,
   });
   const store = await openStore(join(dir, 'root'));
   const run = async (extra: Partial<BuildOptions> = {}) => {
@@ -106,6 +107,38 @@ describe('layer cache', () => {
     const chunks: Buffer[] = [];
     for await (const c of await view.read('x')) chunks.push(Buffer.from(c));
     expect(Buffer.concat(chunks).toString()).toBe('two!\n');
+  });
+
+  it('files added to and removed from a directory are seen once listings are cached (and on two threads)', async () => {
+    // enough files for the lstat pass to be shared with a helper thread from the second build on
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 2600; i++) files[`big/many/d${i % 13}/f${i}`] = `${i}\n`;
+    const { ctx, run, store } = await setup(files);
+    // directory listings are trusted once the directories are 2 s older than the listing
+    await new Promise((r) => setTimeout(r, 2100));
+    const first = await run();
+    const second = await run();
+    expect(second.cached.slice(1).every(Boolean)).toBe(true);
+    const names = async (id: string) => {
+      const img = (await store.image(id)).image;
+      const layers = await img.layers();
+      const view = await unionView(await Promise.all(layers.map(async (l) => ({ path: store.blobs.path(await l.digest()) }))));
+      return [...view.entries()].map((e) => e.path);
+    };
+    writeFileSync(join(ctx, 'big/many/d3/added'), 'new\n');
+    const added = await run();
+    expect(added.cached.slice(1)).toEqual([true, true, true, false, false, false]);
+    expect(await names(added.id)).toContain('big/many/d3/added');
+    expect((await run()).id).toBe(added.id);
+    unlinkSync(join(ctx, 'big/many/d3/added'));
+    unlinkSync(join(ctx, 'big/many/d5/f5'));
+    const removed = await run();
+    expect(removed.cached.slice(1)).toEqual([true, true, true, false, false, false]);
+    const after = await names(removed.id);
+    expect(after).not.toContain('big/many/d3/added');
+    expect(after).not.toContain('big/many/d5/f5');
+    expect(after).toContain('big/many/d5/f18');
+    expect(removed.id).not.toBe(first.id);
   });
 
   it('a mode change invalidates (content digests include the mode)', async () => {

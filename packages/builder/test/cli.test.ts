@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cleanupTempDirs, runStrata, tempDir, writeTree } from '@strata/testing';
 
 afterAll(() => cleanupTempDirs());
@@ -63,6 +63,25 @@ describe('strata build (CLI)', () => {
   it('a broken Dockerfile: one line naming the line, exit 2, nothing tagged', async () => {
     await expectOneLineError('FROM scratch\nCOPY\n', /^strata: Dockerfile:2: /);
   });
+  it('a large context through the launcher (its spare thread lstats too): cached rebuild, then an added file is seen', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 2600; i++) files[`src/d${i % 11}/f${i}.txt`] = `${i}\n`;
+    const ctx = ctxWith('FROM scratch\nCOPY . /app\n', files);
+    const bigRoot = join(tempDir(), 'root');
+    const build = async () => {
+      const r = await runStrata(['-q', 'build', '-t', 'strata-big:1', ctx], { root: bigRoot });
+      expect(r.code, r.stderr).toBe(0);
+      return r.out.trim();
+    };
+    const first = await build();
+    expect(await build()).toBe(first);
+    writeFileSync(join(ctx, 'src/d4/added.txt'), 'new\n');
+    const third = await build();
+    expect(third).not.toBe(first);
+    const files3 = await runStrata(['image', 'files', 'strata-big:1', '/app/src/d4'], { root: bigRoot });
+    expect(files3.out).toMatch(/added\.txt/);
+  });
+
   it('a missing COPY source', async () => {
     await expectOneLineError('FROM scratch\nCOPY nope.txt /\n', /^strata: Dockerfile:2: .*nope\.txt.* not found/);
   });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
@@ -78,6 +79,28 @@ describe('statContext', () => {
     } finally {
       helper!.close();
     }
+  });
+
+  it("takes the CLI launcher's spare thread (which runs the first source it is sent) as its helper", async () => {
+    const dir = writeTree(tempDir(), manyFiles(2500));
+    const want = expected(dir);
+    const key = Symbol.for('strata.spare-thread');
+    // the launcher's contract (tools/cli-launcher.cjs)
+    const spare = new Worker("require('node:worker_threads').parentPort.once('message', (m) => { eval(m.source); });", { eval: true });
+    await new Promise((r) => spare.once('online', r));
+    (globalThis as Record<symbol, unknown>)[key] = spare;
+    const helper = startLstatHelper();
+    try {
+      expect(helper!.worker).toBe(spare);
+      expect((globalThis as Record<symbol, unknown>)[key]).toBeUndefined(); // taken once
+      await new Promise((r) => setTimeout(r, 50)); // it has evaluated the helper's source
+      expect(rows(statContext(dir, {}, { helper }))).toEqual(want);
+    } finally {
+      helper!.close();
+    }
+    const own = startLstatHelper();
+    expect(own!.worker).not.toBe(spare);
+    own!.close();
   });
 
   it('an entry that vanishes between the listing and its lstat is an error naming it', () => {
