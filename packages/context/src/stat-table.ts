@@ -154,16 +154,18 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
     flags[start / CHUNK] = 1;
     Atomics.add(ctrl, 1, end - start);
   }
-  // Wait for the chunks the helper claimed. A chunk is ~1 ms of work; if the helper stops making
-  // progress for a second (it died), this thread does what it left.
+  // Wait for the chunks the helper claimed. A chunk is ~1 ms of work; if the helper makes no
+  // progress for a second (it died, or a file system is that slow), this thread does what it left
+  // and returns a copy, so that rows the helper may still write do not change under the build.
   let done = Atomics.load(ctrl, 1);
   while (done < n) {
     if (Atomics.wait(ctrl, 1, done, 1000) === 'timed-out' && Atomics.load(ctrl, 1) === done) {
+      const own = stats.slice();
       for (let c = 0; c < chunks; c++) {
         if (Atomics.load(flags, c) === 1) continue;
-        for (let i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+        for (let i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) if (!lstatInto(b, `${root}/${paths[i]}`, own, i * F)) own[i * F] = NaN;
       }
-      break;
+      return own;
     }
     done = Atomics.load(ctrl, 1);
   }

@@ -103,6 +103,24 @@ describe('statContext', () => {
     own!.close();
   });
 
+  it('a helper that claims a chunk and never finishes it: this thread does it after a second', async () => {
+    const dir = writeTree(tempDir(), manyFiles(2500));
+    const want = expected(dir);
+    // the job protocol of HELPER_SOURCE, stopped after the first claim
+    const stuck = new Worker(
+      "require('node:worker_threads').parentPort.once('message', (job) => { const c = new Int32Array(job.ctrl); Atomics.add(c, 0, job.chunk); Atomics.wait(c, 0, Atomics.load(c, 0) + 1e9); });",
+      { eval: true },
+    );
+    await new Promise((r) => stuck.once('online', r));
+    const t0 = Date.now();
+    try {
+      expect(rows(statContext(dir, {}, { helper: { worker: stuck, close: () => void stuck.terminate() } }))).toEqual(want);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    } finally {
+      await stuck.terminate();
+    }
+  });
+
   it('an entry that vanishes between the listing and its lstat is an error naming it', () => {
     const dir = writeTree(tempDir(), { 'a.txt': 'a' });
     // a matcher that deletes the file as the walk decides on it: the lstat after the listing fails
