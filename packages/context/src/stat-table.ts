@@ -124,8 +124,11 @@ export function startLstatHelper(): LstatHelper | undefined {
   };
 }
 
-/** lstat `root/<path>` for every path into `stats`, sharing the work with `helper` when there is one. */
-function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | undefined): Float64Array {
+/**
+ * lstat `root/<path>` for every path into `stats`, sharing the work with `helper` when there is one
+ * (`joined`: the paths joined with NUL, when the caller has that already).
+ */
+function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | undefined, joined?: string): Float64Array {
   const n = paths.length;
   const F = STAT_FIELDS;
   const b = fsBinding(root);
@@ -142,7 +145,7 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
   const ctrl = new Int32Array(ctrlBuf);
   const flags = new Uint8Array(doneBuf);
   try {
-    helper.worker.postMessage({ root, joined: paths.join('\0'), n, raw: b !== null, stats: statsBuf, ctrl: ctrlBuf, chunkDone: doneBuf, chunk: CHUNK, fields: F });
+    helper.worker.postMessage({ root, joined: joined ?? paths.join('\0'), n, raw: b !== null, stats: statsBuf, ctrl: ctrlBuf, chunkDone: doneBuf, chunk: CHUNK, fields: F });
   } catch {
     // the helper is gone: this thread claims every chunk below
   }
@@ -183,7 +186,7 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
   // The paths of the last walk: if no directory changed since, they are the paths a walk would
   // find now, and no directory is read.
   const last = cache?.lastWalk(key);
-  const lastStats = last !== undefined ? lstatAll(root, last.paths, extra.helper) : undefined;
+  const lastStats = last !== undefined ? lstatAll(root, last.paths, extra.helper, last.pathsText) : undefined;
   let found: { paths: string[]; stats: Float64Array; pathsText?: string; dirsRead: number };
   if (last !== undefined && lastStats !== undefined && last.isCurrent(lastStats, STAT_FIELDS, root)) {
     found = { paths: last.paths, stats: lastStats, pathsText: last.pathsText, dirsRead: 0 };
