@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import type { EntryType } from './walk-context';
 
 /**
@@ -29,30 +29,42 @@ const CTIME_NS = 15;
 
 let binding: FsBinding | null | undefined;
 
-/** Node's fs binding if it passes the probe on `dir` (an existing directory), else null. Probed once. */
+/**
+ * Node's fs binding if it passes the probe on `dir` (a directory), else null. Probed once per
+ * process; a `dir` that cannot be read is no probe (null, and the next call probes again).
+ */
 export function fsBinding(dir: string): FsBinding | null {
   if (binding !== undefined) return binding;
-  binding = null;
+  let st: Stats;
+  let names: Dirent[];
+  try {
+    st = lstatSync(dir);
+    names = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  binding = probe(dir, st, names);
+  return binding;
+}
+
+function probe(dir: string, st: Stats, names: Dirent[]): FsBinding | null {
   const pending = process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '');
   const proc = process as unknown as { binding?: (name: string) => unknown };
   if (pending || typeof proc.binding !== 'function') return null;
   try {
     const b = proc.binding('fs') as FsBinding;
     const v = b.lstat(dir, false, undefined, false);
-    const st = lstatSync(dir);
     if (!(v instanceof Float64Array) || v.length < 16) return null;
     if (v[MODE] !== st.mode || v[INO] !== st.ino || v[DEV] !== st.dev || v[SIZE] !== st.size) return null;
     if (v[MTIME_S] * 1e3 + v[MTIME_NS] / 1e6 !== st.mtimeMs || v[CTIME_S] * 1e3 + v[CTIME_NS] / 1e6 !== st.ctimeMs) return null;
     if (b.lstat(`${dir}/.strata-probe-missing-${process.pid}`, false, undefined, false) !== undefined) return null;
     const r = b.readdir(dir, 'utf8', true);
-    const names = readdirSync(dir, { withFileTypes: true });
     if (!Array.isArray(r) || !Array.isArray(r[0]) || !Array.isArray(r[1]) || r[0].length !== names.length) return null;
     for (let i = 0; i < names.length; i++) if (r[0][i] !== names[i].name || r[1][i] !== direntCode(names[i])) return null;
-    binding = b;
+    return b;
   } catch {
-    binding = null;
+    return null;
   }
-  return binding;
 }
 
 function direntCode(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): number {

@@ -176,8 +176,10 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
 }
 
 /**
- * The walk of `visitContext` as a table: names first (readdir and .dockerignore), then one
- * lstat per entry, on two threads when a helper was started and the context is large.
+ * The walk of `visitContext` as a table: names first (readdir and .dockerignore), then one lstat
+ * per entry, on two threads when a helper was started and the context is large. With a walk cache
+ * file, the paths of the last walk come first: they are lstat-ed, and if no directory changed they
+ * are the answer; otherwise only the changed directories are read again.
  */
 export function statContext(contextDir: string, options: WalkOptions, extra: { helper?: LstatHelper; walkCacheFile?: string } = {}): ContextTable {
   const root = resolve(contextDir);
