@@ -77,6 +77,10 @@ function readDir(b: FsBinding | null, abs: string, rel: string): { names: string
     // a file system that does not report kinds in readdir: ask lstat
     if (types[i] === undefined) types[i] = kindOf(`${abs}/${names[i]}`, rel === '' ? names[i] : `${rel}/${names[i]}`);
   }
+  // Most directories (the leaves) hold one kind, not directories: their names sort as they are.
+  let oneKind = types.length === 0 || types[0] !== 'dir';
+  for (let i = 1; oneKind && i < types.length; i++) oneKind = types[i] === types[0];
+  if (oneKind) return { names: names.sort(), types };
   const order = names.map((_, i) => i);
   const keys = names.map((n, i) => sortKey(n, types[i]));
   order.sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
