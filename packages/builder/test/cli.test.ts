@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { cleanupTempDirs, runStrata, tempDir, writeTree } from '@strata/testing';
 
 afterAll(() => cleanupTempDirs());
@@ -98,11 +98,30 @@ describe('strata build (CLI)', () => {
     const du = await runStrata(['build', 'du', '--format', 'json'], { root });
     expect(du.code).toBe(0);
     expect(du.out.trim().split('\n').length).toBeGreaterThan(0);
+    expect(readdirSync(join(root, 'context-cache')).length).toBeGreaterThan(0);
+    const aliases = readdirSync(join(root, 'cache', 'aliases'));
+    expect(aliases.length).toBeGreaterThan(0);
+    // one more, made two hours ago
+    const old = join(root, 'cache', 'aliases', `${'0'.repeat(64)}.json`);
+    writeFileSync(old, readFileSync(join(root, 'cache', 'aliases', aliases[0])));
+    const twoHoursAgo = new Date(Date.now() - 7200_000);
+    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    const kept = await runStrata(['build', 'prune', '--keep-duration', '1h'], { root });
+    expect(kept.code, kept.stderr).toBe(0);
+    // an alias (a COPY's stat fingerprint → its key) made within the hour stays, an older one goes
+    expect(readdirSync(join(root, 'cache', 'aliases')).sort()).toEqual(aliases.sort());
+    expect(readdirSync(join(root, 'context-cache')).length).toBeGreaterThan(0);
     const pr = await runStrata(['build', 'prune'], { root });
     expect(pr.code, pr.stderr).toBe(0);
     expect(pr.out).toMatch(/Total reclaimed space/);
     const du2 = await runStrata(['build', 'du', '--format', 'json'], { root });
     expect(du2.out.trim()).toBe('');
     expect(existsSync(join(root, 'cache', 'roots'))).toBe(true);
+    expect(existsSync(join(root, 'cache', 'aliases'))).toBe(false);
+    expect(existsSync(join(root, 'context-cache'))).toBe(false);
+    // and a build after it works from nothing
+    const ctx = ctxWith('FROM scratch\nCOPY a.txt /\n', { 'a.txt': 'again' });
+    const again = await runStrata(['build', '-q', ctx], { root });
+    expect(again.code, again.stderr).toBe(0);
   });
 });

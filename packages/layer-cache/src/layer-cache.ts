@@ -51,6 +51,21 @@ export interface LayerCache {
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+/** Remove the files in `dir` last written before `olderThan` (aliases are written once, when made). */
+async function removeOlder(dir: string, olderThan: Date): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    const st = await fsp.stat(p).catch(() => undefined);
+    if (st !== undefined && st.mtimeMs < olderThan.getTime()) await fsp.rm(p, { force: true });
+  }
+}
+
 /** Timestamp granularity margin for trusting stat data (as @strata/context's stat cache). */
 const RACY_MS = 2000;
 
@@ -185,6 +200,7 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
       let bytes = 0;
       for (const [d, s] of freed) if (!kept.has(d)) bytes += s;
       if (!opts.olderThan) await fsp.rm(aliasDir, { recursive: true, force: true });
+      else await removeOlder(aliasDir, opts.olderThan);
       return { removed, bytes };
     },
   };

@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { collectGarbage, openStore } from '@strata/image-store';
@@ -23,6 +25,9 @@ export async function run(ctx: CommandContext, opts: { keepDuration?: string }):
   const cache = openLayerCache(store.blobs);
   const olderThan = opts.keepDuration ? new Date(Date.now() - parseDuration(opts.keepDuration)) : undefined;
   const r = await cache.prune({ olderThan });
+  // What builds remember of context directories (content hashes by stat data, directory
+  // listings): all of it goes with the rest of the build cache; the next build hashes again.
+  if (olderThan === undefined) await rm(join(ctx.globals.root, 'context-cache'), { recursive: true, force: true });
   // Layers that only the cache kept are now unreachable: free them now, as `docker builder prune` does.
   const gc = await collectGarbage(store);
   if (ctx.globals.format === 'json') return { kind: 'json', value: { records: r.removed, reclaimedBytes: gc.bytes } };
@@ -32,7 +37,7 @@ export async function run(ctx: CommandContext, opts: { keepDuration?: string }):
 export function register(build: Command, io: Io): void {
   build
     .command('prune')
-    .description('remove build cache records (and the layers only they kept)')
+    .description('remove build cache records (and the layers only they kept); without --keep-duration also the context caches')
     .option('--keep-duration <duration>', 'keep records used within this duration (e.g. 24h)')
     .action(action(io, (ctx, opts: { keepDuration?: string }) => run(ctx, opts)));
 }
