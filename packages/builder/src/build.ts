@@ -563,7 +563,8 @@ async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { k
     for (const u of urls) {
       const file = join(ctx.store.root, 'tmp', `download-${process.pid}-${randomBytes(6).toString('hex')}`);
       downloads.push(file);
-      matches.push(await fetchUrl(u, ins.kind === 'add' ? ins.checksum : undefined, file));
+      const checksum = ins.kind === 'add' ? ins.checksum : undefined;
+      matches.push(checksum !== undefined && SHA256_DIGEST.test(checksum) ? deferredUrl(u, checksum, file) : await fetchUrl(u, checksum, file));
     }
     return await copyMatches(ctx, st, ins, matches, srcTree, { what, sources, destWord, dest, chown, chmod, parents, excludes, from });
   } finally {
@@ -629,6 +630,7 @@ async function copyMatches(
     if (fp) await ctx.cache.putAlias(fp.digest, key);
   }
   const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
+    for (const m of matches) await m.fetch?.();
     const view = await viewOf(ctx, st);
     const owner = chown !== undefined ? await resolveChown(chown, () => passwdFiles(view)) : undefined;
     // --link: the layer does not depend on what is below, so it is planned on an empty filesystem.
@@ -655,6 +657,29 @@ function fingerprintOf(ctx: BuildCtx, parent: string, spec: unknown, matches: So
   return { digest: stepKey(parent, { spec, roots: matches.map((m) => m.node.path), files: f.digest, inline }), newestMtimeMs: f.newestMtimeMs };
 }
 
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** `ADD --checksum` of a URL: a match keyed by the checksum, downloaded only if the layer is made. */
+function deferredUrl(url: string, checksum: string, file: string): SourceMatch {
+  const node: SourceNode = { path: urlFileName(url), type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, mtime: 0, sourcePath: file };
+  return {
+    node,
+    nodes: [node],
+    downloaded: checksum,
+    fetch: async () => {
+      const got = (await fetchUrl(url, checksum, file)).node;
+      node.size = got.size;
+      node.mtime = got.mtime;
+    },
+  };
+}
+
+// BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
+function urlFileName(url: string): string {
+  const base = posix.basename(new URL(url).pathname);
+  return base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
+}
+
 async function fetchUrl(url: string, checksum: string | undefined, file: string): Promise<SourceMatch> {
   const res = await download(url, `ADD ${url}`, file);
   if (checksum !== undefined && res.digest !== checksum) {
@@ -662,10 +687,7 @@ async function fetchUrl(url: string, checksum: string | undefined, file: string)
   }
   const lm = res.lastModified;
   const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : 0;
-  const base = posix.basename(new URL(url).pathname);
-  // BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
-  const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
-  const node: SourceNode = { path: name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: res.size, mtime, sourcePath: file };
+  const node: SourceNode = { path: urlFileName(url), type: 'file', mode: 0o600, uid: 0, gid: 0, size: res.size, mtime, sourcePath: file };
   return { node, nodes: [node], downloaded: res.digest };
 }
 

@@ -16,6 +16,11 @@ export interface SourceMatch {
   data?: string;
   /** `ADD <url>`: the digest of the downloaded file (`node.sourcePath`, a temp file); never unpacked. */
   downloaded?: string;
+  /**
+   * `ADD --checksum=sha256:… <url>`: the download, put off until the layer is made. The digest is
+   * known, so a cached step needs no network (as BuildKit); this fills in the node's size and mtime.
+   */
+  fetch?: () => Promise<void>;
   /** `--parents`: the leading part of the source path that is not kept (before a `/./` pivot). */
   base?: string;
 }

@@ -65,9 +65,11 @@ describe('COPY flags beyond Docker 20.10', () => {
     expect(await text(view, 'raw')).toBe('raw $NAME\n');
   });
 
-  it('ADD <url> with --checksum; a wrong checksum fails', async () => {
+  it('ADD <url> with --checksum; a wrong checksum fails; cached, it needs no download', async () => {
     const body = 'downloaded\n';
+    let requests = 0;
     const server: Server = createServer((_req, res) => {
+      requests++;
       res.setHeader('Last-Modified', 'Tue, 14 Nov 2023 22:13:20 GMT');
       res.end(body);
     });
@@ -75,9 +77,19 @@ describe('COPY flags beyond Docker 20.10', () => {
     const port = (server.address() as { port: number }).port;
     try {
       const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-      const { view } = await buildIn(`FROM scratch\nADD --checksum=${sum} http://127.0.0.1:${port}/file.txt /dl/\n`);
+      const dockerfile = `FROM scratch\nADD --checksum=${sum} http://127.0.0.1:${port}/file.txt /dl/\n`;
+      const { view, r } = await buildIn(dockerfile);
       expect(await text(view, 'dl/file.txt')).toBe(body);
       expect(view.stat('dl/file.txt')!.mode & 0o7777).toBe(0o600);
+      expect(view.stat('dl/file.txt')!.mtime).toBe(1_700_000_000); // Last-Modified
+      expect(requests).toBe(1);
+      const again = await buildIn(dockerfile);
+      expect(again.r.steps[1].cached).toBe(true);
+      expect(again.r.id).toBe(r.id);
+      expect(requests).toBe(1);
+      // without a checksum the digest is known only after a download: every build fetches
+      await buildIn(`FROM scratch\nADD http://127.0.0.1:${port}/file.txt /dl/\n`);
+      expect(requests).toBe(2);
       await expect(buildIn(`FROM scratch\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/file.txt /dl/\n`)).rejects.toThrow(/digest mismatch/);
     } finally {
       server.close();
