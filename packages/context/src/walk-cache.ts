@@ -87,11 +87,11 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
       const r = read();
       readFromDisk = true;
       dirsRead++;
-      if (ok) {
-        let kinds = '';
-        for (const t of r.types) kinds += CODE_OF[t];
-        now.set(rel, { row, readAt: at, names: r.names, kinds });
-      }
+      let kinds = '';
+      for (const t of r.types) kinds += CODE_OF[t];
+      // Every directory walked is recorded (the last walk's paths are checked against these rows);
+      // one whose lstat failed gets a row that matches nothing, so it is never trusted.
+      now.set(rel, ok ? { row, readAt: at, names: r.names, kinds } : { row: [-1, -1, -1, -1], readAt: 0, names: r.names, kinds });
       return r;
     },
     get dirsRead() {
