@@ -21,10 +21,11 @@ if (commandWord(process.argv.slice(2)) === 'build') {
   } catch {}
 }
 
-/** The first word of a command line that is not an option (or --root's value). */
+/** The first word of a command line that is not an option or an option's value (as groupsFor in program.ts). */
 function commandWord(args) {
+  const withValue = ['--root', '--format']; // GLOBAL_WITH_VALUE in packages/cli/src/program.ts
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--root') i++;
+    if (withValue.includes(args[i])) i++;
     else if (!args[i].startsWith('-')) return args[i];
   }
   return undefined;

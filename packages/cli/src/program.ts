@@ -76,7 +76,7 @@ export const GROUPS_OF_WORD: Record<string, Group[]> = {
 };
 
 // Global options that take a value (the word after them is not the command).
-const GLOBAL_WITH_VALUE = new Set(['--root', '--format']);
+export const GLOBAL_WITH_VALUE = new Set(['--root', '--format']);
 
 /** The command groups a command line needs: those of its first word, or all (help, typos). */
 export function groupsFor(argv: readonly string[]): Group[] {
