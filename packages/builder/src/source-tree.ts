@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
 import { statSync } from 'node:fs';
-import { contentDigests, openStatCache, startLstatHelper, STAT_FIELDS, statCacheFile, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
+import { contentDigests, openStatCache, releaseSpareThread, startLstatHelper, STAT_FIELDS, statCacheFile, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
 
@@ -94,9 +94,12 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   let statCache: StatCache | undefined;
   let whole: { digest: string; newestMtimeMs: number } | undefined;
   let filesRead = 0;
-  // A second thread for the lstat pass, started now so it has booted when the listing is done:
-  // only when the last build of this context saw enough files for it to pay off.
-  let helper = cacheDir !== undefined && fileSize(statCacheFile(cacheDir, root)) >= HELPER_MIN_CACHE_BYTES ? startLstatHelper() : undefined;
+  // A second thread for the lstat pass (the launcher's spare, or one started now so it has booted
+  // when the listing is done): only when the last build of this context saw enough files for it
+  // to pay off. Otherwise the spare is ended at once.
+  const big = cacheDir !== undefined && fileSize(statCacheFile(cacheDir, root)) >= HELPER_MIN_CACHE_BYTES;
+  if (!big) releaseSpareThread();
+  let helper = big ? startLstatHelper() : undefined;
   const load = (): SourceNode[] => {
     if (list) return list;
     const t = statContext(root, { matcher }, { helper, walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });

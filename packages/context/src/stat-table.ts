@@ -107,6 +107,15 @@ function takeSpareThread(): Worker | undefined {
   return spare;
 }
 
+/** The launcher's spare thread when the build will not use it: ended now, not at exit (it holds a V8 heap). */
+export function releaseSpareThread(): void {
+  const g = globalThis as { [SPARE]?: Worker };
+  const spare = g[SPARE];
+  if (spare === undefined) return;
+  delete g[SPARE];
+  void spare.terminate();
+}
+
 export function startLstatHelper(): LstatHelper | undefined {
   let worker: Worker;
   try {
