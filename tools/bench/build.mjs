@@ -26,6 +26,14 @@ const docker = (ctx, extra = []) => measure(DOCKER, ['build', '-q', '-t', TAG, .
 let peak = 0;
 const results = [];
 
+/** One strata build, then the same build by Docker: both times into `into`, strata's RSS into `peak`. */
+function pair(into, root, ctx, extra = []) {
+  const x = strata(root, ctx, extra);
+  into.s.push(x.ms);
+  peak = Math.max(peak, x.rssMB);
+  into.d.push(docker(ctx, extra).ms);
+}
+
 function report(name, s, d, target) {
   const ratio = s / d;
   results.push({ name, strataMs: Math.round(s), dockerMs: Math.round(d), ratio: Number(ratio.toFixed(3)), target, ok: ratio <= target });
@@ -56,26 +64,19 @@ function copyBench() {
   const one = { s: [], d: [] };
   for (let r = 0; r < RUNS; r++) {
     const root = join(work, `store-${r}`);
-    let x = strata(root, ctx);
+    // strata's store is new each round (cold); Docker's cache is bypassed with --no-cache
+    const x = strata(root, ctx);
     cold.s.push(x.ms);
     peak = Math.max(peak, x.rssMB);
     cold.d.push(docker(ctx, ['--no-cache']).ms);
     // An unchanged rebuild takes ~0.1 s (strata) and ~0.5 s (Docker): alternate several of each,
     // so the median is not one noisy run.
-    for (let k = 0; k < 5; k++) {
-      x = strata(root, ctx);
-      warm.s.push(x.ms);
-      peak = Math.max(peak, x.rssMB);
-      warm.d.push(docker(ctx).ms);
-    }
+    for (let k = 0; k < 5; k++) pair(warm, root, ctx);
     // Unique per invocation: the context is generated the same every time, and dockerd's cache
     // outlives this run (a repeated change would be a cache hit for Docker).
     appendFileSync(join(ctx, 'src/d0/e0/f0.txt'), `change ${r} ${process.pid} ${Date.now()}\n`);
     execFileSync('sleep', ['3']);
-    x = strata(root, ctx);
-    one.s.push(x.ms);
-    peak = Math.max(peak, x.rssMB);
-    one.d.push(docker(ctx).ms);
+    pair(one, root, ctx);
     rmSync(root, { recursive: true, force: true });
   }
   report('copy cold', median(cold.s), median(cold.d), 0.5);
@@ -95,17 +96,9 @@ function runBench() {
   const cold = { s: [], d: [] };
   const cached = { s: [], d: [] };
   for (let r = 0; r < RUNS; r++) {
-    let x = strata(root, ctx, ['--no-cache']);
-    cold.s.push(x.ms);
-    peak = Math.max(peak, x.rssMB);
-    cold.d.push(docker(ctx, ['--no-cache']).ms);
+    pair(cold, root, ctx, ['--no-cache']);
     // A cached build takes ~70 ms: alternate several of each, so the median is not one noisy run.
-    for (let k = 0; k < 5; k++) {
-      x = strata(root, ctx);
-      cached.s.push(x.ms);
-      peak = Math.max(peak, x.rssMB);
-      cached.d.push(docker(ctx).ms);
-    }
+    for (let k = 0; k < 5; k++) pair(cached, root, ctx);
   }
   report('run x10 cold', median(cold.s), median(cold.d), 1.0);
   report('run x10 cached', median(cached.s), median(cached.d), 1.0);
