@@ -64,14 +64,12 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
   let loaded: Map<string, Listing> | undefined;
   const listings = (): Map<string, Listing> => (loaded ??= readListings(file));
   const now = new Map<string, Listing>();
-  let readFromDisk = false;
   let dirsRead = 0;
   const st = new Float64Array(6);
   const listFile = file.replace(/(\.walk)?$/, '.list');
   return {
     list(abs, rel, read) {
       const old = listings();
-      if (old.size === 0) readFromDisk = true;
       // the directory's own lstat before its listing: a change after this shows as a newer mtime
       // next time (the context directory itself is followed if it is a symlink)
       const at = Date.now();
@@ -85,7 +83,6 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
         return { names: prev.names, types };
       }
       const r = read();
-      readFromDisk = true;
       dirsRead++;
       let kinds = '';
       for (const t of r.types) kinds += CODE_OF[t];
@@ -101,7 +98,7 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
       return readLastWalk(listFile, key);
     },
     save(key, paths) {
-      if (readFromDisk) {
+      if (dirsRead > 0) {
         const parts: string[] = [];
         for (const [rel, l] of now) {
           parts.push(rel, `${l.row.join(' ')} ${l.readAt}`, l.kinds);
