@@ -237,7 +237,7 @@ function tableFingerprint(t: ContextTable): { digest: string; newestMtimeMs: num
   const digest = createHash('sha256')
     .update(`table\0${t.root}\0`)
     .update(new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength))
-    .update(t.pathsText)
+    .update(t.pathsText ?? t.paths.join('\0'))
     .update(`\0${links.join('\0')}`)
     .digest('hex');
   return { digest, newestMtimeMs: newest };

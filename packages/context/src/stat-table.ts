@@ -22,8 +22,8 @@ export interface ContextTable {
   readonly stats: Float64Array;
   /** Symlink targets by entry index. */
   readonly linknames: Map<number, string>;
-  /** `paths` joined with NUL. */
-  readonly pathsText: string;
+  /** `paths` joined with NUL, when the walk had that at hand (the stored paths of the last walk). */
+  readonly pathsText?: string;
   /** Directories read from disk for this table: 0 when the walk cache showed that none changed. */
   readonly dirsRead: number;
 }
@@ -226,7 +226,7 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
     }
     if ((stats[at] & S_IFMT) === 0o120000) linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
   }
-  return { root, paths, stats, linknames, pathsText: found.pathsText ?? paths.join('\0'), dirsRead: found.dirsRead };
+  return { root, paths, stats, linknames, pathsText: found.pathsText, dirsRead: found.dirsRead };
 }
 
 function countDirs(stats: Float64Array): number {
