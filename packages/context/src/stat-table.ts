@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { wrapError } from '@strata/errors';
 import { fsBinding, lstatInto, LSTAT_INTO_SOURCE } from './raw-fs';
 import { openWalkCache } from './walk-cache';
-import { walkNames, type EntryType, type WalkOptions } from './walk-context';
+import { typeOfMode, walkNames, type WalkOptions } from './walk-context';
 
 /** Numbers kept per entry in `ContextTable.stats`: mode (with the type bits), size, mtimeMs, ctimeMs, ino, dev. */
 export const STAT_FIELDS = 6;
@@ -26,30 +26,6 @@ export interface ContextTable {
   readonly pathsText?: string;
   /** Directories read from disk for this table: 0 when the walk cache showed that none changed. */
   readonly dirsRead: number;
-}
-
-const S_IFMT = 0o170000;
-
-/** The entry type of an lstat mode. */
-export function typeOfMode(mode: number): EntryType {
-  switch (mode & S_IFMT) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'dir';
-    case 0o120000:
-      return 'symlink';
-    case 0o010000:
-      return 'fifo';
-    case 0o140000:
-      return 'socket';
-    case 0o020000:
-      return 'char';
-    case 0o060000:
-      return 'block';
-    default:
-      return 'file';
-  }
 }
 
 // Entries a thread claims at a time, and the sizes below which a second thread is not worth it.
@@ -224,14 +200,14 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { h
       }
       stats.set([st.mode, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], at);
     }
-    if ((stats[at] & S_IFMT) === 0o120000) linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
+    if (typeOfMode(stats[at]) === 'symlink') linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
   }
   return { root, paths, stats, linknames, pathsText: found.pathsText, dirsRead: found.dirsRead };
 }
 
 function countDirs(stats: Float64Array): number {
   let n = 0;
-  for (let at = 0; at < stats.length; at += STAT_FIELDS) if ((stats[at] & S_IFMT) === 0o040000) n++;
+  for (let at = 0; at < stats.length; at += STAT_FIELDS) if (typeOfMode(stats[at]) === 'dir') n++;
   return n;
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSyn
 import { dirname } from 'node:path';
 import { lstatInto, type FsBinding } from './raw-fs';
 import { RACY_WINDOW_MS } from './stat-cache';
-import type { EntryType } from './walk-context';
+import { typeOfMode, type EntryType } from './walk-context';
 
 /**
  * The directory listings of the last walk of a context, so the next walk reads no directory that
@@ -214,7 +214,7 @@ function readLastWalk(file: string, key: string): LastWalk | undefined {
         const i = dirs[k];
         if (i < 0 || i >= nPaths) return false;
         const f = i * fields;
-        if ((stats[f] & 0o170000) !== 0o040000) return false; // no longer a directory
+        if (typeOfMode(stats[f]) !== 'dir') return false; // no longer a directory
         if (!current(k + 1, stats, f + 2)) return false;
       }
       return true;

@@ -89,7 +89,7 @@ function readDir(b: FsBinding | null, abs: string, rel: string): { names: string
 
 function kindOf(abs: string, rel: string): EntryType {
   try {
-    return typeOfStats(lstatSync(abs));
+    return typeOfMode(lstatSync(abs).mode);
   } catch (err) {
     return wrapError(err, `cannot stat context entry ${rel}`);
   }
@@ -173,7 +173,7 @@ export function walkNames(contextDir: string, options: WalkOptions, visit: (rel:
       if (r.excluded && (!isDir || filter.canSkipDir(rel))) return;
     }
     if (i === parts.length - 1) {
-      const type = typeOfStats(st);
+      const type = typeOfMode(st.mode);
       const slash = abs.lastIndexOf('/');
       visit(rel, type, abs.slice(0, slash), abs.slice(slash + 1));
       if (isDir) walkDir(abs, rel, info);
@@ -186,11 +186,32 @@ export function visitContextNames(contextDir: string, options: WalkOptions, visi
   walkNames(contextDir, options, visit);
 }
 
-/**
- * The walk with node's lstat result of each entry and its absolute path (for callers that keep
- * their own record per entry and would otherwise hold two: the build's source tree).
- */
-function visitContextStats(contextDir: string, options: WalkOptions, visit: (path: string, type: EntryType, st: Stats, abs: string) => void): void {
+const S_IFMT = 0o170000;
+
+/** The entry type of an lstat mode. */
+export function typeOfMode(mode: number): EntryType {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    case 0o010000:
+      return 'fifo';
+    case 0o140000:
+      return 'socket';
+    case 0o020000:
+      return 'char';
+    case 0o060000:
+      return 'block';
+    default:
+      return 'file';
+  }
+}
+
+/** The included entries of a build context with their lstat metadata, in walk order. */
+export function visitContext(contextDir: string, options: WalkOptions, visit: (entry: ContextEntry) => void): void {
   walkNames(contextDir, options, (path, _type, dirAbs, name) => {
     const abs = `${dirAbs}/${name}`;
     let st: Stats;
@@ -199,17 +220,7 @@ function visitContextStats(contextDir: string, options: WalkOptions, visit: (pat
     } catch (err) {
       return wrapError(err, `cannot stat context entry ${path}`);
     }
-    visit(path, typeOfStats(st), st, abs);
-  });
-}
-
-function typeOfStats(st: Stats): EntryType {
-  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : 'block';
-}
-
-/** The included entries of a build context with their lstat metadata, in walk order. */
-export function visitContext(contextDir: string, options: WalkOptions, visit: (entry: ContextEntry) => void): void {
-  visitContextStats(contextDir, options, (path, type, st, abs) => {
+    const type = typeOfMode(st.mode);
     const entry: ContextEntry = {
       path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0,
       mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev, nlink: st.nlink,

@@ -2,7 +2,7 @@
 // caller that only lists (`strata context ls`, `context check`) does not load node:crypto.
 export { loadIgnore } from './load-ignore';
 export type { IgnoreMatcher, LoadIgnoreOptions } from './load-ignore';
-export { listContext, listContextNames, visitContext, visitContextNames } from './walk-context';
+export { listContext, listContextNames, typeOfMode, visitContext, visitContextNames } from './walk-context';
 export type { ContextEntry, ContextName, EntryType, WalkOptions } from './walk-context';
 export { checkPath } from './check-path';
 export type { PathCheck } from './check-path';
