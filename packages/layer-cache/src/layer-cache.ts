@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite, type BlobStore } from '@strata/cas';
 import { isDigest, type Digest } from '@strata/oci';
@@ -51,6 +51,7 @@ export interface LayerCache {
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+
 /** Remove the files in `dir` last written before `olderThan` (aliases are written once, when made). */
 async function removeOlder(dir: string, olderThan: Date): Promise<void> {
   let names: string[];
@@ -153,9 +154,7 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
     async getAlias(fp, newestMtimeMs) {
       if (!KEY.test(fp)) return undefined;
       try {
-        // a read of ~100 bytes on the path of every unchanged rebuild: synchronous, so the first
-        // use of libuv's thread pool (which starts its threads) is not on that path
-        const a = JSON.parse(readFileSync(aliasPath(fp), 'utf8')) as { key: string; at: number };
+        const a = JSON.parse(await fsp.readFile(aliasPath(fp), 'utf8')) as { key: string; at: number };
         if (!KEY.test(a.key) || !(newestMtimeMs < a.at - RACY_MS)) return undefined;
         return a.key;
       } catch {
