@@ -36,6 +36,7 @@ const MIN_PARALLEL = 2048;
 // `eval: true`, so starting it loads only node's own modules, not the strata bundle.
 const HELPER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
+const { lstatSync } = require('node:fs');
 ${LSTAT_INTO_SOURCE}
 parentPort.once('message', (job) => {
   const { root, joined, n, raw, stats, ctrl, chunkDone, chunk, fields } = job;
@@ -48,7 +49,7 @@ parentPort.once('message', (job) => {
     const start = Atomics.add(c, 0, chunk);
     if (start >= n) break;
     const end = Math.min(n, start + chunk);
-    for (let i = start; i < end; i++) if (!lstatInto(b, root + '/' + paths[i], out, i * fields)) out[i * fields] = NaN;
+    for (let i = start; i < end; i++) lstatInto(b, root + '/' + paths[i], out, i * fields);
     Atomics.store(flags, start / chunk, 1);
     Atomics.add(c, 1, end - start);
     Atomics.notify(c, 1);
@@ -117,9 +118,13 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
   const n = paths.length;
   const F = STAT_FIELDS;
   const b = fsBinding(root);
+  // rows [from, to) into `out` (NaN in the first field of an entry that cannot be stat-ed)
+  const fill = (from: number, to: number, out: Float64Array) => {
+    for (let i = from; i < to; i++) lstatInto(b, `${root}/${paths[i]}`, out, i * F);
+  };
   if (helper === undefined || n < MIN_PARALLEL) {
     const stats = new Float64Array(n * F);
-    for (let i = 0; i < n; i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+    fill(0, n, stats);
     return stats;
   }
   const chunks = Math.ceil(n / CHUNK);
@@ -138,7 +143,7 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
     const start = Atomics.add(ctrl, 0, CHUNK);
     if (start >= n) break;
     const end = Math.min(n, start + CHUNK);
-    for (let i = start; i < end; i++) if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = NaN;
+    fill(start, end, stats);
     flags[start / CHUNK] = 1;
     Atomics.add(ctrl, 1, end - start);
   }
@@ -151,7 +156,7 @@ function lstatAll(root: string, paths: readonly string[], helper: LstatHelper | 
       const own = stats.slice();
       for (let c = 0; c < chunks; c++) {
         if (Atomics.load(flags, c) === 1) continue;
-        for (let i = c * CHUNK; i < Math.min(n, (c + 1) * CHUNK); i++) if (!lstatInto(b, `${root}/${paths[i]}`, own, i * F)) own[i * F] = NaN;
+        fill(c * CHUNK, Math.min(n, (c + 1) * CHUNK), own);
       }
       return own;
     }
@@ -221,7 +226,7 @@ function restat(root: string, paths: readonly string[], before: { paths: readonl
   for (let i = 0; i < paths.length; i++) {
     const j = index.get(paths[i]);
     if (j !== undefined && !Number.isNaN(before.stats[j * F])) stats.set(before.stats.subarray(j * F, j * F + F), i * F);
-    else if (!lstatInto(b, `${root}/${paths[i]}`, stats, i * F)) stats[i * F] = Number.NaN;
+    else lstatInto(b, `${root}/${paths[i]}`, stats, i * F);
   }
   return stats;
 }
