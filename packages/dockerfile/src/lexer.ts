@@ -155,6 +155,10 @@ class WordState {
         const tmp = this.processDoubleQuote();
         result += tmp;
         words.addRawString(tmp);
+      } else if (ch === '<') {
+        const tmp = this.processPossibleHeredoc();
+        result += tmp;
+        words.addRawString(tmp);
       } else {
         let c = this.next()!;
         if (c === this.opts.escape) {
@@ -218,6 +222,19 @@ class WordState {
       }
       result += ch;
     }
+  }
+
+  /**
+   * `<<` keeps the blanks right after it in its word (BuildKit >= dockerfile 1.16), so `<< EOF`
+   * is one word and reads as a heredoc; `<<- EOF` stays two words, `<<-` and `EOF`.
+   */
+  private processPossibleHeredoc(): string {
+    this.next(); // '<'
+    if (this.peek() !== '<') return '<';
+    this.next();
+    let result = '<<';
+    for (let p = this.peek(); p === ' ' || p === '\t' || p === '\r'; p = this.peek()) result += this.next();
+    return result;
   }
 
   private getEnv(name: string): { value: string; set: boolean } {

@@ -21,6 +21,7 @@ const CASES = [
   'err-expose-empty',
   'err-healthcheck-duration',
   'err-healthcheck-type',
+  'err-heredoc-chomp-blank',
   'err-invalid-stage-name',
   'err-mount-key',
   'err-mount-secret-from',
