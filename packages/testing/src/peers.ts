@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { runCommand, type CliResult, type RunOptions } from './cli';
+import { requireOrSkip } from './require';
 
 /** Debian's docker client: it has the classic `build` with DOCKER_BUILDKIT=1 (the newer client on PATH has no buildx). */
 export const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
@@ -30,16 +31,12 @@ const PEER_CHECKS: Record<string, () => void> = {
 
 /**
  * Whether a peer tool can be used by interop tests. Where it cannot, tests skip with the reason
- * printed — except under CI=true, where a missing peer is an error (CI must really run them).
+ * printed — except under CI=true, where a missing peer is an error (see `requireOrSkip`).
  */
 export function peerAvailable(name: keyof typeof PEER_CHECKS | string): boolean {
   const check = PEER_CHECKS[name] ?? (() => execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'pipe' }));
   const reason = probe(name, check);
-  if (reason === undefined) return true;
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
-  // eslint-disable-next-line no-console
-  console.warn(`SKIP interop: ${reason}`);
-  return false;
+  return requireOrSkip(reason === undefined, reason ?? name);
 }
 
 export function docker(args: string[], opts: Omit<RunOptions, 'root'> = {}): Promise<CliResult> {
