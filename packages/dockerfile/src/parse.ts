@@ -1,4 +1,5 @@
-import { goQuote, isSpace, parseGoBool, trimLeftSpace, trimSpace } from './go-text';
+import { createDirectiveParser, detectSyntax, findDirective, parseCheck } from './directives';
+import { goQuote, isSpace, trimLeftSpace, trimSpace } from './go-text';
 import { findHeredocs } from './heredoc-word';
 import { isInstructionName } from './instruction-info';
 import { ruleWarning } from './rules';
@@ -6,7 +7,6 @@ import { splitCommand, parseWords, splitWhitespace } from './split-command';
 import { syntaxError } from './syntax-error';
 import type {
   Ast,
-  CheckDirective,
   Directive,
   Directives,
   Flag,
@@ -19,8 +19,6 @@ import type {
 } from './types';
 
 const HEREDOC_INSTRUCTIONS = new Set(['add', 'copy', 'run']);
-const DIRECTIVE_RE = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
-const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 
 /**
  * Dockerfile text → AST with line ranges, parser directives and parser warnings, following
@@ -30,13 +28,25 @@ const VALID_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 export function parse(text: string, options: ParseOptions = {}): ParseResult {
   const filename = options.filename ?? 'Dockerfile';
   const lines = splitLines(text);
+  const directives: Directives = { escape: '\\', list: [] };
+  // BuildKit reads `# check=` and `# syntax=` with their own rules, before and apart from the
+  // parser's directives (a `#!` first line is skipped there, not here; the value ends at a space).
+  const check = findDirective('check', text);
+  if (check) {
+    try {
+      directives.check = parseCheck(check.value);
+    } catch (err) {
+      throw syntaxError(filename, { start: check.line, end: check.line }, (err as Error).message);
+    }
+  }
+  const syntax = detectSyntax(text);
+  if (syntax) directives.syntax = syntax.value;
   // bufio.Scanner's token limit: one physical line (with its newline) of at most 64 KiB.
   const tooLong = lines.findIndex((l) => l.length > 16384 && Buffer.byteLength(l) > 65536);
   if (tooLong >= 0) {
     throw syntaxError(filename, { start: tooLong + 1, end: tooLong + 1 }, 'dockerfile line greater than max allowed size of 65535');
   }
-  const directives: Directives = { escape: '\\', list: [] };
-  const dirState = { done: false, seen: new Set<string>() };
+  const directiveParser = createDirectiveParser();
   const warnings: Warning[] = [];
   const children: InstructionNode[] = [];
   let escape: '\\' | '`' = '\\';
@@ -52,22 +62,20 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
   const processLine = (raw: string, stripLeft: boolean, lineNo: number): string => {
     let token = trimNewline(raw);
     if (stripLeft) token = trimLeftSpace(token);
-    if (!dirState.done) {
-      const d = parseDirective(token, dirState, lineNo);
-      if (d instanceof Error) throw syntaxError(filename, { start: lineNo, end: lineNo }, d.message);
-      if (d) {
-        directives.list.push(d);
-        if (d.name === 'escape') {
-          if (d.value !== '`' && d.value !== '\\') {
-            fail({ start: lineNo, end: lineNo }, `invalid escape token '${d.value}' does not match \` or \\`);
-          }
-          escape = d.value as '\\' | '`';
-          directives.escape = escape;
-        } else if (d.name === 'syntax') {
-          directives.syntax = d.value;
-        } else {
-          directives.check = parseCheck(d.value, (m) => fail({ start: lineNo, end: lineNo }, m));
+    let d: Directive | undefined;
+    try {
+      d = directiveParser.parseLine(token);
+    } catch (err) {
+      return fail({ start: lineNo, end: lineNo }, (err as Error).message);
+    }
+    if (d) {
+      directives.list.push({ ...d, line: lineNo });
+      if (d.name === 'escape') {
+        if (d.value !== '`' && d.value !== '\\') {
+          fail({ start: lineNo, end: lineNo }, `invalid escape token '${d.value}' does not match \` or \\`);
         }
+        escape = d.value as '\\' | '`';
+        directives.escape = escape;
       }
     }
     return token.startsWith('#') ? '' : token;
@@ -188,69 +196,6 @@ function trimContinuation(line: string, escape: string): { line: string; endOfLi
   const m = re.exec(line);
   if (!m) return { line, endOfLine: true };
   return { line: line.slice(0, m.index) + (m[1] ?? ''), endOfLine: false };
-}
-
-function parseDirective(
-  token: string,
-  state: { done: boolean; seen: Set<string> },
-  line: number,
-): Directive | Error | undefined {
-  if (!token.startsWith('#')) {
-    state.done = true;
-    return undefined;
-  }
-  const m = DIRECTIVE_RE.exec(trimLeftSpace(token.slice(1)));
-  const key = m?.[1]!.toLowerCase();
-  if (!m || !key || !VALID_DIRECTIVES.has(key)) {
-    state.done = true;
-    return undefined;
-  }
-  if (state.seen.has(key)) return new Error(`only one ${key} parser directive can be used`);
-  state.seen.add(key);
-  return { name: key as Directive['name'], value: m[2]!, line };
-}
-
-/** `# check=skip=A,B;error=true;experimental=all` (BuildKit `linter.ParseLintOptions`). */
-function parseCheck(value: string, fail: (message: string) => never): CheckDirective {
-  const check: CheckDirective = { skip: [], skipAll: false, error: false, experimental: [], experimentalAll: false };
-  const v = trimSpace(value);
-  if (v === '') return check;
-  for (const part of splitN(v, ';', 3)) {
-    const eq = part.indexOf('=');
-    if (eq < 0) fail(`invalid check option ${goQuote(part)}`);
-    const k = trimSpace(part.slice(0, eq));
-    const val = trimSpace(part.slice(eq + 1));
-    switch (k) {
-      case 'skip':
-      case 'experimental': {
-        const all = val === 'all';
-        const list = all ? [] : val.split(',').map(trimSpace);
-        if (k === 'skip') {
-          check.skipAll = all;
-          check.skip = list;
-        } else {
-          check.experimentalAll = all;
-          check.experimental = list;
-        }
-        break;
-      }
-      case 'error': {
-        const b = parseGoBool(val);
-        if (b === undefined) fail(`failed to parse check option ${goQuote(part)}: strconv.ParseBool: parsing ${goQuote(val)}: invalid syntax`);
-        check.error = b;
-        break;
-      }
-      default:
-        fail(`invalid check option ${goQuote(k)}`);
-    }
-  }
-  return check;
-}
-
-function splitN(s: string, sep: string, n: number): string[] {
-  const parts = s.split(sep);
-  if (parts.length <= n) return parts;
-  return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
 }
 
 /** An error of one logical line; parse() adds the location. */

@@ -40,9 +40,12 @@ export type InstructionName =
 // ---------------------------------------------------------------------------
 // Parser directives
 
-/** `# check=skip=A,B;error=true` (keys case-insensitive, values case-sensitive). */
+/**
+ * `# check=skip=A,B;error=true` (keys case-insensitive, values case-sensitive), read as BuildKit
+ * reads it: past a `#!` first line, the value up to its first space.
+ */
 export interface CheckDirective {
-  /** Rule names to skip (as written). Empty when none or when `skipAll`. */
+  /** Rule names to skip (as written). */
   skip: string[];
   /** `skip=all`. */
   skipAll: boolean;
@@ -61,12 +64,15 @@ export interface Directive {
 }
 
 export interface Directives {
-  /** `# syntax=docker/dockerfile:1` — recorded, not acted upon. */
+  /**
+   * The frontend asked for, as BuildKit's `DetectSyntax` finds it (`# syntax=`, past a `#!` first
+   * line, else `// syntax=`, else a JSON `"syntax"`), up to its first space. Recorded, not acted upon.
+   */
   syntax?: string;
   /** The escape token: `\` (default) or `` ` `` (`# escape=\``). */
   escape: '\\' | '`';
   check?: CheckDirective;
-  /** Every recognised directive in file order. */
+  /** Every directive the parser recognised, in file order (none after a `#!` line). */
   list: Directive[];
 }
 
