@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { cleanupTempDirs, hashTree, tempDir, writeTree } from '@strata/testing';
+import { cleanupTempDirs, hashTree, isRoot, requireOrSkip, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { applyLayer, cleanPath, comparePaths, parseWhiteout, readTar, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
+import { applyLayer, cleanPath, comparePaths, parseWhiteout, python3Argv, readTar, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
 import { HOSTILE_CASES, hostileSandbox, tarBytes } from './hostile-tars';
 
 afterAll(cleanupTempDirs);
@@ -26,6 +26,22 @@ async function entriesOf(buf: Buffer): Promise<Array<TarEntry & { content: strin
   return out;
 }
 const apply = async (dir: string, entries: TarWriteEntry[], opts = {}) => applyLayer(dir, Readable.from([await tarBytes(entries)]), opts);
+
+/** Why a user xattr cannot be set here, the way applyLayer sets it (python3 missing, or a filesystem without them). */
+function xattrsUnavailable(): string | undefined {
+  const probe = join(tempDir(), 'probe');
+  writeFileSync(probe, '');
+  const [cmd, argv] = python3Argv('import os,sys; os.setxattr(sys.argv[1], "user.strata-probe", b"1")', probe);
+  try {
+    execFileSync(cmd, argv, { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `user xattrs cannot be set in ${probe} with ${cmd}: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().split('\n').pop()}`;
+  }
+}
+
+const asRoot = requireOrSkip(isRoot(), 'applyLayer tests of owners, devices, xattrs and overlay whiteouts need root');
+const xattrProblem = asRoot ? xattrsUnavailable() : undefined;
 
 describe('cleanPath', () => {
   it.each([
@@ -182,8 +198,7 @@ describe('applyLayer: Docker layer semantics', () => {
     expect(readFileSync(join(dir, 'b/../c'), 'utf8')).toBe('was a link');
   });
 
-  it('applies owners, setuid/setgid/sticky modes, times, hardlinks, devices and fifos as root', async () => {
-    if (process.getuid?.() !== 0) return;
+  it.skipIf(!asRoot)('applies owners, setuid/setgid/sticky modes, times, hardlinks, devices and fifos as root', async () => {
     const dir = tempDir();
     await apply(dir, [
       d('d', { mode: 0o3775, uid: 1000, gid: 1000, mtime: T + 5 }),
@@ -204,17 +219,16 @@ describe('applyLayer: Docker layer semantics', () => {
     expect(lstatSync(join(dir, 'tmp')).mode & 0o7777).toBe(0o1777);
   });
 
-  it('applies xattrs as root', async () => {
-    if (process.getuid?.() !== 0) return;
+  it.skipIf(!asRoot || !requireOrSkip(xattrProblem === undefined, xattrProblem!))('applies xattrs as root', async () => {
     const dir = tempDir();
     const r = await apply(dir, [f('x', 'x', { xattrs: { 'user.strata': Buffer.from([1, 2, 250]) } })]);
-    if (r.skipped.length) return; // no python3 or no user xattrs on this filesystem: reported, not hidden
-    const got = execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], "user.strata").hex())', join(dir, 'x')], { encoding: 'utf8' }).trim();
+    expect(r.skipped).toEqual([]);
+    const [py, argv] = python3Argv('import os,sys; print(os.getxattr(sys.argv[1], "user.strata").hex())', join(dir, 'x'));
+    const got = execFileSync(py, argv, { encoding: 'utf8' }).trim();
     expect(got).toBe('0102fa');
   });
 
-  it('writes overlay whiteouts in overlay mode', async () => {
-    if (process.getuid?.() !== 0) return;
+  it.skipIf(!asRoot)('writes overlay whiteouts in overlay mode', async () => {
     const dir = tempDir();
     await apply(dir, [d('a'), f('a/.wh.x', ''), f('a/.wh..wh..opq', '')], { whiteouts: 'overlay' });
     const st = lstatSync(join(dir, 'a/x'));
