@@ -1,6 +1,9 @@
 // Regenerates test-fixtures/dockerfile/<case>/expected.json (or error.txt) from the parser.
 // Only run after checking each case by hand against BuildKit's behaviour (see README of
-// packages/dockerfile); the golden test then keeps the parser from drifting.
+// packages/dockerfile); the golden test then keeps the parser from drifting. These goldens are
+// the parser's own output: the real check is BuildKit's test data in
+// test-fixtures/dockerfile/buildkit/ (run by packages/dockerfile/test/buildkit-*.test.ts), which
+// this script never writes (that folder has no Dockerfile of its own, so it is skipped).
 //   node tools/goldens/dockerfile.mjs            # all cases
 //   node tools/goldens/dockerfile.mjs case1 …    # some
 import { build } from 'esbuild';

@@ -4,6 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { goldenOf } from '../src/golden';
 
+/**
+ * Regression goldens: expected.json / error.txt were written by strata's own parser
+ * (tools/goldens/dockerfile.mjs) and checked by hand, so they only keep the parser from
+ * drifting. The independent check is BuildKit's own test data, run by buildkit-*.test.ts
+ * (test-fixtures/dockerfile/buildkit/).
+ */
 const fixtures = fileURLToPath(new URL('../../../test-fixtures/dockerfile', import.meta.url));
 const cases = readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'Dockerfile'))).sort();
 
