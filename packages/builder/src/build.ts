@@ -802,7 +802,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const progress = opts.progress ?? (() => undefined);
   for (const w of parsed.warnings) progress({ type: 'warning', message: `${w.rule}: ${w.message}`, line: w.range.start });
   const ctx: BuildCtx = {
-    opts,
+    // Absolute from here on: the paths reach the OCI runtime, which resolves relative ones against its bundle.
+    opts: { ...opts, contextDir, dockerfilePath },
     store: opts.store,
     cache: openLayerCache(opts.store.blobs),
     filename,

@@ -1,3 +1,4 @@
+import { resolve as absolutePath } from 'node:path';
 import { openBlobStore, type BlobStore } from '@strata/cas';
 import { StrataError, isStrataError } from '@strata/errors';
 import type { Image } from '@strata/image';
@@ -60,7 +61,9 @@ export const MIN_ID_PREFIX = 4;
 const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', ia32: '386' };
 
 /** Open (creating when missing) the store at `root`. */
-export async function openStore(root: string): Promise<Store> {
+export async function openStore(rootDir: string): Promise<Store> {
+  // Absolute: the store's paths reach child processes (the OCI runtime) that run elsewhere.
+  const root = absolutePath(rootDir);
   const blobs = await openBlobStore(root);
   const lock = storeLock(root);
   // Manifests and configs are immutable: parsed views are cached by manifest digest.

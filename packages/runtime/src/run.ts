@@ -1,6 +1,6 @@
 import { spawn, execFile, type StdioOptions } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
 import { findRuntime } from './find-runtime';
@@ -66,8 +66,9 @@ const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Run one process in a container through runc/crun and wait for it; always cleans up the runtime state. */
-export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult> {
-  if (!ID_RE.test(o.id)) throw new Error(`invalid container id ${o.id}`);
+export async function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
+  if (!ID_RE.test(opts.id)) throw new Error(`invalid container id ${opts.id}`);
+  const o = absolutePaths(opts);
   if (!o.args.length) throw new StrataError('USAGE', 'no command to run');
   const runtime = findRuntime(o.runtime);
   const network = o.network ?? 'host';
@@ -188,6 +189,23 @@ export async function runProcess(o: RunProcessOptions): Promise<RunProcessResult
     rmSync(o.bundleDir, { recursive: true, force: true });
     if (!overlay) removeStubs(rootfsPath, mountpoints);
   }
+}
+
+/**
+ * Every host path handed to the runtime made absolute: it runs in the bundle directory, so a
+ * relative bind source (a build context given as `.`) would name a file of the bundle.
+ */
+function absolutePaths(o: RunProcessOptions): RunProcessOptions {
+  const rootfs: RootfsSpec = 'lowerdirs' in o.rootfs
+    ? { lowerdirs: o.rootfs.lowerdirs.map((d) => resolve(d)), upperdir: resolve(o.rootfs.upperdir), workdir: resolve(o.rootfs.workdir) }
+    : { path: resolve(o.rootfs.path) };
+  return {
+    ...o,
+    bundleDir: resolve(o.bundleDir),
+    stateDir: resolve(o.stateDir),
+    rootfs,
+    mounts: o.mounts?.map((m) => (m.type === 'bind' ? { ...m, source: resolve(m.source) } : m)),
+  };
 }
 
 /** `runtime kill`; errors (container already gone) are ignored. */
