@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { wrapError } from '@strata/errors';
 import { chainIds, digestHex, type Digest } from '@strata/oci';
 import type { Layer } from '@strata/layer';
-import { applyLayer } from '@strata/tar';
+import { applyLayer, type ImplicitDir } from '@strata/tar';
+import { lowerView } from './lower-view';
 import { opaqueDirs, readTreeXattrs } from './xattrs';
 
 /**
@@ -65,7 +66,12 @@ export async function ensureSnapshots(root: string, layers: readonly Layer[]): P
       const tmp = join(base, `.tmp-${digestHex(chain[i]).slice(0, 16)}-${process.pid}-${Date.now().toString(36)}`);
       mkdirSync(join(tmp, 'fs'), { recursive: true });
       try {
-        const result = await applyLayer(join(tmp, 'fs'), await layers[i].uncompressed(), { whiteouts: 'overlay', what: `layer ${diffIds[i]}` });
+        const below = lowerView(out.map((o) => ({ dir: o.dir, opaque: new Set(o.opaque) })).reverse());
+        const result = await applyLayer(join(tmp, 'fs'), await layers[i].uncompressed(), {
+          whiteouts: 'overlay',
+          what: `layer ${diffIds[i]}`,
+          implicitDir: (rel) => implicitDirBelow(below, rel),
+        });
         unpacks++;
         const opaque = result.whiteouts ? [...opaqueDirs(readTreeXattrs(join(tmp, 'fs')))].filter((p) => p !== '.') : [];
         meta = { chainId: chain[i], diffId: diffIds[i], opaque, created: new Date().toISOString() };
@@ -85,6 +91,14 @@ export async function ensureSnapshots(root: string, layers: readonly Layer[]): P
     out.push({ chainId: chain[i], diffId: diffIds[i], dir: join(dir, 'fs'), opaque: meta.opaque });
   }
   return out;
+}
+
+/** A directory of the layers below, as an implied parent of this layer copies it (undefined: none there). */
+function implicitDirBelow(below: ReturnType<typeof lowerView>, rel: string): ImplicitDir | undefined {
+  const e = below.lookup(rel);
+  if (!e?.stat.isDirectory()) return undefined;
+  const st = e.stat;
+  return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: Number(st.mtimeNs) / 1e9, atime: Number(st.atimeNs) / 1e9 };
 }
 
 /** A snapshot's metadata, when it is complete. */

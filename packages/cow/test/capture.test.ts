@@ -57,3 +57,25 @@ describe('writable layer capture (no runtime: a hand-made upper dir)', () => {
     ]);
   });
 });
+
+describe('snapshots of layers that imply parent directories', () => {
+  it.skipIf(process.getuid?.() !== 0)('copy the owner, mode and times of the directory below (overlayfs shows the top-most copy)', async () => {
+    const root = tempDir();
+    const owned = { ...D('home/app'), uid: 1000, gid: 1001, mode: 0o750, mtime: M + 7 };
+    const layers = [
+      await layerOf([D('home'), owned, { path: 'lib', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: M, linkname: 'usr/lib' }]),
+      // No entries for home/, home/app/ or lib/: they are implied by the files.
+      await layerOf([F('home/app/work/x', 'x'), F('lib/y', 'y')]),
+    ];
+    const [, top] = await ensureSnapshots(root, layers);
+    const { lstatSync } = await import('node:fs');
+    const app = lstatSync(join(top.dir, 'home/app'));
+    expect([app.uid, app.gid, app.mode & 0o7777, app.mtimeMs / 1000]).toEqual([1000, 1001, 0o750, M + 7]);
+    // Implied below an implied directory that has no copy below: root, 0755.
+    const work = lstatSync(join(top.dir, 'home/app/work'));
+    expect([work.uid, work.gid, work.mode & 0o7777]).toEqual([0, 0, 0o755]);
+    // A lower symlink is no directory to copy: the implied lib/ is root's, 0755, and a directory.
+    const lib = lstatSync(join(top.dir, 'lib'));
+    expect([lib.isDirectory(), lib.uid, lib.mode & 0o7777]).toEqual([true, 0, 0o755]);
+  });
+});

@@ -25,6 +25,23 @@ export interface ApplyLayerOptions {
   what?: string;
   /** Called after each entry is applied. */
   onEntry?: (entry: TarEntry) => void;
+  /**
+   * The owner, mode and times of a parent directory that the tar implies but holds no entry for
+   * (`a/b/f` without `a/b/`). A snapshot passes the same directory of the layers below, as
+   * containerd's applier does: overlayfs shows the top-most copy of a directory, so a parent made
+   * as root 0755 would hide the real one's owner. Undefined (the default): root, 0755.
+   */
+  implicitDir?: (rel: string) => ImplicitDir | undefined;
+}
+
+/** What an implied parent directory copies from the same directory below. */
+export interface ImplicitDir {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  atime?: number;
 }
 
 export interface ApplyLayerResult {
@@ -88,7 +105,14 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
     safeDirs = new Set(['.']);
   };
 
-  /** Make sure every parent of `rel` is a real directory inside the root, creating missing ones. */
+  /**
+   * Make sure every parent of `rel` is a real directory inside the root, creating missing ones.
+   * A parent that lower content has as a symlink or another non-directory is replaced by a new
+   * directory, as overlayfs shows this layer's implied directory over it (Docker's overlay2
+   * applies each layer into a directory of its own); nothing is ever written through it. Only a
+   * non-directory this same layer wrote is an error. Without `create`, a path below a missing or
+   * non-directory parent is reported as absent (nothing there to delete or link to).
+   */
   const ensureParents = (rel: string, name: string, create = true): boolean => {
     const parent = parentOf(rel);
     if (safeDirs.has(parent)) return true;
@@ -97,16 +121,22 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
     for (const part of parts) {
       cur = joinRel(cur, part);
       if (safeDirs.has(cur)) continue;
-      const st = lstatOrUndefined(abs(cur));
+      let st = lstatOrUndefined(abs(cur));
+      if (st && !st.isDirectory()) {
+        if (unpacked.has(cur)) {
+          if (st.isSymbolicLink()) throw unsafe(what, name, `would be written through the symlink /${cur}`);
+          if (!create) return false;
+          throw unsafe(what, name, `has a parent /${cur} that is not a directory`);
+        }
+        if (!create) return false;
+        remove(cur, st);
+        st = undefined;
+      }
       if (!st) {
         if (!create) return false;
         mkdirSync(abs(cur), 0o755);
-      } else if (st.isSymbolicLink()) {
-        throw unsafe(what, name, `would be written through the symlink /${cur}`);
-      } else if (!st.isDirectory()) {
-        // Nothing to delete or link below a non-directory; writing below one is an error.
-        if (!create) return false;
-        throw unsafe(what, name, `has a parent /${cur} that is not a directory`);
+        const below = opts.implicitDir?.(cur);
+        if (below) dirMeta.set(abs(cur), { path: cur, type: 'dir', size: 0, ...below });
       }
       safeDirs.add(cur);
     }
@@ -190,7 +220,14 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
       const d = wo.dir;
       const parentExists = d === '.' || ensureParents(d, name, mode === 'overlay');
       const st = parentExists ? lstatOrUndefined(abs(d)) : undefined;
-      if (st?.isSymbolicLink()) throw unsafe(what, name, `would be applied through the symlink /${d}`);
+      if (st?.isSymbolicLink() && unpacked.has(d)) throw unsafe(what, name, `would be applied through the symlink /${d}`);
+      if (st && !st.isDirectory() && mode === 'apply' && !unpacked.has(d)) {
+        // Lower content's non-directory here: this layer's opaque directory hides it (overlayfs).
+        remove(d, st);
+        mkdirSync(abs(d), 0o755);
+        safeDirs.add(d);
+        continue;
+      }
       if (mode === 'overlay') {
         if (!st) {
           mkdirSync(abs(d), 0o755);

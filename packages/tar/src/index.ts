@@ -8,4 +8,4 @@ export { writeTar, encodeEntryHeader } from './write-tar';
 export type { TarWriteEntry, WriteTarOptions } from './write-tar';
 export { applyLayer } from './apply-layer';
 export { python3Argv } from './python';
-export type { ApplyLayerOptions, ApplyLayerResult } from './apply-layer';
+export type { ApplyLayerOptions, ApplyLayerResult, ImplicitDir } from './apply-layer';

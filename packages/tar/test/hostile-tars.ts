@@ -18,6 +18,11 @@ export interface HostileCase {
   entry?: string;
   /** The raw tar instead of entries (for header-level attacks). */
   raw?: (outside: string) => Buffer;
+  /**
+   * A neutralised attack: the path that must now be a real directory inside the target (a lower
+   * layer's symlink that this layer's implied directory replaced, as overlayfs shows it).
+   */
+  replaced?: string;
 }
 
 const T = 1_700_000_000;
@@ -33,15 +38,15 @@ export const HOSTILE_CASES: HostileCase[] = [
   { name: 'nested dot-dot', origin: 'tar slip hidden behind a directory', layers: () => [[dir('a'), file('a/../../victim')]], entry: 'a/../../victim' },
   { name: 'symlink to absolute dir, then file through it', origin: 'write through a planted symlink (moby CVE-2014-9356, docker cp CVE-2018-15664 without the race)', layers: (o) => [[sym('l', o), file('l/victim')]], entry: 'l/victim' },
   { name: 'symlink to ../.., then file through it', origin: 'node-tar CVE-2021-32803 (a symlink then a write through it)', layers: () => [[sym('l', '../..'), file('l/victim')]], entry: 'l/victim' },
-  { name: 'symlink planted by a lower layer', origin: 'breakout across layers: a lower layer plants the link (moby CVE-2014-9356)', layers: (o) => [[sym('l', o)], [file('l/victim')]], entry: 'l/victim' },
+  { name: 'symlink planted by a lower layer', origin: 'breakout across layers: a lower layer plants the link (moby CVE-2014-9356)', layers: (o) => [[sym('l', o)], [file('l/victim')]], replaced: 'l' },
   { name: 'symlink chain', origin: 'symlink chains (node-tar CVE-2021-37701 family)', layers: (o) => [[sym('b', o), sym('a', 'b'), file('a/victim')]], entry: 'a/victim' },
   { name: 'directory through a symlink', origin: 'mkdir through a planted link', layers: (o) => [[sym('l', o), dir('l/newdir')]], entry: 'l/newdir/' },
   { name: 'hardlink to ../', origin: 'hardlink escape (moby CVE-2014-6407)', layers: () => [[hard('h', '../victim')]], entry: 'h' },
   { name: 'hardlink to absolute path', origin: 'hardlink to host files (moby CVE-2014-6407)', layers: (o) => [[hard('h', `${o}/victim`)]], entry: 'h' },
   { name: 'hardlink through a symlink', origin: 'link target resolved through a planted symlink', layers: (o) => [[sym('l', o), hard('h', 'l/victim')]], entry: 'h' },
   { name: 'whiteout escaping its directory', origin: 'whiteout path traversal', layers: () => [[file('../.wh.victim', '')]], entry: '../.wh.victim' },
-  { name: 'whiteout through a symlink', origin: 'deleting host files through a planted link', layers: (o) => [[sym('l', o)], [file('l/.wh.victim', '')]], entry: 'l/.wh.victim' },
-  { name: 'opaque whiteout through a symlink', origin: 'wiping a host directory through a planted link', layers: (o) => [[sym('l', o)], [file('l/.wh..wh..opq', '')]], entry: 'l/.wh..wh..opq' },
+  { name: 'whiteout through a symlink', origin: 'deleting host files through a planted link', layers: (o) => [[sym('l', o)], [file('l/.wh.victim', '')]] },
+  { name: 'opaque whiteout through a symlink', origin: 'wiping a host directory through a planted link', layers: (o) => [[sym('l', o)], [file('l/.wh..wh..opq', '')]], replaced: 'l' },
   { name: 'whiteout of ..', origin: '.wh... names the parent', layers: () => [[dir('a'), file('a/.wh...', '')]], entry: 'a/.wh...' },
   { name: 'root replaced by a symlink', origin: 'umoci CVE-2021-29136 (root type change)', layers: (o) => [[sym('.', o), file('victim')]], entry: './' },
   { name: 'PAX path escape', origin: 'PAX path record overriding a benign ustar name', layers: () => [[file('x'.repeat(120) + '/../../../victim')]], entry: '../../victim' },

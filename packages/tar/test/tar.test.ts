@@ -260,6 +260,7 @@ describe('applyLayer refuses hostile tars', () => {
         expect((error as Error).message).toContain(c.entry);
       } else {
         expect(error).toBeUndefined();
+        if (c.replaced) expect(lstatSync(join(target, c.replaced)).isDirectory()).toBe(true);
       }
     });
   }

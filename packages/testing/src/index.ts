@@ -8,3 +8,4 @@ export { BUSYBOX_BIN, BUSYBOX_TAG, busyboxRootfsTar, ensureDockerBusybox } from 
 export { FIXTURE_LAST_MODIFIED, serveFixtureDir } from './http-fixture';
 export type { FixtureServer } from './http-fixture';
 export { processesMentioning } from './processes';
+export { ensureDockerDerivedImage } from './derived-image';

@@ -33,15 +33,24 @@ function removePath(t: Tree, rel: string): void {
   t.children.get(parentOf(rel))?.delete(baseOf(rel));
 }
 
-function ensureDir(t: Tree, rel: string, what: string, name: string): void {
+/**
+ * Make `rel` a directory for an entry of the layer being applied. A symlink or other
+ * non-directory that a lower layer left there is replaced by an implied directory (root, 0755):
+ * overlayfs shows the upper layer's directory over it, so nothing is written through a lower
+ * symlink (Docker's overlay2 gives the same tree). One this layer wrote is an error.
+ */
+function ensureDir(t: Tree, rel: string, written: ReadonlySet<string>, what: string, name: string): void {
   if (rel === '.') return;
   const e = t.entries.get(rel);
+  if (e?.type === 'dir') return;
   if (e) {
-    if (e.type === 'symlink') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be written through the symlink /${rel}`);
-    if (e.type !== 'dir') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} has a parent /${rel} that is not a directory`);
-    return;
+    if (written.has(rel)) {
+      if (e.type === 'symlink') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be written through the symlink /${rel}`);
+      throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} has a parent /${rel} that is not a directory`);
+    }
+    removePath(t, rel);
   }
-  ensureDir(t, parentOf(rel), what, name);
+  ensureDir(t, parentOf(rel), written, what, name);
   t.entries.set(rel, { path: rel, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0, layer: -1 });
   t.children.set(rel, new Set());
   t.children.get(parentOf(rel))!.add(baseOf(rel));
@@ -64,14 +73,15 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
       if (wo.kind === 'whiteout') {
         const b = baseOf(wo.target);
         if (b === '' || b === '.' || b === '..') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} is a whiteout that escapes its directory`);
-        checkParents(t, wo.target, what, name);
-        if (!written.has(wo.target)) removePath(t, wo.target);
+        if (parentsAreDirs(t, wo.target, written, what, name) && !written.has(wo.target)) removePath(t, wo.target);
         continue;
       }
-      checkParents(t, wo.dir, what, name);
+      if (!parentsAreDirs(t, wo.dir, written, what, name)) continue;
       const d = t.entries.get(wo.dir);
-      if (d?.type === 'symlink') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be applied through the symlink /${wo.dir}`);
+      if (d?.type === 'symlink' && written.has(wo.dir)) throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be applied through the symlink /${wo.dir}`);
       if (d?.type === 'dir') removeLower(t, wo.dir, written);
+      // A lower non-directory there: this layer's opaque directory hides it (overlayfs).
+      else if (d && wo.dir !== '.' && !written.has(wo.dir)) ensureDir(t, wo.dir, written, what, name);
       continue;
     }
     if (rel === '.') {
@@ -80,14 +90,13 @@ export function applyEntries(t: Tree, entries: IndexedEntry[], layer: number, wh
       continue;
     }
     if (baseOf(rel).startsWith(WHITEOUT_PREFIX)) continue;
-    ensureDir(t, parentOf(rel), what, name);
+    ensureDir(t, parentOf(rel), written, what, name);
     const prev = t.entries.get(rel);
     let ve: ViewEntry;
     if (e.type === 'hardlink') {
       const target = cleanPath(e.linkname ?? '');
       if (target === '.') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} is a hardlink to the root`);
-      checkParents(t, target, what, name);
-      const te = t.entries.get(target);
+      const te = parentsAreDirs(t, target, written, what, name) ? t.entries.get(target) : undefined;
       if (!te) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a hardlink to missing ${JSON.stringify(e.linkname)}`);
       if (te.type === 'dir') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} is a hardlink to the directory ${JSON.stringify(e.linkname)}`);
       if (target.startsWith(`${rel}/`)) {
@@ -130,13 +139,17 @@ export function viewEntry(e: TarEntry, path: string, layer: number, data: DataRe
   };
 }
 
-function checkParents(t: Tree, rel: string, what: string, name: string): void {
-  let cur = parentOf(rel);
-  while (cur !== '.') {
+/**
+ * Whether every parent of `rel` is a directory (a whiteout or hardlink target below a lower
+ * non-directory names nothing). A symlink this layer wrote there is an error, as in extraction.
+ */
+function parentsAreDirs(t: Tree, rel: string, written: ReadonlySet<string>, what: string, name: string): boolean {
+  for (let cur = parentOf(rel); cur !== '.'; cur = parentOf(cur)) {
     const e = t.entries.get(cur);
-    if (e?.type === 'symlink') throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be written through the symlink /${cur}`);
-    cur = parentOf(cur);
+    if (e?.type === 'symlink' && written.has(cur)) throw new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} would be written through the symlink /${cur}`);
+    if (e && e.type !== 'dir') return false;
   }
+  return true;
 }
 
 function removeLower(t: Tree, dir: string, written: Set<string>): void {

@@ -1,7 +1,7 @@
 // CLI tests of layer create/apply/diff/ls and image export/cat/files on the built binary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar, cleanupTempDirs, hashTree, runStrata, tempDir, writeTree } from '@strata/testing';
 import { HOSTILE_CASES, hostileSandbox, tarBytes } from '../../../tar/test/hostile-tars';
@@ -22,7 +22,10 @@ describe('layer apply refuses hostile tars', () => {
         expect(last!.stderr).toMatch(/^strata: stdin: entry ".*" /);
         expect(last!.stderr).toContain(c.entry);
         expect(last!.stderr.trim().split('\n')).toHaveLength(1);
-      } else expect(last!.code).toBe(0);
+      } else {
+        expect(last!.code, last!.stderr).toBe(0);
+        if (c.replaced) expect(lstatSync(join(target, c.replaced)).isDirectory()).toBe(true);
+      }
     });
   }
 });
