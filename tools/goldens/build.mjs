@@ -23,10 +23,15 @@
 // build.json "http": "<dir>" serves test-fixtures/build/<case>/<dir>/ on 127.0.0.1 (dockerd and
 // the test both reach it; see packages/testing/src/http-fixture.ts) and passes its address as
 // the build arg BASE_URL, for `ADD <url>` cases.
+// build.json "hardlinks": { "link": "target" }: the build's context is a copy of context/ where
+// each link is a hard link to its target (git keeps no hard links).
+// build.json "base": { "tag", "layers": [tar…] }: an image of busybox plus those layer tars as
+// they are (packages/testing/src/derived-image.ts), loaded into Docker before the build.
+// build.json "relative": true only changes how the test runs strata (relative paths).
 // Needs dockerd and /usr/bin/docker. Usage: node tools/goldens/build.mjs [case…]
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,7 +55,7 @@ async function loadTesting() {
   const out = join(dir, 'testing.mjs');
   const src = join(root, 'packages/testing/src');
   await build({
-    stdin: { contents: `export * from './busybox.ts';\nexport * from './http-fixture.ts';\n`, resolveDir: src, loader: 'ts' },
+    stdin: { contents: `export * from './busybox.ts';\nexport * from './http-fixture.ts';\nexport * from './derived-image.ts';\n`, resolveDir: src, loader: 'ts' },
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -123,7 +128,20 @@ async function main() {
     if (server) args.push('--build-arg', `BASE_URL=${server.url}`);
     for (const [k, v] of Object.entries(opts.labels ?? {})) args.push('--label', `${k}=${v}`);
     if (opts.target) args.push('--target', opts.target);
-    args.push(join(dir, 'context'));
+    if (opts.base) testing.ensureDockerDerivedImage(opts.base.tag, opts.base.layers.map((l) => join(dir, l)));
+    let context = join(dir, 'context');
+    let linked;
+    if (opts.hardlinks) {
+      linked = mkdtempSync(join(tmpdir(), 'build-goldens-context-'));
+      context = join(linked, 'context');
+      cpSync(join(dir, 'context'), context, { recursive: true });
+      for (const [link, target] of Object.entries(opts.hardlinks)) {
+        rmSync(join(context, link), { force: true });
+        mkdirSync(join(context, link, '..'), { recursive: true });
+        linkSync(join(context, target), join(context, link));
+      }
+    }
+    args.push(context);
     // Async: the fixture server answers dockerd from this process while docker build runs.
     const r = await new Promise((resolve) => {
       const child = spawn(DOCKER, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -134,6 +152,7 @@ async function main() {
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
     await server?.close();
+    if (linked) rmSync(linked, { recursive: true, force: true });
     let expected;
     if (r.status !== 0) {
       const line = r.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';

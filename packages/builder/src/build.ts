@@ -617,7 +617,9 @@ async function copyMatches(
     if (srcTree.id === 'context') {
       const all = treeNodes(matches);
       const digests = ctx.context.digests(all);
-      content = matches.map((m) => (isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]) }));
+      content = matches.map((m) =>
+        isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]), links: hardLinks(m.nodes) },
+      );
     } else content = { from: srcTree.id, roots: matches.map((m) => m.node.path) };
     return stepKey(parent, { ...spec, content });
   };
@@ -697,6 +699,20 @@ function treeNodes(matches: SourceMatch[]): SourceNode[] {
   if (tree.length === 1) return tree[0].nodes;
   const out: SourceNode[] = [];
   for (const m of tree) for (const n of m.nodes) out.push(n);
+  return out;
+}
+
+/** The hard links among one source's nodes, as [path, first path of the same file]: part of the key, as they are of the layer. */
+function hardLinks(nodes: SourceNode[]): Array<[string, string]> {
+  const first = new Map<string, string>();
+  const out: Array<[string, string]> = [];
+  for (const n of nodes) {
+    const k = n.linkKey;
+    if (k === undefined) continue;
+    const f = first.get(k);
+    if (f === undefined) first.set(k, n.path);
+    else out.push([n.path, f]);
+  }
   return out;
 }
 

@@ -99,6 +99,7 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
     realPath: cur.realPath ?? cur.path,
     statIndex: cur.statIndex,
     open: cur.open,
+    linkKey: cur.linkKey,
   };
 }
 
@@ -134,9 +135,21 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
   const destIsDir = opts.dest.endsWith('/') || opts.dest.endsWith('/.') || matches.length > 1 || resolved.type === 'dir';
   const owned = (n: SourceNode) => ({ uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid });
   const mode = (n: SourceNode) => (n.type === 'symlink' ? 0o777 : opts.chmod ? applyChmod(opts.chmod, n.mode, n.type === 'dir') : n.mode);
+  // Hard links are kept within one source (BuildKit copies each source on its own): the first
+  // name of a file is written with its bytes, the others link to it.
+  let firstName = new Map<string, string>();
   const put = (path: string, n: SourceNode, data?: string | Buffer) => {
     if (path === '' || path === '.') return;
     const base: TarWriteEntry = { path, type: n.type, mode: mode(n), ...owned(n), size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
+    const key = n.type === 'file' && data === undefined ? n.linkKey : undefined;
+    if (key !== undefined) {
+      const first = firstName.get(key);
+      if (first !== undefined && entries.get(first)?.type === 'file') {
+        entries.set(path, { ...base, type: 'hardlink', linkname: first, size: 0 });
+        return;
+      }
+      firstName.set(key, path);
+    }
     if (n.type === 'symlink') base.linkname = n.linkname;
     if (n.type === 'file') {
       if (data !== undefined) {
@@ -152,12 +165,15 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
 
   // The parents a copy creates: 0755, owned like the copy (BuildKit MkdirAll; no --chmod).
   const parentOwner = opts.owner ?? { uid: 0, gid: 0 };
-  const mkdir = (path: string) => {
-    if (path !== '' && !entries.has(path)) entries.set(path, { path, type: 'dir', mode: 0o755, ...parentOwner, size: 0, mtime: opts.now });
+  const mkdir = (path: string, owner = parentOwner) => {
+    if (path !== '' && !entries.has(path)) entries.set(path, { path, type: 'dir', mode: 0o755, ...owner, size: 0, mtime: opts.now });
   };
 
+  /** Where each archive was unpacked, by entry: the directories an archive implies are root's. */
+  const archiveDirOf = new Map<string, string>();
   for (const m of matches) {
     const n = m.node;
+    firstName = new Map();
     if (opts.parents) {
       const rel = m.base ? relTo(m.base, n.path) : n.path;
       const target = join(destRel, rel);
@@ -187,7 +203,10 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
       const dir = destIsDir || opts.dest.endsWith('/') ? destRel : destRel;
       const unpacked = await opts.unpack(n, dir);
       if (unpacked) {
-        for (const e of unpacked) entries.set(e.path, e);
+        for (const e of unpacked) {
+          entries.set(e.path, e);
+          archiveDirOf.set(e.path, dir);
+        }
         continue;
       }
     }
@@ -195,12 +214,16 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
     put(target, n, m.data);
   }
 
-  // Parents that neither the lower filesystem nor this layer has.
+  // Parents that neither the lower filesystem nor this layer has. Inside an unpacked archive they
+  // are root's, 0755, whatever --chown says (as the archive's extraction makes them); the
+  // destination and above are the copy's.
   for (const p of [...entries.keys()]) {
+    const archiveDir = archiveDirOf.get(p);
     for (let dir = posix.dirname(p); dir !== '.' && dir !== ''; dir = posix.dirname(dir)) {
       if (entries.has(dir)) break;
       if (opts.lower.resolve(dir).type === 'dir') break;
-      mkdir(dir);
+      const inArchive = archiveDir !== undefined && (archiveDir === '' || dir.startsWith(`${archiveDir}/`));
+      mkdir(dir, inArchive ? { uid: 0, gid: 0 } : parentOwner);
     }
   }
   return [...entries.values()].sort((a, b) => comparePathsTar(a.path, b.path));

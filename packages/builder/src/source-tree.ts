@@ -29,6 +29,8 @@ export interface SourceNode {
   statIndex?: number;
   /** The bytes as a stream (files in a layer stack). */
   open?: () => Promise<ByteStream>;
+  /** Files only: equal keys are one file under several names (hard links); a COPY keeps them linked. */
+  linkKey?: string;
 }
 
 /** What COPY/ADD read from: the build context or the merged filesystem of a stage or image. */
@@ -82,6 +84,11 @@ class ContextNode implements SourceNode {
   }
   get sourcePath(): string | undefined {
     return this.type === 'file' ? `${this.table.root}/${this.path}` : undefined;
+  }
+  get linkKey(): string | undefined {
+    if (this.type !== 'file') return undefined;
+    const at = this.statIndex * STAT_FIELDS;
+    return `${this.table.stats[at + 5]}:${this.table.stats[at + 4]}`;
   }
 }
 
@@ -256,6 +263,8 @@ function nodeOfView(view: UnionView, e: ViewEntry): SourceNode | undefined {
     mtime: Math.floor(e.mtime),
     linkname: type === 'symlink' ? e.linkname : undefined,
     open: type === 'file' ? () => view.read(e.path) : undefined,
+    // Hard links of a layer stack share the tar entry that holds their bytes.
+    linkKey: type === 'file' && e.data ? JSON.stringify(e.data) : undefined,
   };
 }
 

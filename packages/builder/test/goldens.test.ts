@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, docker, ensureDockerBusybox, peerAvailable, REPO_ROOT, runStrata, serveFixtureDir, tempDir } from '@strata/testing';
+import { cleanupTempDirs, docker, ensureDockerBusybox, ensureDockerDerivedImage, peerAvailable, REPO_ROOT, runStrata, serveFixtureDir, tempDir } from '@strata/testing';
 import { openStore, type Store } from '@strata/image-store';
 import { unionView } from '@strata/unionfs';
 import { build } from '../src';
@@ -15,6 +15,12 @@ import { build } from '../src';
 // only the equivalent uses sit in context/docker-equivalent/ and reach neither image.
 // build.json "http": "<dir>" serves that folder of the case on 127.0.0.1 and passes its address
 // as the build arg BASE_URL (the golden script does the same for docker build).
+// build.json "relative": true builds with the context and Dockerfile given as relative paths.
+// build.json "hardlinks": { "link": "target" } builds from a copy of the context where each link
+// is a hard link to its target (git keeps no hard links).
+// build.json "base": { "tag", "layers": [tar…] } is an image of busybox plus those layer tars as
+// they are, loaded into Docker and (through docker save) into strata before the build.
+// Besides entries, the hard-link groups of the merged filesystem are compared.
 const FIXTURES = join(REPO_ROOT, 'test-fixtures/build');
 const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Labels', 'Volumes', 'StopSignal', 'Healthcheck', 'Shell', 'OnBuild'];
 const EXCLUDED = new Set(['.dockerenv', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/mtab']);
@@ -63,14 +69,45 @@ function pickConfig(cfg: Record<string, unknown> | undefined): Record<string, un
   return out;
 }
 
-async function rootfsOf(store: Store, id: string): Promise<Rec[]> {
+/** Paths that are one file (hard links), as sorted groups of two or more. */
+function linkGroups(groups: Map<string, string[]>): string[][] {
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+/** Docker's export: a hardlink entry joins the group of the path it links to. */
+function dockerLinkGroups(list: Rec[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const r of list) if (r.type === 'hardlink') (groups.get(r.linkname!) ?? groups.set(r.linkname!, [r.linkname!]).get(r.linkname!)!).push(r.path);
+  return linkGroups(groups);
+}
+
+/** The context a case builds: its context/ folder, or a copy of it with the hard links build.json asks for. */
+function caseContext(dir: string, hardlinks: Record<string, string> | undefined): string {
+  const context = join(dir, 'context');
+  if (!hardlinks) return context;
+  const copy = join(tempDir(), 'context');
+  cpSync(context, copy, { recursive: true });
+  for (const [link, target] of Object.entries(hardlinks)) {
+    rmSync(join(copy, link), { force: true });
+    mkdirSync(join(copy, link, '..'), { recursive: true });
+    linkSync(join(copy, target), join(copy, link));
+  }
+  return copy;
+}
+
+async function rootfsOf(store: Store, id: string): Promise<{ entries: Rec[]; links: string[][] }> {
   const img = (await store.image(id)).image;
   const sources = [];
   for (const l of await img.layers()) sources.push({ path: store.blobs.path(await l.digest()) });
   const view = await unionView(sources);
   const out: Rec[] = [];
+  const groups = new Map<string, string[]>();
   for (const e of view.entries()) {
     if (e.path === '.' || excluded(e.path)) continue;
+    if (e.type === 'file' && e.data) {
+      const key = JSON.stringify(e.data);
+      (groups.get(key) ?? groups.set(key, []).get(key)!).push(e.path);
+    }
     const r: Rec = { path: e.path, type: e.type, mode: (e.mode & 0o7777).toString(8), uid: e.uid, gid: e.gid, size: e.type === 'file' ? e.size : 0 };
     if (e.type === 'file') {
       const h = createHash('sha256');
@@ -81,7 +118,7 @@ async function rootfsOf(store: Store, id: string): Promise<Rec[]> {
     if (e.type === 'hardlink') r.linkname = e.linkname;
     out.push(r);
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { entries: out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), links: linkGroups(groups) };
 }
 
 const cases = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((c) => existsSync(join(FIXTURES, c, 'expected.json'))).sort() : [];
@@ -110,7 +147,25 @@ describe.skipIf(!peerAvailable('docker'))('docker build goldens (COPY/metadata a
     const opts = existsSync(join(dir, 'build.json')) ? JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) : {};
     const server = opts.http ? await serveFixtureDir(join(dir, opts.http)) : undefined;
     const buildArgs = server ? { ...opts.buildArgs, BASE_URL: server.url } : opts.buildArgs;
-    const run = () => build({ store, contextDir: join(dir, 'context'), dockerfilePath: join(dir, 'Dockerfile'), buildArgs, target: opts.target, labels: opts.labels });
+    if (opts.base) {
+      const tag = ensureDockerDerivedImage(opts.base.tag, opts.base.layers.map((l: string) => join(dir, l)));
+      const tar = join(tempDir(), 'base.tar');
+      expect((await docker(['save', '-o', tar, tag])).code).toBe(0);
+      const r = await runStrata(['image', 'load', '-i', tar], { root: store.root });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const contextDir = caseContext(dir, opts.hardlinks);
+    const cwd = process.cwd();
+    const run = async () => {
+      if (!opts.relative) return build({ store, contextDir, dockerfilePath: join(dir, 'Dockerfile'), buildArgs, target: opts.target, labels: opts.labels });
+      // vitest runs this file in a forked process of its own (pool: forks), so chdir is safe.
+      process.chdir(dir);
+      try {
+        return await build({ store, contextDir: 'context', dockerfilePath: 'Dockerfile', buildArgs, target: opts.target, labels: opts.labels });
+      } finally {
+        process.chdir(cwd);
+      }
+    };
     let result;
     try {
       if (expected.error) {
@@ -123,11 +178,12 @@ describe.skipIf(!peerAvailable('docker'))('docker build goldens (COPY/metadata a
     }
     const cfg = await (await store.image(result.id)).image.config();
     expect(pickConfig(cfg.config as Record<string, unknown>)).toEqual(expected.config);
-    const ours = await rootfsOf(store, result.id);
+    const { entries: ours, links } = await rootfsOf(store, result.id);
     let theirs: Rec[] = expected.rootfs;
     // `docker export` shows /etc even for FROM scratch images: the container's init layer makes it
     // for the /etc/hosts bind-mount targets. It is not in the image unless something is below it.
     if (!ours.some((r) => r.path === 'etc') && !theirs.some((r) => r.path.startsWith('etc/'))) theirs = theirs.filter((r) => r.path !== 'etc');
     expect(rootfsDiff(resolveLinks(ours), resolveLinks(theirs))).toEqual([]);
+    expect(links).toEqual(dockerLinkGroups(theirs));
   });
 });
