@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
+import { clockOf } from './clock';
 import { resolveRoot } from './root';
 import { renderTable, type Column } from './table';
 
@@ -48,6 +49,8 @@ export interface CommandContext {
   debug(message: string): void;
   /** Is "-" or undefined (stdin/stdout) */
   isStd(path: string | undefined): boolean;
+  /** Now, for output relative to it: the clock, or `STRATA_NOW` (tests). */
+  now(): Date;
 }
 
 export function globalsOf(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
@@ -69,6 +72,7 @@ function makeContext(cmd: Command, io: Io): CommandContext {
       if (globals.verbose) io.stderr.write(`${m}\n`);
     },
     isStd: (p) => p === undefined || p === '-',
+    now: clockOf(io.env),
   };
 }
 

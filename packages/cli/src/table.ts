@@ -21,6 +21,6 @@ export function renderTable(records: Array<Record<string, unknown>>, columns: Co
 export { humanSize } from '@strata/inspect';
 
 /** "3 minutes ago" as Docker prints it. */
-export function humanAgo(date: Date, now = new Date()): string {
+export function humanAgo(date: Date, now: Date): string {
   return `${humanDuration(now.getTime() - date.getTime())} ago`;
 }

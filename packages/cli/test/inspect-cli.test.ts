@@ -127,9 +127,13 @@ describe('image history (store API fixture)', () => {
     expect(rows.map((x) => x.Size)).toEqual(['5B', '0B', '1.5kB']);
   });
 
-  it('human dates', async () => {
-    const r = await runStrata(['image', 'history', 'app'], { root });
-    expect(r.out.split('\n')[1]).toMatch(/ (\d+ (months|years)) ago /);
+  it('human dates, relative to now (pinned by STRATA_NOW)', async () => {
+    const r = await runStrata(['image', 'history', 'app'], { root, env: { STRATA_NOW: '2024-05-30T07:08:09Z' } });
+    expect(r.out.trimEnd().split('\n').slice(1).map((l) => l.split(/ {3,}/)[1])).toEqual(['3 weeks ago', '3 weeks ago', '3 weeks ago']);
+    const later = await runStrata(['image', 'history', 'app'], { root, env: { STRATA_NOW: String(Date.parse('2025-05-06T07:08:09Z') / 1000) } });
+    expect(later.out.split('\n')[1].split(/ {3,}/)[1]).toBe('12 months ago'); // go-units: months up to two years
+    const bad = await runStrata(['image', 'history', 'app'], { root, env: { STRATA_NOW: '2024-05-30 07:08:09' } });
+    expect([bad.code, bad.stderr]).toEqual([2, 'strata: STRATA_NOW must be an RFC 3339 time with a zone or Unix seconds, not "2024-05-30 07:08:09"\n']);
   });
 });
 

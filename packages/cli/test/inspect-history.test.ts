@@ -2,7 +2,7 @@
 // (test-fixtures/inspect/<case>/history.json, from tools/goldens/inspect.mjs).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { imageHistory, layerUsage, type TarHeader } from '@strata/inspect';
 import { parseHuman, renderHistory } from '../src/commands/image-history';
 
@@ -30,10 +30,17 @@ const FLAGS: Record<string, { format?: string; trunc: boolean; human: boolean; q
   '--no-trunc --format table {{.ID}}\t{{.Size}}': { format: 'table {{.ID}}\t{{.Size}}', trunc: false, human: true, quiet: false },
 };
 
+// The goldens were printed by Docker with TZ=UTC (CreatedAt is in the local zone).
+beforeAll(() => {
+  vi.stubEnv('TZ', 'UTC');
+});
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
 describe.each(cases)('history of %s', (c) => {
   const tables: Record<string, string> = JSON.parse(read(c, 'history.json'));
   it.each(Object.keys(FLAGS))('docker history %s', (flags) => {
-    process.env.TZ = 'UTC';
     expect(renderHistory(rowsOf(c), FLAGS[flags])).toBe(tables[flags]);
   });
 
@@ -46,9 +53,13 @@ describe.each(cases)('history of %s', (c) => {
   });
 
   it('the default table has Docker headers and human columns', () => {
-    const out = renderHistory(rowsOf(c), { trunc: true, human: true, quiet: false, now: new Date(Date.now() + 3 * 7 * 86400_000) });
-    expect(out.split('\n')[0]).toMatch(/^IMAGE {10}CREATED {4,}CREATED BY {3,}SIZE {6}COMMENT$/);
-    expect(out).toContain('3 weeks ago');
+    // "now" is pinned three weeks and an hour after the newest entry, whenever the test runs
+    const rows = rowsOf(c);
+    const newest = Math.max(...rows.map((r) => r.created ?? 0));
+    const now = new Date((newest + 3 * 7 * 86400 + 3600) * 1000);
+    const lines = renderHistory(rows, { trunc: true, human: true, quiet: false, now }).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^IMAGE {10}CREATED {4,}CREATED BY {3,}SIZE {6}COMMENT$/);
+    expect(lines.slice(1).map((l) => l.split(/ {3,}/)[1])).toEqual(rows.map(() => '3 weeks ago'));
   });
 });
 

@@ -13,6 +13,8 @@ export interface PruneOptions {
   /** `until=<time>`, `label=k[=v]`, `label!=k[=v]` */
   filters?: string[];
   dryRun?: boolean;
+  /** The time `until=DURATION` counts back from (default: the clock). */
+  now?: Date;
 }
 
 export interface PruneResult {
@@ -29,7 +31,7 @@ export interface PruneResult {
  */
 export async function pruneImages(store: Store, opts: PruneOptions = {}): Promise<PruneResult> {
   const filters = parseFilters(opts.filters ?? [], ['until', 'label', 'label!']);
-  const now = Date.now();
+  const now = opts.now?.getTime() ?? Date.now();
   const plan = await store.withLock(async () => {
     const used = await containersByImage(store.root);
     const roots = await cacheRoots(store.root);

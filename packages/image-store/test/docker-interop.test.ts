@@ -12,11 +12,12 @@ describe.skipIf(!peerAvailable('docker'))('image ls against docker', () => {
     const saved = await dockerOk(['save', tag]);
     const load = await runStrata(['image', 'load'], { root, input: saved.stdout });
     expect(load.code, load.stderr).toBe(0);
-    const d = JSON.parse((await dockerOk(['image', 'ls', '--format', '{{json .}}', tag])).out.trim().split('\n')[0]);
+    // docker prints CreatedAt in its local zone, strata in UTC (Go's time.String of a UTC time)
+    const d = JSON.parse((await dockerOk(['image', 'ls', '--format', '{{json .}}', tag], { env: { TZ: 'UTC' } })).out.trim().split('\n')[0]);
     const s = (await runStrata(['image', 'ls', '--format', 'json'], { root })).out.trim().split('\n').map((l) => JSON.parse(l));
     expect(s).toHaveLength(1);
     expect({ Repository: s[0].Repository, Tag: s[0].Tag, ID: s[0].ID, Size: s[0].Size }).toEqual({ Repository: d.Repository, Tag: d.Tag, ID: d.ID, Size: d.Size });
-    if (String(d.CreatedAt).endsWith('UTC')) expect(s[0].CreatedAt).toBe(d.CreatedAt);
+    expect(s[0].CreatedAt).toBe(d.CreatedAt);
     const table = (await runStrata(['image', 'ls'], { root })).out.split('\n')[1].split(/\s{3,}/);
     const dockerTable = (await dockerOk(['image', 'ls', tag])).out.split('\n')[1].split(/\s{3,}/);
     expect([table[0], table[1], table[2], table[4]]).toEqual([dockerTable[0], dockerTable[1], dockerTable[2], dockerTable[4]]);

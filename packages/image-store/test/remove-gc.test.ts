@@ -99,6 +99,12 @@ describe('pruneImages', () => {
     expect(r.events).toEqual([{ deleted: old.id }]);
     expect(r.reclaimedBytes).toBeGreaterThan(0);
     await expect(store.image(old.id)).rejects.toSatisfy((e) => isStrataError(e, 'IMAGE_NOT_FOUND'));
+    // until=DURATION counts back from `now`: a year after t was made, t is older than 24h but not than 400 days
+    const yearOn = new Date('2002-01-01T00:00:00Z');
+    r = await pruneImages(store, { all: true, dryRun: true, filters: ['until=9600h'], now: yearOn });
+    expect(r.images).toEqual([]);
+    r = await pruneImages(store, { all: true, dryRun: true, filters: ['until=24h'], now: yearOn });
+    expect(r.images.map((i) => i.id)).toEqual([tagged.id]);
     r = await pruneImages(store, { all: true, filters: ['until=2002-01-01T00:00:00Z'] });
     expect(r.events).toEqual([{ untagged: 't:1' }, { deleted: tagged.id }]);
     r = await pruneImages(store, { all: true, filters: ['label!=keep=yes'] });

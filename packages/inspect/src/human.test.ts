@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { humanDuration, humanSize, rfc3339Local } from './human';
 
 describe('humanSize (go-units HumanSizeWithPrecision 3)', () => {
@@ -34,18 +34,27 @@ describe('humanDuration (go-units)', () => {
   ])('%d ms → %s', (ms, want) => expect(humanDuration(ms)).toBe(want));
 });
 
+// The local zone is pinned per test (node applies a TZ assignment at once).
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
 describe('rfc3339Local', () => {
   it('formats in the local zone like Go', () => {
-    process.env.TZ = 'UTC';
+    vi.stubEnv('TZ', 'UTC');
     expect(rfc3339Local(1_700_000_000)).toBe('2023-11-14T22:13:20Z');
+    vi.stubEnv('TZ', 'Pacific/Kiritimati');
+    expect(rfc3339Local(1_700_000_000)).toBe('2023-11-15T12:13:20+14:00');
+    vi.stubEnv('TZ', 'America/St_Johns');
+    expect(rfc3339Local(1_700_000_000)).toBe('2023-11-14T18:43:20-03:30');
   });
 });
 
 describe('history view', () => {
   it('an entry without a date is Go zero time, 292 years ago', async () => {
     const { historyView } = await import('./history-view');
-    process.env.TZ = 'UTC';
-    const [v] = historyView([{ id: 'sha256:' + 'a'.repeat(64), createdBy: 'x\ty', size: 1500, comment: '', emptyLayer: false, tags: [] }]);
+    vi.stubEnv('TZ', 'UTC');
+    const [v] = historyView([{ id: 'sha256:' + 'a'.repeat(64), createdBy: 'x\ty', size: 1500, comment: '', emptyLayer: false, tags: [] }], { now: new Date('2026-12-02T00:00:00Z') });
     expect(v).toEqual({ Comment: '', CreatedAt: '0001-01-01T00:00:00Z', CreatedBy: 'x y', CreatedSince: '292 years ago', ID: 'aaaaaaaaaaaa', Size: '1.5kB' });
   });
 });

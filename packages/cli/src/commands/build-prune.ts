@@ -23,7 +23,7 @@ function parseDuration(s: string): number {
 export async function run(ctx: CommandContext, opts: { keepDuration?: string }): Promise<CommandResult> {
   const store = await openStore(ctx.globals.root);
   const cache = openLayerCache(store.blobs);
-  const olderThan = opts.keepDuration ? new Date(Date.now() - parseDuration(opts.keepDuration)) : undefined;
+  const olderThan = opts.keepDuration ? new Date(ctx.now().getTime() - parseDuration(opts.keepDuration)) : undefined;
   const r = await cache.prune({ olderThan });
   // What builds remember of context directories (content hashes by stat data, directory
   // listings): all of it goes with the rest of the build cache; the next build hashes again.

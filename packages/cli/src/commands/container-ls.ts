@@ -4,13 +4,13 @@ import { StrataError } from '@strata/errors';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanAgo } from '../table';
 
-function status(c: ContainerRecord): string {
-  if (c.state === 'running') return `Up ${humanAgo(new Date(c.startedAt ?? c.created)).replace(/ ago$/, '')}`;
-  if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanAgo(new Date(c.finishedAt ?? c.created))}`;
+function status(c: ContainerRecord, now: Date): string {
+  if (c.state === 'running') return `Up ${humanAgo(new Date(c.startedAt ?? c.created), now).replace(/ ago$/, '')}`;
+  if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${humanAgo(new Date(c.finishedAt ?? c.created), now)}`;
   return 'Created';
 }
 
-export function containerRecord(c: ContainerRecord): Record<string, unknown> {
+export function containerRecord(c: ContainerRecord, now: Date): Record<string, unknown> {
   return {
     ID: c.id,
     Names: c.name,
@@ -19,7 +19,7 @@ export function containerRecord(c: ContainerRecord): Record<string, unknown> {
     Command: c.config.args.join(' '),
     CreatedAt: c.created,
     State: c.state,
-    Status: status(c),
+    Status: status(c, now),
     ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : null,
     Pid: c.state === 'running' && ownerAlive(c.owner) ? c.owner!.pid : null,
     Network: c.config.network,
@@ -54,7 +54,8 @@ export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boole
   // Like Docker, a status filter looks at all containers.
   const all = o.all || filters.some((f) => f.startsWith('status=') || f.startsWith('exited='));
   const list = listContainers(ctx.globals.root).filter((c) => (all || c.state === 'running') && keep(c));
-  const records = list.map(containerRecord);
+  const now = ctx.now();
+  const records = list.map((c) => containerRecord(c, now));
   if (o.quiet || ctx.globals.quiet) return { kind: 'text', text: records.map((r) => (o.noTrunc ? r.ID : String(r.ID).slice(0, 12))).join('\n') };
   const trunc = (s: string, n: number) => (o.noTrunc || s.length <= n ? s : `${s.slice(0, n - 1)}…`);
   return {
@@ -64,7 +65,7 @@ export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boole
       { header: 'CONTAINER ID', field: (r) => (o.noTrunc ? r.ID : String(r.ID).slice(0, 12)) },
       { header: 'IMAGE', field: 'Image' },
       { header: 'COMMAND', field: (r) => JSON.stringify(trunc(String(r.Command), 20)) },
-      { header: 'CREATED', field: (r) => humanAgo(new Date(String(r.CreatedAt))) },
+      { header: 'CREATED', field: (r) => humanAgo(new Date(String(r.CreatedAt)), now) },
       { header: 'STATUS', field: 'Status' },
       { header: 'NAMES', field: 'Names' },
     ],

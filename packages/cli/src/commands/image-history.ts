@@ -57,7 +57,7 @@ export async function runImageHistory(
   const store = await openStore(ctx.globals.root);
   const img = await findImage(store, ref);
   const rows = imageHistory({ id: img.id, config: img.config, layerSizes: await layerSizes(img), tags: img.tags.map((t) => familiarReference(parseReference(t))) });
-  return { kind: 'text', text: renderHistory(rows, { ...opts, quiet: ctx.globals.quiet }) };
+  return { kind: 'text', text: renderHistory(rows, { ...opts, quiet: ctx.globals.quiet, now: ctx.now() }) };
 }
 
 export function badHuman(v: unknown): StrataError {

@@ -103,7 +103,7 @@ export async function run(ctx: CommandContext, opts: LsOptions): Promise<Command
 
   const noTrunc = opts.trunc === false;
   const id = (img: StoredImage) => (noTrunc ? img.id : shortId(img.id));
-  const now = new Date();
+  const now = ctx.now();
   const records = rows.map(({ img, repository, tag }) => ({
     Containers: 'N/A',
     CreatedAt: goTime(img.created),
