@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cleanupTempDirs, runStrata, tempDir, writeTree } from '@strata/testing';
 
 afterAll(() => cleanupTempDirs());
@@ -101,11 +101,10 @@ describe('strata build (CLI)', () => {
     expect(readdirSync(join(root, 'context-cache')).length).toBeGreaterThan(0);
     const aliases = readdirSync(join(root, 'cache', 'aliases'));
     expect(aliases.length).toBeGreaterThan(0);
-    // one more, made two hours ago
+    // one more, made two hours ago (an alias records when it was made)
     const old = join(root, 'cache', 'aliases', `${'0'.repeat(64)}.json`);
-    writeFileSync(old, readFileSync(join(root, 'cache', 'aliases', aliases[0])));
-    const twoHoursAgo = new Date(Date.now() - 7200_000);
-    utimesSync(old, twoHoursAgo, twoHoursAgo);
+    const made = JSON.parse(readFileSync(join(root, 'cache', 'aliases', aliases[0]), 'utf8'));
+    writeFileSync(old, JSON.stringify({ ...made, at: made.at - 7200_000 }));
     const kept = await runStrata(['build', 'prune', '--keep-duration', '1h'], { root });
     expect(kept.code, kept.stderr).toBe(0);
     // an alias (a COPY's stat fingerprint → its key) made within the hour stays, an older one goes

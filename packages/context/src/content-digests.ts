@@ -81,6 +81,8 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
   const digests = new Map<string, Digest>();
   let filesRead = 0;
   let bytesRead = 0;
+  // taken once, before the first file is read: no later than any hash below (the racy rule's side)
+  let hashedAt: number | undefined;
   for (const e of entries) {
     const header = entryHeader(e);
     if (e.type === 'file') {
@@ -95,13 +97,13 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
         }
       }
       if (hex === undefined) {
-        const hashedAt = Date.now();
+        hashedAt ??= cache?.now();
         const r = hashFile(abs);
         filesRead++;
         bytesRead += r.size;
         hex = r.hex;
         // a file that changed size while walked is re-read next time (its stat key no longer matches)
-        cache?.set(abs, e, hex, hashedAt);
+        cache?.set(abs, e, hex, hashedAt!);
       }
       const digest: Digest = `sha256:${createHash('sha256').update(header).update(hex).digest('hex')}`;
       cache?.rememberEntryDigest(abs, headerKey(header), digest);

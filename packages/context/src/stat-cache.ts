@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { wrapError } from '@strata/errors';
+import { fileSystemNow } from './fs-clock';
 
 /**
  * Content hashes of files keyed by what stat says about them (absolute path, size, mtime, ctime,
@@ -9,7 +10,8 @@ import { wrapError } from '@strata/errors';
  *
  * The trap (moby/buildkit#4817, and git's "racy clean"): a file rewritten within the timestamp
  * granularity after it was hashed keeps size and mtime. So an entry is trusted only when the file's
- * mtime is older than the moment the hash was taken by more than `RACY_WINDOW_MS`.
+ * mtime is older than the moment the hash was taken by more than `RACY_WINDOW_MS` — that moment as
+ * the file system's clock tells it (`now`), the clock the mtime comes from.
  */
 export const RACY_WINDOW_MS = 2000;
 
@@ -20,7 +22,7 @@ interface CacheRecord {
   ino: number;
   /** sha256 hex of the file bytes */
   hash: string;
-  /** when the hash was taken (ms since epoch) */
+  /** when the hash was taken (ms since epoch, on the file system's clock) */
   hashedAt: number;
   /** The entry digest last computed from this hash, and the header it was computed with. */
   header?: string;
@@ -38,6 +40,8 @@ export interface StatCache {
   /** The cached content hash for this file, if the stat data match and the entry is not racy. */
   get(absPath: string, st: StatKey): string | undefined;
   set(absPath: string, st: StatKey, hash: string, hashedAt: number): void;
+  /** Now on the file system's clock (`fileSystemNow` in the cache directory), for `set`'s `hashedAt`. */
+  now(): number;
   /** The entry digest remembered for this file and header (valid only after `get` returned a hash). */
   entryDigest(absPath: string, header: string): string | undefined;
   rememberEntryDigest(absPath: string, header: string, digest: string): void;
@@ -107,6 +111,7 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
       r.digest = digest;
       dirty = true;
     },
+    now: () => fileSystemNow(cacheDir),
     set(absPath, st, hash, hashedAt) {
       records.set(absPath, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash, hashedAt });
       used.add(absPath);

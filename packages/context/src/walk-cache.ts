@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileSystemNow } from './fs-clock';
 import { lstatInto, type FsBinding } from './raw-fs';
 import { RACY_WINDOW_MS } from './stat-cache';
 import { typeOfMode, type EntryType } from './walk-context';
@@ -11,7 +12,7 @@ import { typeOfMode, type EntryType } from './walk-context';
  * whenever an entry is created, removed or renamed in it (POSIX), so a listing is reused when the
  * directory's inode, device, mtime and ctime are as they were when it was read, and it had not
  * changed within `RACY_WINDOW_MS` before it was read (a change in the same timestamp tick as the
- * read would not show). The listings are raw (before .dockerignore), so they serve any patterns.
+ * read would not show; "when it was read" on the file system's clock, the one its mtime comes from). The listings are raw (before .dockerignore), so they serve any patterns.
  * The files themselves are still lstat-ed on every walk: a change to a file's bytes shows only there.
  */
 export interface WalkCache {
@@ -48,7 +49,7 @@ const KIND_OF: Record<string, EntryType> = { f: 'file', d: 'dir', l: 'symlink', 
 const CODE_OF: Record<EntryType, string> = { file: 'f', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', char: 'c', block: 'b' };
 
 interface Listing {
-  /** mtimeMs, ctimeMs, ino, dev of the directory when it was read, and when (ms since epoch). */
+  /** mtimeMs, ctimeMs, ino, dev of the directory when it was read, and when (ms since epoch, file system clock). */
   row: [number, number, number, number];
   readAt: number;
   names: string[];
@@ -65,6 +66,7 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
   const listings = (): Map<string, Listing> => (loaded ??= readListings(file));
   const now = new Map<string, Listing>();
   let dirsRead = 0;
+  let readAt: number | undefined;
   const st = new Float64Array(6);
   const listFile = file.replace(/(\.walk)?$/, '.list');
   return {
@@ -72,7 +74,6 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
       const old = listings();
       // the directory's own lstat before its listing: a change after this shows as a newer mtime
       // next time (the context directory itself is followed if it is a symlink)
-      const at = Date.now();
       const ok = rel === '' ? statRoot(abs, st) : lstatInto(b, abs, st, 0);
       const row: [number, number, number, number] = [st[2], st[3], st[4], st[5]];
       const prev = old.get(rel);
@@ -82,13 +83,16 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
         for (let i = 0; i < types.length; i++) types[i] = KIND_OF[prev.kinds[i]];
         return { names: prev.names, types };
       }
+      // When this walk began to read directories, on the file system's clock: taken after this
+      // directory's lstat, but microseconds after (far inside the window), and before every later one.
+      readAt ??= fileSystemNow(dirname(file));
       const r = read();
       dirsRead++;
       let kinds = '';
       for (const t of r.types) kinds += CODE_OF[t];
       // Every directory walked is recorded (the last walk's paths are checked against these rows);
       // one whose lstat failed gets a row that matches nothing, so it is never trusted.
-      now.set(rel, ok ? { row, readAt: at, names: r.names, kinds } : { row: [-1, -1, -1, -1], readAt: 0, names: r.names, kinds });
+      now.set(rel, ok ? { row, readAt, names: r.names, kinds } : { row: [-1, -1, -1, -1], readAt: 0, names: r.names, kinds });
       return r;
     },
     get dirsRead() {

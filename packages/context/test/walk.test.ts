@@ -7,7 +7,9 @@ import { contentDigests, digestContext, listContext, listContextNames, loadIgnor
 
 afterAll(cleanupTempDirs);
 
-const OLD = new Date(Date.now() - 3600_000);
+// Safely older than the racy window whatever the clock says (a date relative to the process clock
+// is not, where it runs ahead of the one that stamps files).
+const OLD = new Date('2024-01-01T00:00:00Z');
 function age(dir: string, paths: string[]) {
   for (const p of paths) utimesSync(join(dir, p), OLD, OLD);
 }

@@ -52,8 +52,11 @@ export interface LayerCache {
 
 const KEY = /^[0-9a-f]{64}$/;
 
-/** Remove the files in `dir` last written before `olderThan` (aliases are written once, when made). */
-async function removeOlder(dir: string, olderThan: Date): Promise<void> {
+/**
+ * Remove the aliases in `dir` made before `olderThan` (by the `at` each records: the clock that
+ * `olderThan` and the records' lastUsed come from), and any that cannot be read.
+ */
+async function removeOlderAliases(dir: string, olderThan: Date): Promise<void> {
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -62,8 +65,8 @@ async function removeOlder(dir: string, olderThan: Date): Promise<void> {
   }
   for (const n of names) {
     const p = join(dir, n);
-    const st = await fsp.stat(p).catch(() => undefined);
-    if (st !== undefined && st.mtimeMs < olderThan.getTime()) await fsp.rm(p, { force: true });
+    const at = await fsp.readFile(p, 'utf8').then((t) => Number((JSON.parse(t) as { at?: unknown }).at), () => NaN);
+    if (!(at >= olderThan.getTime())) await fsp.rm(p, { force: true });
   }
 }
 
@@ -154,9 +157,16 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
     async getAlias(fp, newestMtimeMs) {
       if (!KEY.test(fp)) return undefined;
       try {
-        const a = JSON.parse(await fsp.readFile(aliasPath(fp), 'utf8')) as { key: string; at: number };
-        if (!KEY.test(a.key) || !(newestMtimeMs < a.at - RACY_MS)) return undefined;
-        return a.key;
+        const fh = await fsp.open(aliasPath(fp));
+        try {
+          // Written once, when made: its mtime is when, on the clock that stamped the sources too.
+          const st = await fh.stat();
+          const a = JSON.parse(await fh.readFile('utf8')) as { key: string };
+          if (!KEY.test(a.key) || !(newestMtimeMs < st.mtimeMs - RACY_MS)) return undefined;
+          return a.key;
+        } finally {
+          await fh.close();
+        }
       } catch {
         return undefined;
       }
@@ -199,7 +209,7 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
       let bytes = 0;
       for (const [d, s] of freed) if (!kept.has(d)) bytes += s;
       if (!opts.olderThan) await fsp.rm(aliasDir, { recursive: true, force: true });
-      else await removeOlder(aliasDir, opts.olderThan);
+      else await removeOlderAliases(aliasDir, opts.olderThan);
       return { removed, bytes };
     },
   };
