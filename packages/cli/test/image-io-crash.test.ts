@@ -64,7 +64,7 @@ function verifyStore(root: string): { images: string[] } {
 }
 
 /** Start a load; kill it with SIGKILL when `when` says so (polled every few ms). */
-function loadAndKill(root: string, file: string, when: (elapsedMs: number) => boolean): Promise<{ killed: boolean; code: number | null }> {
+function loadAndKill(root: string, file: string, when: (elapsedMs: number) => boolean): Promise<{ killed: boolean; code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'image', 'load', '-i', file], { stdio: 'ignore' });
     const t0 = Date.now();
@@ -74,9 +74,34 @@ function loadAndKill(root: string, file: string, when: (elapsedMs: number) => bo
         killed = child.kill('SIGKILL');
       }
     }, 5);
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearInterval(timer);
-      resolve({ killed, code });
+      resolve({ killed, code, signal });
+    });
+  });
+}
+
+/**
+ * Start a load that stops at commit checkpoint `point` (STRATA_TEST_PAUSE_AT); once it says it is
+ * there (its marker file), SIGKILL it. Resolves with what the marker said and how the process ended.
+ */
+function loadAndKillAt(root: string, file: string, point: string): Promise<{ pid: number | undefined; marker: string; signal: NodeJS.Signals | null; code: number | null }> {
+  const markerFile = join(tempDir(), 'paused');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'image', 'load', '-i', file], {
+      stdio: 'ignore',
+      env: { ...process.env, STRATA_TEST_PAUSE_AT: point, STRATA_TEST_PAUSE_FILE: markerFile },
+    });
+    let marker = '';
+    const timer = setInterval(() => {
+      if (marker === '' && existsSync(markerFile)) {
+        marker = readFileSync(markerFile, 'utf8');
+        child.kill('SIGKILL');
+      }
+    }, 5);
+    child.on('exit', (code, signal) => {
+      clearInterval(timer);
+      resolve({ pid: child.pid, marker, signal, code });
     });
   });
 }
@@ -106,38 +131,67 @@ describe('crash safety: SIGKILL during image load', () => {
     id = await bigArchive(file);
   }, 120_000);
 
-  const points: Array<[string, (root: string) => (ms: number) => boolean]> = [
+  // Staging: polled, and slow enough (5 × 40 MB) to be hit every time.
+  const staging: Array<[string, (root: string) => (ms: number) => boolean]> = [
     ['right after start', () => (ms) => ms > 20],
     ['while staging the first layer', (root) => () => count(join(root, 'tmp')) > 0 && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('load-') && count(join(root, 'tmp', n)) >= 1)],
     ['while staging later layers', (root) => () => existsSync(join(root, 'tmp')) && readdirSync(join(root, 'tmp')).some((n) => n.startsWith('load-') && count(join(root, 'tmp', n)) >= 4)],
-    ['while moving layers into the store', (root) => () => count(join(root, 'blobs', 'sha256')) >= 1],
-    ['after some layers are in the store', (root) => () => count(join(root, 'blobs', 'sha256')) >= 3],
+  ];
+  // Commit: the load stops at the checkpoint and is killed there; `blobs` is how many of its layers
+  // are in the store by then, `indexed` whether the image is recorded.
+  const commit: Array<{ point: string; blobs: number; indexed: boolean }> = [
+    { point: 'locked', blobs: 0, indexed: false },
+    { point: 'layer-moved:1', blobs: 1, indexed: false },
+    { point: 'layer-moved:3', blobs: 3, indexed: false },
+    { point: 'layers-moved', blobs: LAYERS, indexed: false },
+    { point: 'image-stored:1', blobs: LAYERS, indexed: true },
   ];
 
-  for (const [name, when] of points) {
+  /** Half the cases start from an empty root, half from a store that already holds an image. */
+  async function startingStore(existing: boolean): Promise<{ root: string; before: string[] }> {
+    const root = tempDir();
+    if (existing) expect((await runStrata(['image', 'import', '-', 'strata-it-formats/keep:1'], { root, input: small })).code).toBe(0);
+    const before = existing ? verifyStore(root).images : [];
+    expect(before).toHaveLength(existing ? 1 : 0);
+    return { root, before };
+  }
+
+  /** After the kill: the store checks clean, the image is all there or absent, and a rerun loads it. */
+  async function checkAfterKill(root: string, before: string[]): Promise<void> {
+    const { images } = verifyStore(root);
+    const added = images.filter((i) => !before.includes(i));
+    expect(added.length === 0 || (added.length === 1 && added[0] === id)).toBe(true);
+    for (const b of before) expect(images).toContain(b);
+    if (before.length > 0 || existsSync(join(root, 'index.json'))) {
+      const check = await runStrata(['store', 'check'], { root });
+      expect(check.code, check.stderr + check.out).toBe(0);
+      expect(check.stderr).toMatch(/: ok\n$/);
+    }
+    const again = await runStrata(['-q', 'image', 'load', '-i', file], { root });
+    expect([again.code, again.stderr, again.out.trim()]).toEqual([0, '', id]);
+    expect(verifyStore(root).images).toContain(id);
+  }
+
+  for (const [i, [name, when]] of staging.entries()) {
     it(`killed ${name}: the store checks clean and the image is all there or absent`, async () => {
-      // Half the cases start from an empty root, half from a store that already holds an image.
-      const root = tempDir();
-      const existing = points.findIndex(([n]) => n === name) % 2 === 1;
-      if (existing) expect((await runStrata(['image', 'import', '-', 'strata-it-formats/keep:1'], { root, input: small })).code).toBe(0);
-      const before = existing ? verifyStore(root).images : [];
+      const { root, before } = await startingStore(i % 2 === 1);
       const r = await loadAndKill(root, file, when(root));
-      const { images } = verifyStore(root);
-      const added = images.filter((i) => !before.includes(i));
-      expect(added.length === 0 || (added.length === 1 && added[0] === id)).toBe(true);
-      for (const b of before) expect(images).toContain(b);
-      if (existing || existsSync(join(root, 'index.json'))) {
-        const check = await runStrata(['store', 'check'], { root });
-        expect(check.code, check.stderr + check.out).toBe(0);
-        expect(check.stderr).toMatch(/: ok\n$/);
-      }
-      // a rerun completes and yields the image
-      const again = await runStrata(['-q', 'image', 'load', '-i', file], { root });
-      expect([again.code, again.stderr, again.out.trim()]).toEqual([0, '', id]);
-      expect(verifyStore(root).images).toContain(id);
-      // Staging is slow enough to be hit every time; the commit phase is hit when the timing allows.
-      if (!name.includes('store')) expect(r.killed).toBe(true);
-      expect(r.killed || r.code === 0).toBe(true);
+      expect([r.killed, r.signal]).toEqual([true, 'SIGKILL']);
+      await checkAfterKill(root, before);
+    });
+  }
+
+  for (const [i, c] of commit.entries()) {
+    it(`killed at commit checkpoint ${c.point}: the store checks clean and the image is all there or absent`, async () => {
+      const { root, before } = await startingStore(i % 2 === 0);
+      const blobsBefore = count(join(root, 'blobs', 'sha256'));
+      const r = await loadAndKillAt(root, file, c.point);
+      // it really stopped there, and died of the kill
+      expect([r.marker, r.signal, r.code]).toEqual([`${r.pid} ${c.point}\n`, 'SIGKILL', null]);
+      // 'image-stored' adds the manifest and config blobs beside the layers
+      expect(count(join(root, 'blobs', 'sha256')) - blobsBefore).toBe(c.blobs + (c.indexed ? 2 : 0));
+      expect(verifyStore(root).images.includes(id)).toBe(c.indexed);
+      await checkAfterKill(root, before);
     });
   }
 });

@@ -23,6 +23,12 @@ export interface LoadOptions {
   source: ArchiveSource;
   /** Which image to take from multi-platform indexes (default linux/amd64). */
   platform?: PlatformWanted;
+  /**
+   * Called at each step of the commit, under the store lock, with its name and awaited: `locked`,
+   * `layer-moved:N` (N layers moved into the store so far), `layers-moved` (and their directories
+   * synced), `image-stored:N` (N images recorded in the index). Crash tests stop the process there.
+   */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 export interface LoadedRecord {
@@ -70,7 +76,7 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedRecord[]> {
       throw new StrataError('INVALID_ARCHIVE', `${members.what} is not an image archive (no manifest.json or index.json)`);
     }
     if (images.length === 0) throw new StrataError('INVALID_ARCHIVE', `${members.what} contains no image`);
-    const stored = await commitImages(opts.openStore, staging, images);
+    const stored = await commitImages(opts, staging, images);
     ok = true;
     return stored.map((s, i) => ({ id: s.id, tags: s.tags, layers: images[i].layers.length, format }));
   } finally {
@@ -83,12 +89,19 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedRecord[]> {
  * Move verified, staged layers into the blob store and record the images, under the store lock
  * (so a concurrent GC cannot take a blob between its arrival and the index entry naming it).
  */
-export async function commitImages(openStore: () => Promise<ImageSink>, staging: Staging, images: LoadedImage[]): Promise<Array<{ id: Digest; tags: string[] }>> {
+export async function commitImages(
+  opts: Pick<LoadOptions, 'openStore' | 'checkpoint'>,
+  staging: Staging,
+  images: LoadedImage[],
+): Promise<Array<{ id: Digest; tags: string[] }>> {
   await staging.synced();
-  const store = await openStore();
+  const store = await opts.openStore();
+  const checkpoint = opts.checkpoint ?? (() => undefined);
   return store.withLock(async () => {
+    await checkpoint('locked');
     const moved = new Set<Digest>();
     const dirs = new Set<string>();
+    let renamed = 0;
     for (const img of images) {
       for (const blob of img.layers) {
         if (moved.has(blob.diffId)) continue;
@@ -98,9 +111,11 @@ export async function commitImages(openStore: () => Promise<ImageSink>, staging:
         mkdirSync(dirname(target), { recursive: true });
         renameSync(blob.file, target);
         dirs.add(dirname(target));
+        await checkpoint(`layer-moved:${++renamed}`);
       }
     }
     for (const d of dirs) await fsyncDir(d);
+    await checkpoint('layers-moved');
     const out = [];
     for (const img of images) {
       const layers = img.layers.map((b: StagedBlob) =>
@@ -109,6 +124,7 @@ export async function commitImages(openStore: () => Promise<ImageSink>, staging:
       const image = imageFromParts({ rawConfig: img.rawConfig, layers, annotations: img.annotations });
       const s = await store.putImage(image, { tags: img.tags });
       out.push({ id: s.id, tags: img.tags });
+      await checkpoint(`image-stored:${out.length}`);
     }
     return out;
   });

@@ -86,7 +86,7 @@ export async function importRootfs(opts: ImportOptions): Promise<{ id: string; t
       rootfs: { type: 'layers', diff_ids: [blob.diffId] },
     };
     const rawConfig = Buffer.from(JSON.stringify(config));
-    const [stored] = await commitImages(opts.openStore, staging, [
+    const [stored] = await commitImages(opts, staging, [
       { rawConfig, config, configDigest: sha256(rawConfig), layers: [blob], tags: opts.tag ? [opts.tag] : [] },
     ]);
     ok = true;

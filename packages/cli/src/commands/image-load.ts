@@ -4,6 +4,7 @@ import { familiarReference, parseReference } from '@strata/oci';
 import { loadImages, parsePlatform } from '@strata/image';
 import { openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export interface LoadOptions {
   input?: string;
@@ -21,6 +22,7 @@ export async function run(ctx: CommandContext, opts: LoadOptions): Promise<Comma
     openStore: () => openStore(root),
     platform: opts.platform ? parsePlatform(opts.platform) : undefined,
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: opts.input! },
+    checkpoint: pauseHook(ctx.io.env),
   });
   if (ctx.globals.format === 'json') {
     return { kind: 'records', records: loaded.map((l) => ({ id: l.id, tags: l.tags, layers: l.layers, format: l.format })) };
