@@ -2,7 +2,7 @@
 // and puts the launchers beside it: dist/strata.cjs loads the bundle through V8's code cache,
 // dist/strata (the `strata` command) starts it.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -22,7 +22,16 @@ const lazyChildProcessForCommander = {
   },
 };
 const dist = `${root}dist/`;
-await build({
+// Each file is written beside its final name and renamed over it: a strata started meanwhile (a
+// test run going on while this one rebuilds) runs the old files or the new ones, never half of one.
+function writeAtomically(file, data, mode) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  if (mode !== undefined) chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+mkdirSync(dist, { recursive: true });
+const { outputFiles } = await build({
   entryPoints: [`${root}packages/cli/src/main.ts`],
   outfile: `${dist}strata-bundle.cjs`,
   bundle: true,
@@ -36,12 +45,14 @@ await build({
   supported: { 'dynamic-import': false },
   plugins: [lazyChildProcessForCommander],
   logLevel: 'warning',
+  write: false,
 });
+const bundle = outputFiles.find((f) => f.path.endsWith('.cjs'));
 // The launcher reads the bundle as latin1, which equals UTF-8 only for ASCII.
-if (readFileSync(`${dist}strata-bundle.cjs`).some((byte) => byte > 0x7f)) throw new Error('dist/strata-bundle.cjs is not ASCII');
+if (bundle.contents.some((byte) => byte > 0x7f)) throw new Error('dist/strata-bundle.cjs is not ASCII');
+// the map first: a bundle never names a map older than itself
+for (const f of [...outputFiles.filter((o) => o !== bundle), bundle]) writeAtomically(f.path, f.contents);
 for (const old of ['strata-bundle.cjs.v8cache', 'strata.mjs', 'strata.cjs.map', 'strata.cjs.v8cache']) rmSync(`${dist}${old}`, { force: true });
-copyFileSync(`${root}tools/cli-launcher.cjs`, `${dist}strata.cjs`);
-chmodSync(`${dist}strata.cjs`, 0o755);
+writeAtomically(`${dist}strata.cjs`, readFileSync(`${root}tools/cli-launcher.cjs`), 0o755);
 // `strata` itself: a shell launcher that keeps NODE_EXTRA_CA_CERTS off node's start-up path.
-copyFileSync(`${root}tools/cli-launcher.sh`, `${dist}strata`);
-chmodSync(`${dist}strata`, 0o755);
+writeAtomically(`${dist}strata`, readFileSync(`${root}tools/cli-launcher.sh`), 0o755);
