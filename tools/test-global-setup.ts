@@ -50,7 +50,9 @@ export default async function setup(): Promise<void> {
   if (bundleStale()) execFileSync(process.execPath, [`${root}tools/build-cli.mjs`], { stdio: 'inherit' });
   if (existsSync('/usr/bin/docker') && existsSync('/usr/bin/dockerd') && !dockerAnswers() && process.getuid?.() === 0) {
     const log = openSync('/tmp/strata-test-dockerd.log', 'a');
-    spawn('/usr/bin/dockerd', ['--iptables=false'], { detached: true, stdio: ['ignore', log, log] }).unref();
+    // the engine keeps the real clock when the tests run under libfaketime (tools/test-elsewhen.sh)
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')));
+    spawn('/usr/bin/dockerd', ['--iptables=false'], { detached: true, stdio: ['ignore', log, log], env }).unref();
     for (let i = 0; i < 60 && !dockerAnswers(); i++) await new Promise((r) => setTimeout(r, 500));
   }
 }
