@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   RUNTIME_NOT_FOUND: 'no OCI runtime (runc, crun) found',
   IO_ERROR: 'an operating-system I/O call failed',
   INTERRUPTED: 'the operation was interrupted',
+  AUTH_FAILED: 'a registry refused the credentials, or needs some',
+  REGISTRY_ERROR: 'a registry answered with an error',
+  NETWORK_ERROR: 'a connection failed, timed out or could not be trusted (TLS)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
