@@ -25,6 +25,8 @@ export interface AtomicWriteOptions {
   tmpDir?: string;
   /** Only create: fail with EEXIST instead of replacing an existing file. */
   exclusive?: boolean;
+  /** File mode (default 0o644); 0o600 for secrets such as saved logins. */
+  mode?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface AtomicWriteOptions {
  */
 export async function atomicWrite(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): Promise<boolean> {
   const tmp = tempName(opts.tmpDir ?? dirname(path), `.${basename(path)}`);
-  const fh = await fsp.open(tmp, 'wx', 0o644);
+  const fh = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
   try {
     try {
       await fh.writeFile(data);
