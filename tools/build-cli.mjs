@@ -44,6 +44,8 @@ const { outputFiles } = await build({
   // lazy imports (node:https, node:readline, …) become require() calls.
   supported: { 'dynamic-import': false },
   plugins: [lazyChildProcessForCommander],
+  // Native addons cannot be bundled: the bundle requires them from node_modules at run time.
+  external: ['zstd-napi', '@napi-rs/xattr'],
   logLevel: 'warning',
   write: false,
 });

@@ -631,6 +631,9 @@ async function copyMatches(
     key = keyOf();
     if (fp) await ctx.cache.putAlias(fp.digest, key);
   }
+  // ADD unpacks archives' files here until the layer is written.
+  const scratch = join(ctx.store.root, 'tmp', `add-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let archives = 0;
   const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
     for (const m of matches) await m.fetch?.();
     const view = await viewOf(ctx, st);
@@ -644,10 +647,10 @@ async function copyMatches(
       parents,
       now: nowSeconds(),
       lower,
-      unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, undefined) : undefined,
+      unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, undefined, join(scratch, String(archives++))) : undefined,
     });
     return tarOf(ctx, entries);
-  });
+  }).finally(() => rmSync(scratch, { recursive: true, force: true }));
   addLayer(ctx, st, rec, createdBy);
   return { cached };
 }

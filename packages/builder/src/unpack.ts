@@ -1,50 +1,64 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { sniffCompression } from '@strata/oci';
+import { decompress } from '@strata/layer';
 import { readTar, type TarWriteEntry } from '@strata/tar';
 import { StrataError } from '@strata/errors';
 import type { Owner } from './chown';
 import type { SourceNode } from './source-tree';
 
-function decompress(bytes: Buffer): Buffer | undefined {
-  const c = sniffCompression(bytes.subarray(0, 8));
-  if (c === 'none') return bytes;
-  if (c === 'gzip') {
-    try {
-      return gunzipSync(bytes);
-    } catch {
-      return undefined;
-    }
+/** The first bytes of a file (to tell an archive by its content, never by its name). */
+function head(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } finally {
+    closeSync(fd);
   }
-  const tool = c === 'bzip2' ? 'bzip2' : c === 'xz' ? 'xz' : 'zstd';
-  const r = spawnSync(tool, ['-dc'], { input: bytes, maxBuffer: 1 << 30 });
-  if (r.status !== 0) return undefined;
-  return r.stdout;
 }
 
-function isTar(b: Buffer): boolean {
-  return b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
+const isTarHeader = (b: Buffer) => b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
+
+/** The first 512 bytes of a stream, or fewer when it ends first. */
+async function firstBlock(src: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  for await (const c of src) {
+    chunks.push(Buffer.from(c));
+    len += c.length;
+    if (len >= 512) break;
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
- * ADD of a local archive: a tar (plain, gzip, bzip2, xz — detected by content, never by name) is
- * extracted under `dir`, keeping the archive's owners (BuildKit ignores `--chown` for extracted
- * archives; pass `owner` to override). Anything else is
- * not an archive (undefined) and is copied as a file.
+ * ADD of a local archive: a tar (plain, gzip, bzip2, xz or zstd — detected by content, never by
+ * name) is extracted under `dir`, keeping the archive's owners (BuildKit ignores `--chown` for
+ * extracted archives; pass `owner` to override). Anything else is not an archive (undefined) and
+ * is copied as a file. The archive is streamed once; file bodies go to `scratch` (a directory the
+ * caller removes once the layer is written), so no archive is held in memory.
  */
-export async function unpackArchive(node: SourceNode, dir: string, owner: Owner | undefined): Promise<TarWriteEntry[] | undefined> {
+export async function unpackArchive(node: SourceNode, dir: string, owner: Owner | undefined, scratch: string): Promise<TarWriteEntry[] | undefined> {
   if (!node.sourcePath) return undefined;
-  const raw = readFileSync(node.sourcePath);
-  const tar = decompress(raw);
-  if (!tar || !isTar(tar)) return undefined;
+  const path = node.sourcePath;
+  const encoding = sniffCompression(head(path, 8));
+  const open = () => decompress(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>, encoding, `ADD ${node.path}`);
+  // Not a tar (or not decompressable): an ordinary file.
+  try {
+    if (!isTarHeader(await firstBlock(open()))) return undefined;
+  } catch {
+    return undefined;
+  }
   const out: TarWriteEntry[] = [];
   const join = (p: string) => (dir === '' ? p : p === '.' ? dir : `${dir}/${p}`);
+  mkdirSync(scratch, { recursive: true });
   try {
-    for await (const { entry, body } of readTar((async function* () { yield tar; })(), { what: node.path })) {
-      const chunks: Buffer[] = [];
-      for await (const c of body) chunks.push(c);
-      if (entry.path === '.') continue;
+    for await (const { entry, body } of readTar(open(), { what: node.path })) {
+      if (entry.path === '.') {
+        for await (const _ of body) void _;
+        continue;
+      }
       const e: TarWriteEntry = {
         path: join(entry.path),
         type: entry.type,
@@ -58,11 +72,21 @@ export async function unpackArchive(node: SourceNode, dir: string, owner: Owner 
         devminor: entry.devminor,
         xattrs: entry.xattrs,
       };
-      if (entry.type === 'file') e.data = Buffer.concat(chunks);
+      if (entry.type === 'file') {
+        const file = joinPath(scratch, String(out.length));
+        const fd = openSync(file, 'wx', 0o600);
+        try {
+          for await (const c of body) for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
+        } finally {
+          closeSync(fd);
+        }
+        e.sourcePath = file;
+      } else for await (const _ of body) void _;
       out.push(e);
     }
   } catch (err) {
-    throw new StrataError('INVALID_TAR', `ADD ${node.path}: ${(err as Error).message}`);
+    if (err instanceof StrataError && err.code !== 'INVALID_TAR') throw err;
+    throw new StrataError('INVALID_TAR', `ADD ${node.path}: ${(err as Error).message}`, { cause: err });
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, linkSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { readTar, setXattr, writeTar, type TarWriteEntry } from '@strata/tar';
 import { layerFromUncompressed, readAll } from '@strata/layer';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
 import { chainIds } from '@strata/oci';
@@ -19,7 +19,7 @@ async function layerOf(entries: TarWriteEntry[]) {
   return layerFromUncompressed({ open: async () => (async function* () { yield bytes; })() });
 }
 
-const setOpaque = (p: string) => execFileSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], "trusted.overlay.opaque", b"y")', p]);
+const setOpaque = (p: string) => setXattr(p, 'trusted.overlay.opaque', Buffer.from('y'));
 
 describe('writable layer capture (no runtime: a hand-made upper dir)', () => {
   it('converts overlay whiteouts and opaque dirs, keeps hardlinks, is deterministic', async () => {

@@ -3,9 +3,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, processesMentioning, REPO_ROOT, tempDir } from '@strata/testing';
+import { bundleScript, busyboxRootfsTar, cleanupTempDirs, peerAvailable, processesMentioning, tempDir } from '@strata/testing';
 import { listContainers, recoverContainers } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
@@ -22,8 +21,7 @@ describe.skipIf(!peerAvailable('runc'))('crash recovery of a RUN step', () => {
       await runOnLayers({ root: ${JSON.stringify(root)}, layers: [layerFromTarFile(${JSON.stringify(busyboxRootfsTar())})],
         exec: (c) => runProcess({ ...c, args: ['sleep', '60'], stdout: 'ignore', stderr: 'ignore' }) });
     `);
-    const out = join(work, 'step.mjs');
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: out, absWorkingDir: REPO_ROOT, nodePaths: [join(REPO_ROOT, 'node_modules')], logLevel: 'silent' });
+    const out = await bundleScript(entry);
     const child = spawn(process.execPath, [out], { stdio: 'ignore' });
     let id: string | undefined;
     for (let i = 0; i < 200 && !id; i++) {

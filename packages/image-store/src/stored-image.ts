@@ -1,21 +1,8 @@
-import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { BlobStore } from '@strata/cas';
 import { StrataError } from '@strata/errors';
-import { layerFromBlob, type ByteStream, type Layer } from '@strata/layer';
+import { decompress, layerFromBlob, type Layer } from '@strata/layer';
 import type { Image } from '@strata/image';
 import { layerCompression, parseImageConfig, parseManifest, sha256, type Digest, type ImageConfig, type Manifest } from '@strata/oci';
-
-function decompress(kind: string, src: ByteStream): ByteStream {
-  if (kind === 'gzip') return Readable.from(src).pipe(createGunzip());
-  if (kind === 'zstd') {
-    const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    Readable.from(src).pipe(child.stdin);
-    return child.stdout;
-  }
-  return src;
-}
 
 /**
  * An Image read from the blob store. Manifest and config bytes are read once (they are small);
@@ -31,7 +18,7 @@ export function storedImage(blobs: BlobStore, digest: Digest, rawManifest: Buffe
       size: d.size,
       diffId: config.rootfs.diff_ids[i] ?? d.digest,
       open: () => blobs.open(d.digest),
-      openUncompressed: async () => decompress(compression ?? 'none', await blobs.open(d.digest)),
+      openUncompressed: async () => decompress(await blobs.open(d.digest), compression ?? 'none', `layer ${d.digest}`),
     });
   });
   return {

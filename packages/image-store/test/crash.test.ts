@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { promises as fsp, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { bundleScript, cleanupTempDirs, tempDir } from '@strata/testing';
 import { checkStore, collectGarbage, openStore, readIndex } from '../src/index';
 import { makeImage } from './helpers';
 
@@ -24,7 +23,6 @@ describe('kill -9 of a writer', () => {
     const before = await store.putImage(await makeImage('kept', { layers: 2 }), { tags: ['kept:1'] });
 
     const dir = tempDir();
-    const script = join(dir, 'writer.mjs');
     const entry = join(dir, 'writer.ts');
     writeFileSync(
       entry,
@@ -39,7 +37,7 @@ store.blobs.put(slow).catch(() => {});
 store.withLock(() => { process.stdout.write('locked\\n'); return new Promise(() => {}); });
 `,
     );
-    await build({ entryPoints: [entry], outfile: script, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent' });
+    const script = await bundleScript(entry);
     const child = spawn(process.execPath, [script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (b: Buffer) => b.toString().includes('locked') && resolve());

@@ -2,7 +2,8 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync
 import { join, posix } from 'node:path';
 import { extract as tarExtract } from 'tar-stream';
 import { StrataError } from '@strata/errors';
-import { decode, feed, peek, sniff } from './decode';
+import { decompress } from '@strata/layer';
+import { feed, peek, sniff } from './decode';
 import type { Staging, StagedBlob } from './staging';
 import { isTarHeader } from './tar-writer';
 
@@ -73,7 +74,7 @@ function looksLikeJson(head: Buffer): boolean {
 export async function readArchiveStream(input: AsyncIterable<Uint8Array>, staging: Staging, what: string): Promise<Members> {
   // `docker load` also takes a compressed archive (`docker save | gzip`).
   const sniffed = await sniff(input);
-  const plain = decode(sniffed.stream, sniffed.encoding, what);
+  const plain = decompress(sniffed.stream, sniffed.encoding, what);
   const { head, rest } = await peek(plain, 512);
   if (head.length === 0) throw new StrataError('INVALID_ARCHIVE', `${what} is empty, not an image archive`);
   if (!isTarHeader(head.subarray(0, 512))) throw new StrataError('INVALID_ARCHIVE', `${what} is not a tar archive`);

@@ -3,7 +3,7 @@ import {
   type Compression, type Descriptor, type Manifest,
 } from '@strata/oci';
 import { tarBytes, tarDir, tarEnd, tarMember } from './archive-writer';
-import { encode } from './decode';
+import { compress as compressStream } from '@strata/layer';
 import { rmSync } from 'node:fs';
 import { createScratch, readFileStream, spool, uncompressedLayer, type SaveEntry } from './save-entry';
 
@@ -51,7 +51,7 @@ export function ociArchive(entries: SaveEntry[], opts: OciArchiveOptions): Async
             const u = await uncompressedLayer(layer, scratch);
             if (compress === 'none') return { desc: { mediaType: MediaType.OCI_LAYER, digest: diffId, size: u.size }, open: u.open };
             const file = scratch.file();
-            const { digest, size } = await spool(encode(await u.open(), compress), file);
+            const { digest, size } = await spool(compressStream(await u.open(), compress), file);
             return { desc: { mediaType: ociLayerMediaType(compress), digest, size }, file, open: async () => readFileStream(file) };
           });
         }

@@ -2,7 +2,8 @@ import { closeSync, fsync, mkdirSync, openSync, rmdirSync, rmSync, writeSync, ex
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Hasher, type Digest } from '@strata/oci';
-import { decode, sniff, type Encoding } from './decode';
+import { decompress } from '@strata/layer';
+import { sniff, type Encoding } from './decode';
 
 /** A blob written to the staging area, uncompressed, with the digests of both forms. */
 export interface StagedBlob {
@@ -64,7 +65,7 @@ export function createStaging(root: string, purpose = 'load'): Staging {
             yield chunk;
           }
         })();
-        for await (const chunk of decode(tapped, encoding, what)) {
+        for await (const chunk of decompress(tapped, encoding, what)) {
           out.update(chunk);
           writeAll(fd, chunk);
         }

@@ -1,6 +1,4 @@
 import { createReadStream, createWriteStream, openSync, readSync, closeSync, statSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
@@ -8,20 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, sniffCompression, type Compression, type Digest } from '@strata/oci';
 import { layerFromUncompressed } from './from-opener';
+import { decompress } from './compression';
 import type { ByteStream, Layer } from './types';
-
-/** Decompress a byte stream (gzip in-process, zstd through the `zstd` CLI, streaming). */
-export function decompress(src: ByteStream, c: Compression): ByteStream {
-  if (c === 'none') return src;
-  if (c === 'gzip') return Readable.from(src).pipe(createGunzip());
-  const child = spawn('zstd', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  pipeline(Readable.from(src), child.stdin).catch(() => child.kill());
-  return (async function* () {
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    yield* child.stdout;
-    if ((await exited) !== 0) throw new StrataError('INVALID_TAR', 'zstd could not decompress the layer');
-  })();
-}
 
 function sniffFile(path: string): Compression {
   const fd = openSync(path, 'r');

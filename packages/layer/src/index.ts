@@ -7,4 +7,6 @@ export { layerFromDirectory, tarDirectory } from './from-directory';
 export type { DirectoryLayerOptions } from './from-directory';
 export { layerFromChanges, changeEntries } from './from-changes';
 export type { ChangesLayerOptions } from './from-changes';
-export { layerFromTarFile, spoolLayer, decompress } from './from-tar';
+export { layerFromTarFile, spoolLayer } from './from-tar';
+export { compress, decompress } from './compression';
+export type { CompressOptions, Encoding } from './compression';

@@ -3,13 +3,13 @@ import {
   realpathSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { StrataError } from '@strata/errors';
 import { baseOf, cleanPath, joinRel, parentOf } from './clean-path';
 import type { TarEntry } from './entry';
 import { readTar } from './read-tar';
 import { parseWhiteout, WHITEOUT_PREFIX } from './whiteout';
-import { python3Argv } from './python';
+import { setXattr } from './xattrs';
+import { makeNode } from './mknod';
 
 export interface ApplyLayerOptions {
   /**
@@ -68,12 +68,14 @@ function unsafe(what: string, name: string, why: string): StrataError {
   return new StrataError('UNSAFE_PATH', `${what}: entry ${JSON.stringify(name)} ${why}`);
 }
 
-/** Set extended attributes. Node has no xattr API, so this goes through python3 when there is one. */
+/** Set extended attributes; each one that cannot be set (no privilege, a filesystem without them) is reported. */
 function setXattrs(abs: string, xattrs: Record<string, Buffer>, skipped: string[]): void {
   for (const [k, v] of Object.entries(xattrs)) {
-    const [cmd, argv] = python3Argv('import os,sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]), follow_symlinks=False)', abs, k, v.toString('hex'));
-    const r = spawnSync(cmd, argv, { stdio: 'ignore' });
-    if (r.status !== 0) skipped.push(`xattr ${k} on ${abs}`);
+    try {
+      setXattr(abs, k, v);
+    } catch (err) {
+      skipped.push(`xattr ${k} on ${abs}: ${(err as Error).message}`);
+    }
   }
 }
 
@@ -207,8 +209,7 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
         if (mode === 'overlay') {
           if (st) remove(target, st);
           if (asRoot) {
-            const r = spawnSync('mknod', [abs(target), 'c', '0', '0'], { stdio: 'ignore' });
-            if (r.status !== 0) throw new StrataError('IO_ERROR', `${what}: cannot create the overlay whiteout for ${JSON.stringify(name)}`);
+            makeNode(abs(target), 'char', 0, 0);
           } else result.skipped.push(`whiteout ${target}`);
           unpacked.add(target);
         } else if (st && !unpacked.has(target)) {
@@ -312,9 +313,7 @@ export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, op
           result.skipped.push(`device ${rel}`);
           break;
         }
-        const args = e.type === 'fifo' ? ['mkfifo', p] : ['mknod', p, e.type === 'char' ? 'c' : 'b', String(e.devmajor ?? 0), String(e.devminor ?? 0)];
-        const r = spawnSync(args[0], args.slice(1), { stdio: 'ignore' });
-        if (r.status !== 0) throw new StrataError('IO_ERROR', `${what}: cannot create ${e.type} ${JSON.stringify(name)}`);
+        makeNode(p, e.type, e.devmajor ?? 0, e.devminor ?? 0);
         setMeta(p, e, false);
         break;
       }

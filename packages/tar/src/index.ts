@@ -7,5 +7,5 @@ export type { TarReadEntry, ReadTarOptions, IndexedTarEntry } from './read-tar';
 export { writeTar, encodeEntryHeader } from './write-tar';
 export type { TarWriteEntry, WriteTarOptions } from './write-tar';
 export { applyLayer } from './apply-layer';
-export { python3Argv } from './python';
+export { readXattrs, setXattr } from './xattrs';
 export type { ApplyLayerOptions, ApplyLayerResult, ImplicitDir } from './apply-layer';

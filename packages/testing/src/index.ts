@@ -9,3 +9,4 @@ export { FIXTURE_LAST_MODIFIED, serveFixtureDir } from './http-fixture';
 export type { FixtureServer } from './http-fixture';
 export { processesMentioning } from './processes';
 export { ensureDockerDerivedImage } from './derived-image';
+export { bundleScript, NATIVE_ADDONS } from './bundle';
