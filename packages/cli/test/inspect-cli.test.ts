@@ -138,15 +138,16 @@ describe('image history (store API fixture)', () => {
 });
 
 describe('image efficiency (store API fixture)', () => {
-  it('reports the overwritten and deleted bytes', async () => {
+  it("reports dive's figures: every copy of a path held twice counts", async () => {
     const r = await runStrata(['--format', 'json', 'image', 'efficiency', 'app'], { root });
     const rep = JSON.parse(r.out);
-    expect(rep.wastedBytes).toBe(1500);
-    expect(rep.totalBytes).toBe(1505);
-    expect(rep.paths.map((p: { path: string; wastedBytes: number }) => [p.path, p.wastedBytes])).toEqual([
-      ['etc/app.conf', 1000],
-      ['tmp-file', 500],
+    // app.conf 1000 then 5 (cumulative 1005, min 5); tmp-file 500 then deleted (a file's whiteout counts 0).
+    expect(rep.image).toMatchObject({ sizeBytes: 1505, inefficientBytes: 1505, efficiencyScore: 5 / 1505, userSizeBytes: 5, reclaimableBytes: 1500 });
+    expect(rep.image.fileReference.map((p: { file: string; sizeBytes: number; count: number }) => [p.file, p.sizeBytes, p.count])).toEqual([
+      ['/etc/app.conf', 1005, 2],
+      ['/tmp-file', 500, 2],
     ]);
+    expect(rep.layer.map((l: { sizeBytes: number }) => l.sizeBytes)).toEqual([1500, 5]);
   });
 });
 

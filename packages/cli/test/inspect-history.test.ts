@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { imageHistory, layerUsage, type TarHeader } from '@strata/inspect';
+import { imageHistory, layerUsage } from '@strata/inspect';
 import { parseHuman, renderHistory } from '../src/commands/image-history';
 
 const fixtures = new URL('../../../test-fixtures/inspect/', import.meta.url).pathname;
@@ -17,7 +17,7 @@ function rowsOf(c: string) {
   const docker = JSON.parse(read(c, 'inspect.json'))[0];
   const config = JSON.parse(read(c, 'config.json'));
   const layers: Array<{ entries: Array<{ name: string; type: string; size: number }> }> = JSON.parse(read(c, 'layers.json'));
-  const sizes = layers.map((l) => layerUsage(l.entries.map((e) => ({ path: e.name, type: e.type as TarHeader['type'], size: e.size, mode: 0, uid: 0, gid: 0 }))).size);
+  const sizes = layers.map((l) => layerUsage(l.entries.map((e) => ({ path: e.name, type: e.type === 'link' ? 'hardlink' : e.type === 'directory' ? 'dir' : (e.type as 'file' | 'symlink'), size: e.size }))).size);
   return imageHistory({ id: docker.Id, config, layerSizes: sizes });
 }
 

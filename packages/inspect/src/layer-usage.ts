@@ -1,7 +1,7 @@
 // What a layer holds, counted the way Docker does: its "size" is the bytes of the regular files
 // it adds (each inode once: hard links are free), which is what `docker history` and
 // `docker image inspect` report, not the length of the tar.
-import type { TarHeader } from './tar-scan';
+import { parseWhiteout, type TarEntry } from '@strata/tar';
 
 export interface LayerUsage {
   /** Docker's layer size: sum of regular file sizes (hard links counted once, symlinks 0). */
@@ -17,11 +17,10 @@ export interface LayerUsage {
   other: number;
 }
 
-export function layerUsage(entries: Iterable<TarHeader>): LayerUsage {
+export function layerUsage(entries: Iterable<Pick<TarEntry, 'path' | 'type' | 'size'>>): LayerUsage {
   const u: LayerUsage = { size: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, whiteouts: 0, other: 0 };
   for (const e of entries) {
-    const base = e.path.replace(/\/+$/, '').split('/').pop() ?? '';
-    if (base.startsWith('.wh.')) {
+    if (parseWhiteout(e.path)) {
       u.whiteouts++;
       continue;
     }
@@ -30,11 +29,11 @@ export function layerUsage(entries: Iterable<TarHeader>): LayerUsage {
         u.files++;
         u.size += e.size;
         break;
-      case 'link':
+      case 'hardlink':
         u.files++;
         u.hardlinks++;
         break;
-      case 'directory':
+      case 'dir':
         u.directories++;
         break;
       case 'symlink':

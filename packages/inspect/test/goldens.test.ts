@@ -3,7 +3,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileTemplate, dockerInspect, imageHistory, inspectTemplateValue, layerUsage, renderInspect, TemplateError, type TarHeader } from '../src/index';
+import { compileTemplate, dockerInspect, imageHistory, inspectTemplateValue, layerUsage, renderInspect, TemplateError } from '../src/index';
+import type { EntryType, TarEntry } from '@strata/tar';
 
 const fixtures = new URL('../../../test-fixtures/inspect/', import.meta.url).pathname;
 const cases = readdirSync(fixtures).filter((d) => statSync(join(fixtures, d)).isDirectory());
@@ -27,7 +28,9 @@ interface LayerFixture {
   tarSize: number;
   entries: Array<{ name: string; type: string; size: number; linkname?: string }>;
 }
-const headers = (l: LayerFixture): TarHeader[] => l.entries.map((e) => ({ path: e.name, type: e.type as TarHeader['type'], size: e.size, linkname: e.linkname, mode: 0, uid: 0, gid: 0 }));
+// The fixtures name entry types as tar-stream does.
+const TYPE: Record<string, EntryType> = { file: 'file', link: 'hardlink', symlink: 'symlink', directory: 'dir' };
+const headers = (l: LayerFixture): TarEntry[] => l.entries.map((e) => ({ path: e.name, type: TYPE[e.type], size: e.size, linkname: e.linkname, mode: 0, uid: 0, gid: 0, mtime: 0 }));
 
 describe.each(cases)('golden %s', (c) => {
   const docker = JSON.parse(read(c, 'inspect.json'))[0];

@@ -7,14 +7,13 @@ import {
   dockerInspect,
   goJson,
   inspectTemplateValue,
+  layerEntries,
   layerUsage,
   renderInspect,
-  scanTarFile,
-  scanTarStream,
   type DockerImageInspect,
   type LayerUsage,
-  type TarHeader,
 } from '@strata/inspect';
+import type { TarEntry } from '@strata/tar';
 import type { Layer } from '@strata/layer';
 import { familiarReference, isManifestMediaType, MediaType, normalizeReference, parseManifest, parseReference, sha256, type Digest } from '@strata/oci';
 import type { CommandContext, CommandResult } from '../runner';
@@ -29,7 +28,7 @@ export interface InspectTarget {
   /** Docker's image size as the store recorded it (saves reading the layers for `inspect`). */
   size?: number;
   /** Bottom to top. */
-  layers: Array<{ diffId: Digest; headers: () => Promise<TarHeader[]> }>;
+  layers: Array<{ diffId: Digest; headers: () => Promise<TarEntry[]> }>;
 }
 
 /**
@@ -88,7 +87,7 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
     if (!UNCOMPRESSED.has(l.mediaType) || l.digest !== diffIds[i]) return undefined;
     const path = store.blobs.path(l.digest);
     if (!existsSync(path)) return undefined;
-    layers.push({ diffId: l.digest, headers: async () => scanTarFile(path, { verify: false }) });
+    layers.push({ diffId: l.digest, headers: () => layerEntries({ path, diffId: l.digest }) });
   }
   const mine = index.manifests.filter((d) => d.digest === digest);
   const tags = [...new Set(mine.map(refName).filter((t): t is string => t !== undefined))];
@@ -99,12 +98,11 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
   return { id: manifest.config.digest, tags, config, lastTagTime, size, layers };
 }
 
-/** Tar headers of a stored layer: read in place when the blob is the uncompressed tar. */
-export async function headersOf(store: Store, layer: Layer): Promise<TarHeader[]> {
+/** Tar entries of a stored layer: indexed in place when the blob is the uncompressed tar. */
+export async function headersOf(store: Store, layer: Layer): Promise<TarEntry[]> {
   const [digest, diffId] = await Promise.all([layer.digest(), layer.diffId()]);
   const path = digest === diffId ? store.blobs.path(digest) : undefined;
-  // Store blobs were digest-verified when written: skip the per-header checksums (cold-start cost).
-  return path && existsSync(path) ? scanTarFile(path, { verify: false }) : scanTarStream(await layer.uncompressed());
+  return layerEntries(path && existsSync(path) ? { path, diffId } : { open: () => layer.uncompressed(), diffId });
 }
 
 /** Images share base layers: count each diffID once per process. */

@@ -4,7 +4,7 @@ import type { Nouns } from '../program';
 import { action, takeFormat, type Io } from '../runner';
 import { badHuman, parseHuman, runImageHistory } from './image-history';
 import { runImageInspect } from './image-inspect';
-import { runImageEfficiency, type EfficiencyOptions } from './image-efficiency';
+import { register as registerEfficiency } from './image-efficiency';
 
 
 export function registerInspectCommands(nouns: Nouns, io: Io): void {
@@ -41,11 +41,5 @@ export function registerInspectCommands(nouns: Nouns, io: Io): void {
       })(cmd);
     });
 
-  nouns.image
-    .command('efficiency')
-    .description("wasted space: files overwritten or deleted by higher layers (dive's efficiency score)")
-    .argument('<ref>', 'image reference or ID')
-    .option('--fail-below <ratio>', 'exit 1 when the efficiency score is below RATIO (0..1), for CI')
-    .option('--top <n>', 'how many paths to list (default 20)')
-    .action(action(io, (ctx, ref: string, opts: EfficiencyOptions) => runImageEfficiency(ctx, ref, opts)));
+  registerEfficiency(nouns.image, io);
 }
