@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   AUTH_FAILED: 'a registry refused the credentials, or needs some',
   REGISTRY_ERROR: 'a registry answered with an error',
   NETWORK_ERROR: 'a connection failed, timed out or could not be trusted (TLS)',
+  TOOL_NOT_FOUND: 'a program strata runs (mount, a CNI plugin, iptables, …) is not installed',
+  PORT_ALLOCATED: 'a host port asked for with -p is already in use',
+  NETWORK_SETUP: "a container's network (netns, bridge, port mappings) could not be set up or torn down",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
