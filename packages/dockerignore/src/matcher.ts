@@ -1,3 +1,4 @@
+import { goClean } from './go-path';
 import { compilePattern, type Pattern } from './pattern';
 import type { IgnoreLine } from './read-ignore-file';
 
@@ -75,14 +76,10 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     return { excluded: false };
   };
 
-  const parentsOf = (path: string): string[] => {
-    const out: string[] = [];
-    for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) out.push(path.slice(0, at));
-    return out;
-  };
-
   const explain = (path: string): MatchResult => {
-    const parents = parentsOf(path);
+    // The context root is never excluded (patternmatcher's Matches/MatchesOrParentMatches, docker/cli).
+    if (path === '.' || path === '') return { excluded: false };
+    const parents = parentDirs(path);
     if (options.legacyParentMatching) {
       return decide(path, (i) => {
         const p = patterns[i];
@@ -100,7 +97,8 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
     // a class or a Go escape (`[^x]`, `\\W`) can match `/` in Docker's regexp, so those may span segments too
     const anyDepth = p.kind === 'prefix' || p.kind === 'suffix' || /\*\*|\[|\\/.test(p.text);
     const first = p.text.split('/')[0];
-    const literalFirst = !/[*?[\\]/.test(first) && p.kind !== 'suffix' ? first : undefined;
+    // (a leading BOM is skipped by Docker's regexp compiler but not by its exact test: no shortcut then)
+    const literalFirst = !/[*?[\\\uFEFF]/.test(first) && p.kind !== 'suffix' ? first : undefined;
     return { anyDepth, literalFirst };
   });
   const candidates = new Map<string, Int32Array>();
@@ -146,6 +144,12 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
       return { excluded: r.excluded, info: { hits, lastHit: -1, childCandidates: noCandidates } };
     }
     if (parent !== undefined) hits.set(parent.hits);
+    else if (path.includes('/')) {
+      // no parent results for a path below the root: test its parents too (MatchesUsingParentResults
+      // given an empty MatchInfo)
+      const parents = parentDirs(path);
+      for (let i = 0; i < n; i++) if (parents.some((d) => patterns[i].test(d))) hits[i] = 1;
+    }
     for (const i of candidatesFor(path, parent)) if (hits[i] === 0 && patterns[i].test(path)) hits[i] = 1;
     let lastHit = n - 1;
     while (lastHit >= 0 && hits[lastHit] === 0) lastHit--;
@@ -155,7 +159,7 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
   };
 
   const excludedInDir = (path: string, parent: ParentMatch | undefined): boolean => {
-    if (options.legacyParentMatching) return explain(path).excluded;
+    if (options.legacyParentMatching || (parent === undefined && path.includes('/'))) return explain(path).excluded;
     // The last pattern that matched a parent or matches the path decides: only candidates after
     // the parents' last hit can change the answer (candidates are in ascending order).
     const c = candidatesFor(path, parent);
@@ -168,7 +172,7 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
 
   return {
     patterns,
-    key: `${options.legacyParentMatching ? 'legacy' : 'current'}\n${patterns.map((p) => `${p.exclusion ? '!' : ''}${p.text}`).join('\n')}`,
+    key: `${options.legacyParentMatching ? 'legacy' : 'current'} ${SEMANTICS}\n${patterns.map((p) => `${p.exclusion ? '!' : ''}${p.text}`).join('\n')}`,
     hasExceptions,
     matches: (path) => explain(path).excluded,
     explain,
@@ -180,6 +184,23 @@ export function createMatcher(inputs: readonly PatternInput[], options: MatcherO
       return !exceptions.some((e) => e.startsWith(prefix));
     },
   };
+}
+
+/**
+ * Names the matching rules in `key` (walk caches on disk are keyed by it): moby/patternmatcher at
+ * this commit. Change it whenever an answer for the same patterns changes.
+ */
+const SEMANTICS = 'patternmatcher@5a6d842';
+
+/**
+ * The parent directories Docker tests a path's patterns against: `filepath.Dir(path)` split at `/`
+ * and joined back one segment at a time (none when the directory is `.`).
+ */
+function parentDirs(path: string): string[] {
+  const dir = goClean(path.slice(0, path.lastIndexOf('/') + 1));
+  if (dir === '.') return [];
+  const parts = dir.split('/');
+  return parts.map((_, k) => parts.slice(0, k + 1).join('/'));
 }
 
 function compilePatternOrSkip(text: string, line: number | undefined, source: string | undefined): Pattern | undefined {

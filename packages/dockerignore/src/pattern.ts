@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/errors';
 import { goClean, goTrimSpace } from './go-path';
+import { goRegexp, GoRegexpError } from './go-regexp';
 
 /** How a compiled pattern is tested: the same fast paths moby/patternmatcher takes before a regexp. */
 export type PatternKind = 'exact' | 'prefix' | 'suffix' | 'regexp';
@@ -10,6 +11,8 @@ export interface Pattern {
   /** A `!` exception: a match re-includes the path. */
   readonly exclusion: boolean;
   readonly kind: PatternKind;
+  /** For kind `regexp`: the Go regexp Docker compiles (`^…$`), as its TestCompile shows it. */
+  readonly regexp?: string;
   /** Number of `/`-separated segments (Docker's legacy parent matching uses it). */
   readonly segments: number;
   /** 1-based line in the ignore file, when the pattern came from one. */
@@ -32,102 +35,175 @@ function syntaxError(origin: PatternOrigin, raw: string, why: string): StrataErr
   return new StrataError('DOCKERIGNORE_SYNTAX', `${where}bad pattern "${raw}": ${why}`);
 }
 
+
+const SLASH = 0x2f;
+
+/** One UTF-8 rune at `at` of `b` as Go's DecodeRune reads it: [rune, size], [0xfffd, 1] when invalid. */
+function decodeRune(b: Uint8Array, at: number): [number, number] {
+  const c = b[at];
+  if (c < 0x80) return [c, 1];
+  const need = c >= 0xf8 ? -1 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+  if (need < 0) return [0xfffd, 1];
+  let r = c & (0x3f >> need);
+  for (let k = 1; k <= need; k++) {
+    const d = b[at + k];
+    if (d === undefined || (d & 0xc0) !== 0x80) return [0xfffd, 1];
+    r = (r << 6) | (d & 0x3f);
+  }
+  if (r < [0, 0x80, 0x800, 0x10000][need] || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) return [0xfffd, 1];
+  return [r, need + 1];
+}
+
+type ChunkResult = Uint8Array | false | 'bad';
+
+/** Go's getEsc: one class character (maybe escaped) and the rest, or 'bad'. */
+function getEsc(chunk: Uint8Array): [number, Uint8Array] | 'bad' {
+  if (chunk.length === 0 || chunk[0] === 0x2d || chunk[0] === 0x5d) return 'bad';
+  let c = chunk;
+  if (c[0] === 0x5c) {
+    c = c.subarray(1);
+    if (c.length === 0) return 'bad';
+  }
+  const [r, n] = decodeRune(c, 0);
+  if (r === 0xfffd && n === 1) return 'bad';
+  const rest = c.subarray(n);
+  return rest.length === 0 ? 'bad' : [r, rest];
+}
+
+/** Go's matchChunk: the rest of `s` after `chunk` matched its start, false, or 'bad' (ErrBadPattern). */
+function matchChunk(chunk: Uint8Array, s: Uint8Array): ChunkResult {
+  let failed = false;
+  while (chunk.length > 0) {
+    failed = failed || s.length === 0;
+    switch (chunk[0]) {
+      case 0x5b: {
+        let r = 0;
+        if (!failed) {
+          const [rune, n] = decodeRune(s, 0);
+          r = rune;
+          s = s.subarray(n);
+        }
+        chunk = chunk.subarray(1);
+        let negated = false;
+        if (chunk.length > 0 && chunk[0] === 0x5e) {
+          negated = true;
+          chunk = chunk.subarray(1);
+        }
+        let match = false;
+        for (let nrange = 0; ; nrange++) {
+          if (chunk.length > 0 && chunk[0] === 0x5d && nrange > 0) {
+            chunk = chunk.subarray(1);
+            break;
+          }
+          const lo = getEsc(chunk);
+          if (lo === 'bad') return 'bad';
+          let hi = lo[0];
+          chunk = lo[1];
+          if (chunk[0] === 0x2d) {
+            const h = getEsc(chunk.subarray(1));
+            if (h === 'bad') return 'bad';
+            [hi, chunk] = h;
+          }
+          match = match || (lo[0] <= r && r <= hi);
+        }
+        failed = failed || match === negated;
+        break;
+      }
+      case 0x3f:
+        if (!failed) {
+          failed = s[0] === SLASH;
+          s = s.subarray(decodeRune(s, 0)[1]);
+        }
+        chunk = chunk.subarray(1);
+        break;
+      default:
+        if (chunk[0] === 0x5c) {
+          chunk = chunk.subarray(1);
+          if (chunk.length === 0) return 'bad';
+        }
+        if (!failed) {
+          failed = chunk[0] !== s[0];
+          s = s.subarray(1);
+        }
+        chunk = chunk.subarray(1);
+    }
+  }
+  return failed ? false : s;
+}
+
+/** Go's scanChunk: [star, chunk, rest]. */
+function scanChunk(p: Uint8Array): [boolean, Uint8Array, Uint8Array] {
+  let star = false;
+  while (p.length > 0 && p[0] === 0x2a) {
+    p = p.subarray(1);
+    star = true;
+  }
+  let inRange = false;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === 0x5c) {
+      if (i + 1 < p.length) i++;
+    } else if (p[i] === 0x5b) inRange = true;
+    else if (p[i] === 0x5d) inRange = false;
+    else if (p[i] === 0x2a && !inRange) return [star, p.subarray(0, i), p.subarray(i)];
+  }
+  return [star, p, p.subarray(p.length)];
+}
+
+/** Go's `filepath.Match(pattern, name)` on UTF-8 bytes: true, false, or 'bad' (ErrBadPattern). */
+function goMatch(pattern: Uint8Array, name: Uint8Array): boolean | 'bad' {
+  outer: while (pattern.length > 0) {
+    const [star, chunk, rest] = scanChunk(pattern);
+    pattern = rest;
+    if (star && chunk.length === 0) return !name.includes(SLASH);
+    const t = matchChunk(chunk, name);
+    if (t !== false && t !== 'bad' && (t.length === 0 || pattern.length > 0)) {
+      name = t;
+      continue;
+    }
+    if (t === 'bad') return 'bad';
+    if (star) {
+      for (let i = 0; i < name.length && name[i] !== SLASH; i++) {
+        const t2 = matchChunk(chunk, name.subarray(i + 1));
+        if (t2 === 'bad') return 'bad';
+        if (t2 !== false) {
+          if (pattern.length === 0 && t2.length > 0) continue;
+          name = t2;
+          continue outer;
+        }
+      }
+    }
+    return false;
+  }
+  return name.length === 0;
+}
+
+const DOT = new Uint8Array([0x2e]);
+
 /**
- * Go's `filepath.Match(pattern, ".")` is what Docker calls to reject a malformed pattern up front;
- * this checks the same grammar: `\` must escape something, a class must close, must not be empty,
- * and must not start or end a range with `-` or `]`.
+ * The check Docker's `New` makes of each pattern: Go's `filepath.Match(pattern, ".")`, which reports
+ * ErrBadPattern only for the chunks it reads before the match against "." fails (`a*[` passes:
+ * the chunk `a` already fails; the regexp compiler may still reject the pattern later).
  */
 export function patternSyntaxError(p: string): string | undefined {
-  let i = 0;
-  const cps = Array.from(p);
-  const n = cps.length;
-  // One class element (Go's getEsc): a char, or `\` + char; the class must continue after it.
-  const esc = (): string | undefined => {
-    if (i >= n || cps[i] === '-' || cps[i] === ']') return 'syntax error in pattern';
-    if (cps[i] === '\\') {
-      i++;
-      if (i >= n) return 'syntax error in pattern';
-    }
-    i++;
-    if (i >= n) return 'syntax error in pattern';
-    return undefined;
-  };
-  while (i < n) {
-    const c = cps[i];
-    if (c === '\\') {
-      if (i + 1 >= n) return 'syntax error in pattern (trailing \\)';
-      i += 2;
-    } else if (c === '[') {
-      i++;
-      if (i < n && cps[i] === '^') i++;
-      let ranges = 0;
-      for (;;) {
-        if (i < n && cps[i] === ']' && ranges > 0) {
-          i++;
-          break;
-        }
-        const e = esc();
-        if (e) return e;
-        if (cps[i] === '-') {
-          i++;
-          const e2 = esc();
-          if (e2) return e2;
-        }
-        ranges++;
-      }
-    } else {
-      i++;
-    }
-  }
-  return undefined;
+  return goMatch(Buffer.from(p, 'utf8'), DOT) === 'bad' ? 'syntax error in pattern' : undefined;
 }
 
-const REGEXP_SPECIALS = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
-
-// Go regexp escapes that are not plain "this character"; the ones Docker users can hit by writing
-// `\d` and friends in a pattern (Go's regexp then gives them their regexp meaning).
-const GO_ALNUM_ESCAPES: Record<string, string> = {
-  a: '\\x07', f: '\\f', t: '\\t', n: '\\n', r: '\\r', v: '\\v',
-  d: '[0-9]', D: '[^0-9]', s: '[\\t\\n\\f\\r ]', S: '[^\\t\\n\\f\\r ]', w: '[0-9A-Za-z_]', W: '[^0-9A-Za-z_]',
-  b: '\\b', B: '\\B', A: '^', z: '$',
-};
-const GO_CLASS_ESCAPES: Record<string, string> = {
-  a: '\\x07', f: '\\f', t: '\\t', n: '\\n', r: '\\r', v: '\\v', d: '0-9', s: '\\t\\n\\f\\r ', w: '0-9A-Za-z_',
-};
-const POSIX_CLASSES: Record<string, string> = {
-  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7f', blank: '\\t ', cntrl: '\\x00-\\x1f\\x7f',
-  digit: '0-9', graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-\\/:-@\\[-`{-~', space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
-};
-
-function jsLiteral(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
-}
+const BOM = '\uFEFF';
+const REGEXP_SPECIALS = '.+()|{}$';
 
 /**
- * Compile one pattern exactly as moby/patternmatcher does (TrimSpace, Clean, `!`, syntax check, then
- * exact / prefix / suffix / regexp), raising DOCKERIGNORE_SYNTAX with the line for a bad one.
+ * moby/patternmatcher's `compile`: the match type and Go regexp of a cleaned pattern. It reads the
+ * pattern with Go's text/scanner, which skips one byte-order mark at the start (the fast paths
+ * below still compare the pattern as written, BOM included). `**` at the start makes a suffix
+ * match whatever follows unless a later wildcard turns it into a regexp: `**.txt` is "ends in
+ * .txt", `**file` "ends in file".
  */
-export function compilePattern(input: string, origin: PatternOrigin = {}): Pattern {
-  const raw = goTrimSpace(input);
-  let p = goClean(raw);
-  let exclusion = false;
-  if (p[0] === '!') {
-    if (p.length === 1) throw syntaxError(origin, raw, 'illegal exclusion pattern: "!"');
-    exclusion = true;
-    p = p.slice(1);
-  }
-  // Docker compiles patterns with Go's text/scanner, which skips one byte-order mark at the start:
-  // so a BOM at the start of any line (not only line 1, which the file reader strips) is ignored.
-  if (p[0] === '\uFEFF') p = p.slice(1);
-  const bad = patternSyntaxError(p);
-  if (bad) throw syntaxError(origin, raw, bad);
-
+function goCompile(p: string): { kind: PatternKind; regexp: string } {
+  const cps = Array.from(p);
+  let k = cps[0] === BOM ? 1 : 0;
   let kind: PatternKind = 'exact';
   let re = '^';
-  let inClass = false;
-  const cps = Array.from(p);
-  for (let k = 0, i = 0; k < cps.length; i++) {
+  for (let i = 0; k < cps.length; i++) {
     const ch = cps[k++];
     if (ch === '*') {
       if (cps[k] === '*') {
@@ -140,65 +216,69 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
             kind = 'regexp';
           }
         } else {
-          re += inClass ? '(.*/)?' : '(?:.*/)?';
+          re += '(.*/)?';
           kind = 'regexp';
         }
         if (i === 0) kind = 'suffix';
       } else {
         re += '[^/]*';
-        inClass = false; // the `]` just written closes an open class, in Go's regexp as in ours
         kind = 'regexp';
       }
     } else if (ch === '?') {
       re += '[^/]';
-      inClass = false;
       kind = 'regexp';
-    } else if (REGEXP_SPECIALS.has(ch)) {
+    } else if (REGEXP_SPECIALS.includes(ch)) {
       re += `\\${ch}`;
     } else if (ch === '\\') {
-      const next = cps[k++];
-      if (/[0-9A-Za-z]/.test(next)) {
-        const mapped = (inClass ? GO_CLASS_ESCAPES : GO_ALNUM_ESCAPES)[next];
-        if (mapped === undefined) throw syntaxError(origin, raw, `unsupported escape \\${next} (Go regexp)`);
-        re += mapped;
-      } else if (next.charCodeAt(0) >= 0x80) {
-        throw syntaxError(origin, raw, `invalid escape \\${next} (Go regexp)`);
-      } else {
-        re += `\\${next}`;
-      }
+      // a trailing `\` is kept (filepath.Match has usually rejected it; `a*\` gets through)
+      if (k < cps.length) {
+        re += `\\${cps[k++]}`;
+        kind = 'regexp';
+      } else re += '\\';
+    } else if (ch === '[' || ch === ']') {
+      re += ch;
       kind = 'regexp';
-    } else if (ch === '[') {
-      kind = 'regexp';
-      if (!inClass) {
-        re += '[';
-        inClass = true;
-        if (cps[k] === '^') {
-          re += '^';
-          k++;
-        }
-      } else if (cps[k] === ':') {
-        const end = cps.indexOf(':', k + 1);
-        const cls = end > 0 && cps[end + 1] === ']' ? POSIX_CLASSES[cps.slice(k + 1, end).join('')] : undefined;
-        if (cls === undefined) re += '\\[';
-        else {
-          re += cls;
-          k = end + 2;
-        }
-      } else {
-        re += '\\[';
-      }
-    } else if (ch === ']') {
-      kind = 'regexp';
-      re += inClass ? ']' : '\\]';
-      inClass = false;
     } else {
-      re += ch === '-' && inClass ? '-' : jsLiteral(ch);
+      re += ch;
     }
   }
+  return { kind, regexp: `${re}$` };
+}
 
-  // A leading `**` not followed by `/` (`**.txt`) means "any directories, then .txt" — Docker 20.10
-  // and the documented meaning of `**` agree; a plain suffix test would also take `b.txt`.
-  if (kind === 'suffix' && p.length > 2 && p[2] !== '/') kind = 'regexp';
+const encoder = new TextEncoder();
+
+/** `bytes.HasSuffix(path, suffix)` for a suffix that is not whole UTF-8 (a BOM cut by a byte slice). */
+function bytesEndWith(path: string, suffix: Uint8Array): boolean {
+  const b = encoder.encode(path);
+  if (b.length < suffix.length) return false;
+  for (let k = 1; k <= suffix.length; k++) if (b[b.length - k] !== suffix[suffix.length - k]) return false;
+  return true;
+}
+
+/** No newline before the last slash: the `.` of the any-directories group does not match one in Go. */
+function dirsWithoutNewline(path: string, lastSlash: number): boolean {
+  return lastSlash < 0 || path.lastIndexOf('\n', lastSlash) < 0;
+}
+
+/**
+ * Compile one pattern exactly as moby/patternmatcher does (TrimSpace, Clean, `!`, the
+ * `filepath.Match` check, then exact / prefix / suffix / regexp), raising DOCKERIGNORE_SYNTAX with
+ * the line for a bad one. Docker compiles the regexp lazily and fails at the first path that needs
+ * it; strata compiles it here, so a pattern Go's regexp rejects fails when the file is loaded.
+ */
+export function compilePattern(input: string, origin: PatternOrigin = {}): Pattern {
+  const raw = goTrimSpace(input);
+  let p = goClean(raw);
+  let exclusion = false;
+  if (p[0] === '!') {
+    if (p.length === 1) throw syntaxError(origin, raw, 'illegal exclusion pattern: "!"');
+    exclusion = true;
+    p = p.slice(1);
+  }
+  const bad = patternSyntaxError(p);
+  if (bad) throw syntaxError(origin, raw, bad);
+
+  const { kind, regexp } = goCompile(p);
   const text = p;
   const segments = text.split('/').length;
   const base = { text, exclusion, kind, segments, line: origin.line, source: origin.source, raw };
@@ -210,30 +290,43 @@ export function compilePattern(input: string, origin: PatternOrigin = {}): Patte
       return { ...base, test: (path) => path.startsWith(prefix) };
     }
     case 'suffix': {
+      if (text.startsWith(BOM)) {
+        // Go slices the first two bytes off: half of the BOM stays in front of the suffix
+        const suffix = encoder.encode(text).subarray(2);
+        return { ...base, test: (path) => bytesEndWith(path, suffix) };
+      }
       const suffix = text.slice(2);
       const bare = suffix[0] === '/' ? suffix.slice(1) : undefined;
       return { ...base, test: (path) => path.endsWith(suffix) || path === bare };
     }
     case 'regexp': {
-      // `**/*.log`, the commonest wildcard pattern, is "ends with .log": no regexp needed
-      const ext = /^\*\*\/\*([^*?[\]\\/]+)$/.exec(text);
+      const withRegexp = { ...base, regexp };
+      // `**/*.log`, the commonest wildcard pattern, is "the last segment ends with .log": no regexp
+      const ext = /^\*\*\/\*([^*?[\]\\/^]+)$/.exec(text);
       if (ext !== null) {
         const tail = ext[1];
-        return { ...base, test: (path) => path.endsWith(tail) };
+        return { ...withRegexp, test: (path) => path.endsWith(tail) && dirsWithoutNewline(path, path.lastIndexOf('/')) };
       }
       // `**/secret*`: the last segment starts with a literal
-      const head = /^\*\*\/([^*?[\]\\/]+)\*$/.exec(text);
+      const head = /^\*\*\/([^*?[\]\\/^]+)\*$/.exec(text);
       if (head !== null) {
         const lead = head[1];
-        return { ...base, test: (path) => path.startsWith(lead, path.lastIndexOf('/') + 1) };
+        return {
+          ...withRegexp,
+          test: (path) => {
+            const slash = path.lastIndexOf('/');
+            return path.startsWith(lead, slash + 1) && dirsWithoutNewline(path, slash);
+          },
+        };
       }
-      let regexp: RegExp;
+      let compiled: RegExp;
       try {
-        regexp = new RegExp(`${re}$`);
+        compiled = goRegexp(regexp);
       } catch (err) {
-        throw syntaxError(origin, raw, `not a valid pattern (${(err as Error).message})`);
+        if (!(err instanceof GoRegexpError)) throw err;
+        throw syntaxError(origin, raw, `syntax error in pattern (${err.message})`);
       }
-      return { ...base, test: (path) => regexp.test(path) };
+      return { ...withRegexp, test: (path) => compiled.test(path) };
     }
   }
 }

@@ -66,6 +66,8 @@ describe('compiled kinds (moby/patternmatcher TestCompile)', () => {
   const kinds: Array<[string, string]> = [
     ['*', 'regexp'], ['file*', 'regexp'], ['*.txt', 'regexp'], ['**/**/*.txt', 'regexp'], ['dir/**', 'prefix'],
     ['**/dir', 'suffix'], ['**', 'suffix'], ['abc.def', 'exact'], ['a\\*b', 'regexp'], ['a[b]c', 'regexp'], ['**/foo/**', 'regexp'],
+    // a leading ** without / is a suffix match too (Docker 20.10 compiled every pattern to a regexp)
+    ['**file', 'suffix'], ['**.txt', 'suffix'], ['**/*.txt', 'regexp'], ['a^b', 'exact'], ['a(b)c', 'exact'], ['\uFEFF*.md', 'regexp'],
   ];
   for (const [p, kind] of kinds) {
     it(`${p} is ${kind}`, () => {
