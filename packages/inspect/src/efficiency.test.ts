@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { efficiency, type EfficiencyEntry } from './efficiency';
 
@@ -70,5 +71,19 @@ describe('efficiency (dive semantics)', () => {
     const r = efficiency([[file('cache/x', 100), file('k', 1)], [file('cache/x', 100), file('k', 2)]], { exclude: (p) => p.startsWith('cache') });
     expect(r.wastedBytes).toBe(3);
     expect(r.sizeBytes).toBe(203);
+  });
+});
+
+describe("dive's own test image (image_archive_analysis_test.go expectations)", () => {
+  // test-fixtures/efficiency/dive-test-image: the tar entries of dive's .data/test-docker-image.tar.
+  const fixture = JSON.parse(readFileSync(new URL('../../../test-fixtures/efficiency/dive-test-image/layers.json', import.meta.url), 'utf8')) as {
+    expected: { efficiency: number; sizeBytes: number; userSizeBytes: number; wastedBytes: number; wastedUserPercent: number; fileReference: Array<[number, number, string]> };
+    layers: Array<Array<[string, EfficiencyEntry['type'], number]>>;
+  };
+  it('the five numbers and the inefficient files, exactly', () => {
+    const r = efficiency(fixture.layers.map((l) => l.map(([path, type, size]) => ({ path: path.replace(/\/$/, ''), type, size }))));
+    const e = fixture.expected;
+    expect([r.efficiency, r.sizeBytes, r.userSizeBytes, r.wastedBytes, r.wastedUserPercent]).toEqual([e.efficiency, e.sizeBytes, e.userSizeBytes, e.wastedBytes, e.wastedUserPercent]);
+    expect(r.inefficiencies.map((p) => [p.count, p.sizeBytes, p.file])).toEqual(e.fileReference);
   });
 });
