@@ -7,6 +7,7 @@ import { StrataError } from '@strata/errors';
 import { findRuntime } from './find-runtime';
 import { readFileInLayers } from './layered-lookup';
 import { buildProcess } from './spec';
+import type { SecurityOptions } from './security';
 import { resolveUser } from './user';
 
 export interface ExecOptions {
@@ -22,6 +23,8 @@ export interface ExecOptions {
   user?: string;
   viewDirs: string[];
   terminal?: boolean;
+  /** The container's capabilities and no-new-privileges (its seccomp filter applies by itself). */
+  security?: SecurityOptions;
   stdin?: 'inherit' | 'ignore' | Readable;
   stdout?: 'inherit' | 'ignore' | Writable;
   stderr?: 'inherit' | 'ignore' | Writable;
@@ -41,7 +44,7 @@ export async function execProcess(o: ExecOptions): Promise<number> {
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home || '/'}`);
   const dir = mkdtempSync(join(tmpdir(), 'strata-exec-'));
   const processFile = join(dir, 'process.json');
-  writeFileSync(processFile, JSON.stringify(buildProcess({ args: o.args, env, cwd: o.cwd || '/', user, terminal: !!o.terminal })));
+  writeFileSync(processFile, JSON.stringify(buildProcess({ args: o.args, env, cwd: o.cwd || '/', user, terminal: !!o.terminal, security: o.security })));
   const mode = (s: unknown) => (typeof s === 'object' ? 'pipe' : ((s as 'inherit' | 'ignore' | undefined) ?? 'inherit'));
   try {
     return await new Promise<number>((resolve, reject) => {

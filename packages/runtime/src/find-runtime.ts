@@ -1,8 +1,7 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { StrataError } from '@strata/errors';
+import { findTool, which } from '@strata/host-tools';
 
-const KNOWN = ['runc', 'crun'];
+const KNOWN = ['runc', 'crun'] as const;
 
 /**
  * The OCI runtime binary: `name` (a command on PATH or a path), else `$STRATA_RUNTIME`,
@@ -10,25 +9,28 @@ const KNOWN = ['runc', 'crun'];
  */
 export function findRuntime(name?: string, env: NodeJS.ProcessEnv = process.env): string {
   const wanted = name || env.STRATA_RUNTIME;
-  const candidates = wanted ? [wanted] : KNOWN;
-  for (const c of candidates) {
-    const found = which(c, env.PATH ?? '');
-    if (found) return found;
+  if (wanted) {
+    const known = KNOWN.find((k) => k === wanted);
+    if (known) {
+      try {
+        return findTool(known, env);
+      } catch {
+        // reported below, as RUNTIME_NOT_FOUND
+      }
+    } else {
+      const found = which(wanted, env.PATH ?? '', process.cwd());
+      if (found) return found;
+    }
+  } else {
+    for (const c of KNOWN) {
+      try {
+        return findTool(c, env);
+      } catch {
+        // try the next
+      }
+    }
   }
   throw new StrataError('RUNTIME_NOT_FOUND', wanted ? `OCI runtime "${wanted}" not found` : 'no OCI runtime found on PATH (runc or crun)', {
     hint: 'install runc or crun, or pass --runtime PATH',
   });
-}
-
-function which(cmd: string, path: string): string | undefined {
-  const paths = cmd.includes('/') ? [isAbsolute(cmd) ? cmd : join(process.cwd(), cmd)] : path.split(delimiter).filter(Boolean).map((d) => join(d, cmd));
-  for (const p of paths) {
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
 }

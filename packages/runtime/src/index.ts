@@ -1,7 +1,9 @@
-export { runProcess, deleteRuntimeState, runtimeKill } from './run';
+export { runProcess, deleteRuntimeState, runtimeKill, runtimeState } from './run';
 export type { RunProcessOptions, RunProcessResult, RootfsSpec } from './run';
-export { buildSpec, buildProcess, DEFAULT_CAPABILITIES } from './spec';
-export type { MountSpec, NetworkMode, SpecOptions } from './spec';
+export { buildSpec, buildProcess, swapAccounting } from './spec';
+export type { MountSpec, NetworkMode, SpecOptions, Resources } from './spec';
+export { DEFAULT_CAPABILITIES, DEFAULT_SECCOMP_SOURCE, capabilitySet, seccompForSpec, defaultSeccompProfile, parseSeccompProfile } from './security';
+export type { SecurityOptions, SeccompProfile } from './security';
 export { resolveUser, parsePasswd, parseGroup } from './user';
 export type { ResolvedUser } from './user';
 export { findRuntime } from './find-runtime';

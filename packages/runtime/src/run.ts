@@ -3,9 +3,11 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, r
 import { join, posix, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
+import { findTool } from '@strata/host-tools';
 import { findRuntime } from './find-runtime';
 import { lookupInLayers, readFileInLayers } from './layered-lookup';
-import { buildSpec, type MountSpec, type NetworkMode } from './spec';
+import { buildSpec, type MountSpec, type NetworkMode, type Resources } from './spec';
+import type { SecurityOptions } from './security';
 import { resolveUser, type ResolvedUser } from './user';
 
 /**
@@ -38,8 +40,20 @@ export interface RunProcessOptions {
   /** `uid[:gid]` or `name[:group]`, resolved against the image's /etc/passwd and /etc/group. */
   user?: string;
   hostname?: string;
-  /** `host` (default): the host's network stack, no set-up. `none`: a new netns with only lo. */
+  /**
+   * `host` (default): the host's network stack, no set-up. `none`: a new netns with only lo.
+   * `{ netns }`: join a namespace someone else set up (a bridge network's, another container's).
+   */
   network?: NetworkMode;
+  /**
+   * The contents of /etc/hosts and /etc/resolv.conf (bind-mounted, as Docker does). Default: the
+   * host's files for `host`, else a minimal hosts file and the host's resolv.conf.
+   */
+  etc?: { hosts?: string; resolvConf?: string };
+  /** Seccomp, capabilities, no-new-privileges, privileged. Default: Docker's defaults. */
+  security?: SecurityOptions;
+  /** cgroup limits. */
+  resources?: Resources;
   mounts?: MountSpec[];
   readonlyRootfs?: boolean;
   terminal?: boolean;
@@ -85,8 +99,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   const etc = join(o.bundleDir, 'etc');
   mkdirSync(etc, { recursive: true });
   writeFileSync(join(etc, 'hostname'), `${hostname}\n`);
-  writeFileSync(join(etc, 'hosts'), hostsFile(network, hostname));
-  writeFileSync(join(etc, 'resolv.conf'), resolvConf());
+  writeFileSync(join(etc, 'hosts'), o.etc?.hosts ?? hostsFile(network, hostname));
+  writeFileSync(join(etc, 'resolv.conf'), o.etc?.resolvConf ?? resolvConf());
   const mounts: MountSpec[] = [
     { type: 'bind', source: join(etc, 'hostname'), target: '/etc/hostname' },
     { type: 'bind', source: join(etc, 'hosts'), target: '/etc/hosts' },
@@ -150,13 +164,15 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     readonlyRootfs: !!o.readonlyRootfs,
     mounts,
     cgroupsPath: `/strata/${o.id}`,
+    security: o.security,
+    resources: o.resources,
   });
   writeFileSync(join(o.bundleDir, 'config.json'), JSON.stringify(spec, null, 2));
 
   const log = join(o.bundleDir, 'runtime.log');
   const runtimeArgs = [runtime, '--root', o.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundleDir, o.id];
   const [cmd, args] = script
-    ? ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
+    ? [findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
     : [runtimeArgs[0], runtimeArgs.slice(1)];
 
   const stdio: StdioOptions = [stdioOf(o.stdin ?? 'ignore'), stdioOf(o.stdout ?? 'inherit'), stdioOf(o.stderr ?? 'inherit')];
@@ -206,6 +222,23 @@ function absolutePaths(o: RunProcessOptions): RunProcessOptions {
     rootfs,
     mounts: o.mounts?.map((m) => (m.type === 'bind' ? { ...m, source: resolve(m.source) } : m)),
   };
+}
+
+/** The runtime's view of a container (`runtime state`): its init process, or undefined when it is not there. */
+export function runtimeState(o: { runtime?: string; stateDir: string; id: string }): Promise<{ pid: number; status: string } | undefined> {
+  if (!existsSync(join(o.stateDir, o.id))) return Promise.resolve(undefined);
+  const runtime = findRuntime(o.runtime);
+  return new Promise((resolve) =>
+    execFile(runtime, ['--root', o.stateDir, 'state', o.id], (err, stdout) => {
+      if (err) return resolve(undefined);
+      try {
+        const s = JSON.parse(stdout) as { pid?: number; status?: string };
+        resolve(s.pid ? { pid: s.pid, status: s.status ?? 'unknown' } : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    }),
+  );
 }
 
 /** `runtime kill`; errors (container already gone) are ignored. */
