@@ -8,41 +8,11 @@ import { runOnLayers } from '@strata/cow';
 import { runProcess, type MountSpec } from '@strata/runtime';
 import { applyLayer, readTar, writeTar, type TarWriteEntry } from '@strata/tar';
 import { lowerFs } from './lower-fs';
-import { stepKey, type CacheRecord } from '@strata/layer-cache';
-import type { Layer } from '@strata/layer';
-import type { UnionView } from '@strata/unionfs';
+import { stepKey } from '@strata/layer-cache';
 import { cleanSource } from './copy-plan';
-import type { SourceTree } from './source-tree';
-import type { BuildOptions, ProgressEvent } from './types';
-
-/** What RUN needs from the builder (kept as a narrow interface so build.ts stays the only owner of state). */
-export interface RunHelpers {
-  scope(st: RunState): Map<string, string>;
-  argsInScope(st: RunState): Array<[string, string]>;
-  viewOf(ctx: RunCtx, st: RunState): Promise<UnionView>;
-  cachedLayer(ctx: RunCtx, key: string, description: string, produce: () => Promise<AsyncIterable<Uint8Array>>): Promise<{ rec: CacheRecord; cached: boolean }>;
-  addLayer(ctx: RunCtx, st: RunState, rec: CacheRecord, createdBy: string): void;
-  resolveStage(ref: string): Promise<{ tree: SourceTree; id: string; layers?: Layer[] }>;
-}
-
-export interface RunCtx {
-  opts: BuildOptions;
-  store: { root: string };
-  context: SourceTree;
-  lexer: { processWord(w: string, env: Map<string, string>): string };
-  buildArgs: Record<string, string>;
-  stepId: number;
-  progress: (e: ProgressEvent) => void;
-  epoch?: number;
-}
-
-export interface RunState {
-  layers: Layer[];
-  chainId: string;
-  config: { Env?: string[]; User?: string; WorkingDir?: string };
-  shell: string[];
-  index: number;
-}
+import { argsInScope, scope, type BuildCtx, type StageState } from './build-state';
+import { addLayer, cachedLayer, viewOf } from './stage-layers';
+import { stageSource } from './stages';
 
 /** Predefined proxy ARGs: usable without an ARG line, kept out of history and cache keys. */
 export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
@@ -57,7 +27,7 @@ function argvOf(ins: RunInstruction, shell: string[]): { argv: string[]; file?: 
 }
 
 /** A line buffer that forwards output as progress events and keeps the tail for error messages. */
-function outputSink(ctx: RunCtx, id: number, stream: 'stdout' | 'stderr', tail: string[]): Writable {
+function outputSink(ctx: BuildCtx, id: number, stream: 'stdout' | 'stderr', tail: string[]): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
       const data = chunk.toString('utf8');
@@ -84,13 +54,13 @@ async function lockFile(path: string): Promise<() => void> {
   }
 }
 
-export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h: RunHelpers): Promise<{ cached: boolean }> {
-  const env = h.scope(st);
+export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction): Promise<{ cached: boolean }> {
+  const env = scope(st);
   const word = (w: string) => ctx.lexer.processWord(w, env);
   if (ins.security === 'insecure') throw new StrataError('UNSUPPORTED', 'RUN --security=insecure is not allowed (no entitlement)');
   const mounts: Mount[] = ins.mountFlags.map((raw) => parseMount(raw, word));
   const { argv, file } = argvOf(ins, st.shell);
-  const args = h.argsInScope(st);
+  const args = argsInScope(st);
   const proxies = PROXY_ARGS.filter((k) => ctx.buildArgs[k] !== undefined && !args.some(([a]) => a === k)).map((k) => `${k}=${ctx.buildArgs[k]}`);
   const procEnv = [...(st.config.Env ?? []), ...args.map(([k, v]) => `${k}=${v}`)];
   const createdBy = `RUN ${args.length ? `|${args.length} ${args.map(([k, v]) => `${k}=${v}`).join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
@@ -102,7 +72,7 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
     if (m.type === 'bind') {
       const src = cleanSource(m.source ?? '');
       if (m.from !== undefined) {
-        const s = await h.resolveStage(m.from);
+        const s = await stageSource(ctx, m.from);
         mountKeys.push({ type: 'bind', from: s.id, src, target: m.target, rw: !m.readonly });
       } else {
         const node = ctx.context.stat(src);
@@ -121,7 +91,7 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
   const scratch = join(ctx.store.root, 'tmp', `build-run-${process.pid}-${randomBytes(6).toString('hex')}`);
   const releases: Array<() => void> = [];
   try {
-    const { rec, cached } = await h.cachedLayer(ctx, key, createdBy, async () => {
+    const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
       mkdirSync(scratch, { recursive: true });
       const specs: MountSpec[] = [];
       const extraEnv: string[] = [];
@@ -131,7 +101,7 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
           const src = cleanSource(m.source ?? '');
           let dir: string;
           if (m.from !== undefined) {
-            const s = await h.resolveStage(m.from);
+            const s = await stageSource(ctx, m.from);
             dir = join(scratch, `from-${i}`);
             mkdirSync(dir, { recursive: true });
             for (const l of s.layers ?? []) await applyLayer(dir, await l.uncompressed());
@@ -212,7 +182,7 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
       // in the step's layer (the goldens have them, so ours do too).
       const stubs: TarWriteEntry[] = [];
       if (specs.length) {
-        const fs = lowerFs(await h.viewOf(ctx, st));
+        const fs = lowerFs(await viewOf(ctx, st));
         const now = Math.floor(Date.now() / 1000);
         const seen = new Set<string>();
         for (const m of specs) {
@@ -245,7 +215,7 @@ export async function runStep(ctx: RunCtx, st: RunState, ins: RunInstruction, h:
       }
       return writeTar(entries(), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
     });
-    h.addLayer(ctx, st, rec, createdBy);
+    addLayer(ctx, st, rec, createdBy);
     return { cached };
   } finally {
     for (const r of releases) r();

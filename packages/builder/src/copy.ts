@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { createLexer, type Instruction } from '@strata/dockerfile';
+import { compileExcludes } from '@strata/context';
+import { nowSeconds, scope, type BuildCtx, type StageState } from './build-state';
+import { addLayer, cachedLayer, passwdFiles, tarOf, viewOf } from './stage-layers';
+import { stageSource } from './stages';
+import { resolveChown, validChmod } from './chown';
+import { emitEntries, matchSources, type SourceMatch } from './copy-plan';
+import { lowerFs } from './lower-fs';
+import type { SourceNode, SourceTree } from './source-tree';
+import { unpackArchive } from './unpack';
+import { download } from './download';
+import { copyStepKey } from './copy-key';
+
+/** Expands COPY/ADD heredoc bodies: `\\` escapes whatever the escape directive, quotes stay (BuildKit ExpandRaw). */
+const HEREDOC_LEXER = createLexer({ escape: '\\', skipProcessQuotes: true });
+
+export async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { kind: 'copy' | 'add' }>): Promise<{ cached: boolean }> {
+  const env = scope(st);
+  const word = (w: string) => ctx.lexer.processWord(w, env);
+  const what = ins.kind.toUpperCase();
+  const sources = ins.sources.map(word);
+  const destWord = word(ins.dest);
+  const from = ins.kind === 'copy' && ins.from !== undefined ? word(ins.from) : undefined;
+  const chmod = ins.chmod !== undefined ? word(ins.chmod) : undefined;
+  if (chmod !== undefined && !validChmod(chmod)) throw new StrataError('DOCKERFILE_SYNTAX', `invalid chmod parameter: ${JSON.stringify(chmod)}`);
+  const chown = ins.chown !== undefined ? word(ins.chown) : undefined;
+  const excludes = ins.exclude.map(word);
+  const parents = ins.kind === 'copy' ? ins.parents : false;
+  const cwd = st.config.WorkingDir || '/';
+  let dest = destWord.startsWith('/') ? destWord : posix.join(cwd, destWord) + (destWord.endsWith('/') || destWord === '.' || destWord === '' ? '/' : '');
+  if (dest === '') dest = '/';
+  const multi = sources.length + ins.heredocs.length > 1;
+  if (multi && !dest.endsWith('/')) throw new StrataError('DOCKERFILE_SYNTAX', `When using ${what} with more than one source file, the destination must be a directory and end with a /`);
+  const urls = ins.kind === 'add' ? sources.filter((s) => /^https?:\/\//.test(s)) : [];
+  const local = sources.filter((s) => !urls.includes(s));
+  if (ins.kind === 'add' && local.some((s) => /^git@|\.git($|#)/.test(s))) throw new StrataError('UNSUPPORTED', 'ADD of git repositories is not supported yet');
+
+  const srcTree = from !== undefined ? await stageSource(ctx, from) : { tree: ctx.context, id: 'context' };
+  const exclude = excludes.length ? compileExcludes(excludes) : undefined;
+  const matches: SourceMatch[] = local.length ? matchSources(srcTree.tree, local, exclude, `${what} ${local.join(' ')}`, parents) : [];
+  for (const h of ins.heredocs) {
+    const data = h.expand ? HEREDOC_LEXER.processWord(h.data, env) : h.data;
+    const node: SourceNode = { path: h.path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: Buffer.byteLength(data), mtime: nowSeconds() };
+    matches.push({ node, nodes: [node], data });
+  }
+  const downloads: string[] = [];
+  try {
+    for (const u of urls) {
+      const file = join(ctx.store.root, 'tmp', `download-${process.pid}-${randomBytes(6).toString('hex')}`);
+      downloads.push(file);
+      const checksum = ins.kind === 'add' ? ins.checksum : undefined;
+      matches.push(checksum !== undefined && SHA256_DIGEST.test(checksum) ? deferredUrl(u, checksum, file) : await fetchUrl(u, checksum, file));
+    }
+    return await copyMatches(ctx, st, ins, matches, srcTree, { what, sources, destWord, dest, chown, chmod, parents, excludes, from });
+  } finally {
+    for (const f of downloads) rmSync(f, { force: true });
+  }
+}
+
+interface CopyWords {
+  what: string;
+  sources: string[];
+  destWord: string;
+  dest: string;
+  chown: string | undefined;
+  chmod: string | undefined;
+  parents: boolean;
+  excludes: string[];
+  from: string | undefined;
+}
+
+/** The rest of a COPY/ADD once its sources are known: the cache key, then the layer. */
+async function copyMatches(
+  ctx: BuildCtx,
+  st: StageState,
+  ins: Extract<Instruction, { kind: 'copy' | 'add' }>,
+  matches: SourceMatch[],
+  srcTree: { tree: SourceTree; id: string },
+  w: CopyWords,
+): Promise<{ cached: boolean }> {
+  const { what, sources, destWord, dest, chown, chmod, parents, excludes, from } = w;
+
+  const createdBy = `${what} ${[...sources, ...ins.heredocs.map((h) => `<<${h.path}`)].join(' ')} ${destWord} # buildkit`.replace(/ {2,}/g, ' ');
+  // BuildKit links only without --chmod (dockerfile2llb: `cfg.link && cfg.chmod == ""`).
+  const link = ins.link && chmod === undefined;
+  const spec = {
+    op: ins.kind,
+    dest,
+    chown,
+    chownIn: chown && !/^\d+(:\d+)?$/.test(chown) ? st.chainId : undefined,
+    chmod,
+    link,
+    parents,
+    excludes,
+    unpack: ins.kind === 'add' ? ins.unpack : undefined,
+    epoch: ctx.epoch,
+  };
+  const parent = link ? '' : st.chainId;
+  const key = await copyStepKey({ context: ctx.context, cache: ctx.cache, noCache: ctx.opts.noCache, parent, spec, matches, sourceId: srcTree.id });
+  // ADD unpacks archives' files here until the layer is written.
+  const scratch = join(ctx.store.root, 'tmp', `add-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let archives = 0;
+  const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
+    for (const m of matches) await m.fetch?.();
+    const view = await viewOf(ctx, st);
+    const owner = chown !== undefined ? await resolveChown(chown, () => passwdFiles(view)) : undefined;
+    // --link: the layer does not depend on what is below, so it is planned on an empty filesystem.
+    const lower = link ? lowerFs(undefined) : lowerFs(view);
+    const entries = await emitEntries(matches, srcTree.tree, {
+      dest,
+      owner,
+      chmod,
+      parents,
+      now: nowSeconds(),
+      lower,
+      unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, undefined, join(scratch, String(archives++))) : undefined,
+    });
+    return tarOf(ctx, entries);
+  }).finally(() => rmSync(scratch, { recursive: true, force: true }));
+  addLayer(ctx, st, rec, createdBy);
+  return { cached };
+}
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** `ADD --checksum` of a URL: a match keyed by the checksum, downloaded only if the layer is made. */
+function deferredUrl(url: string, checksum: string, file: string): SourceMatch {
+  const node: SourceNode = { path: urlFileName(url), type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, mtime: 0, sourcePath: file };
+  return {
+    node,
+    nodes: [node],
+    downloaded: checksum,
+    fetch: async () => {
+      const got = (await fetchUrl(url, checksum, file)).node;
+      node.size = got.size;
+      node.mtime = got.mtime;
+    },
+  };
+}
+
+// BuildKit names the file after the URL as written (not after redirects); no name: __unnamed__.
+function urlFileName(url: string): string {
+  const base = posix.basename(new URL(url).pathname);
+  return base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
+}
+
+async function fetchUrl(url: string, checksum: string | undefined, file: string): Promise<SourceMatch> {
+  const res = await download(url, `ADD ${url}`, file);
+  if (checksum !== undefined && res.digest !== checksum) {
+    throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${res.digest}: ${checksum}`);
+  }
+  const lm = res.lastModified;
+  const mtime = lm ? Math.floor(Date.parse(lm) / 1000) : 0;
+  const node: SourceNode = { path: urlFileName(url), type: 'file', mode: 0o600, uid: 0, gid: 0, size: res.size, mtime, sourcePath: file };
+  return { node, nodes: [node], downloaded: res.digest };
+}
+
