@@ -16,3 +16,5 @@ export { diskUsage } from './du';
 export type { DiskUsage } from './du';
 export { parseFilters, parseTimestamp, labelMatches } from './filters';
 export type { Filter } from './filters';
+export { openDistribution } from './distribution';
+export type { Distribution, LayerSource, ImageSource } from './distribution';

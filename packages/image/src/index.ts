@@ -18,3 +18,7 @@ export type { OciArchiveOptions } from './oci-layout';
 export type { SaveEntry } from './save-entry';
 export type { ImageSink } from './store-sink';
 export { writeImage } from './write-image';
+export { createStaging } from './staging';
+export type { Staging, StagedBlob } from './staging';
+export { commitImages } from './load';
+export type { LoadedImage } from './verify';

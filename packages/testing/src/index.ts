@@ -10,3 +10,5 @@ export type { FixtureServer } from './http-fixture';
 export { processesMentioning } from './processes';
 export { ensureDockerDerivedImage } from './derived-image';
 export { bundleScript, NATIVE_ADDONS } from './bundle';
+export { startRegistry, makeCertificates, freePort, countRequests, authConfig } from './registry-server';
+export type { RegistryServer, RegistryMode } from './registry-server';

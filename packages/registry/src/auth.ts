@@ -1,0 +1,208 @@
+import { StrataError } from '@strata/errors';
+import { parseChallenges, type Challenge } from './challenge';
+import type { Credential } from './credentials';
+import { apiHost } from './names';
+import { header, isTlsError, networkError, errorCode, type Body, type HttpResponse, type Transport } from './transport';
+
+/** Where credentials come from (config.json and helpers by default; a login being checked in `login`). */
+export type CredentialSource = (domain: string) => Promise<Credential | undefined>;
+
+export interface SessionRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** A path below the registry's base (`/v2/…`), or an absolute URL (upload locations). */
+  path: string;
+  /** Token scopes the request needs (`repository:NAME:pull`). */
+  scopes: string[];
+  headers?: Record<string, string>;
+  body?: Body;
+  redirects?: boolean;
+  retry?: boolean;
+}
+
+/**
+ * One registry, authenticated: the `/v2/` ping (https, or http where allowed: loopback hosts
+ * fall back as Docker does), the challenge it answers with, then Basic credentials or Bearer
+ * tokens per scope set, fetched again once when the registry refuses one (an expired token).
+ */
+export interface Session {
+  /** The domain as references name it (`docker.io`, `127.0.0.1:5000`). */
+  readonly domain: string;
+  /** `https://registry-1.docker.io` or `http://127.0.0.1:5000`, once pinged. */
+  base(): Promise<string>;
+  request(req: SessionRequest): Promise<HttpResponse>;
+}
+
+interface Token {
+  value: string;
+}
+
+/** The `errors` a registry sends in a JSON body, as one line. */
+export async function registryMessage(res: HttpResponse): Promise<string> {
+  let text = '';
+  try {
+    text = await res.body.text();
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+  try {
+    const v = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }>; details?: string };
+    if (Array.isArray(v.errors) && v.errors.length) {
+      return v.errors.map((e) => [e.code, e.message].filter(Boolean).join(': ').toLowerCase()).join('; ');
+    }
+  } catch {
+    // not JSON
+  }
+  const line = text.trim().split('\n')[0]?.slice(0, 200);
+  return line ? `HTTP ${res.status}: ${line}` : `HTTP ${res.status}`;
+}
+
+export function openSession(domain: string, transport: Transport, credentials: CredentialSource): Session {
+  const host = apiHost(domain);
+  let pinged: Promise<{ base: string; challenges: Challenge[] }> | undefined;
+  let credential: Promise<Credential | undefined> | undefined;
+  const tokens = new Map<string, Token>();
+
+  const cred = () => (credential ??= credentials(domain));
+
+  async function tryPing(base: string): Promise<{ base: string; challenges: Challenge[] }> {
+    const res = await transport.request({ method: 'GET', url: new URL(`${base}/v2/`) });
+    const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
+    await res.body.dump().catch(() => undefined);
+    if (res.status !== 200 && res.status !== 401) {
+      throw new StrataError('REGISTRY_ERROR', `${domain}: the /v2/ endpoint answered HTTP ${res.status}: is this a registry?`);
+    }
+    return { base, challenges };
+  }
+
+  function ping() {
+    pinged ??= (async () => {
+      try {
+        return await tryPing(`https://${host}`);
+      } catch (err) {
+        // Docker's rule: loopback (and insecure) registries may speak plain http.
+        const code = (err as StrataError).cause ? errorCode((err as StrataError).cause) : undefined;
+        const httpOk = transport.allowsHttp(host);
+        if (httpOk && (isTlsError((err as StrataError).cause) || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED')) {
+          try {
+            return await tryPing(`http://${host}`);
+          } catch (err2) {
+            // the https failure is the one to report when http does not answer either
+            if (isTlsError((err as StrataError).cause)) throw err;
+            throw err2;
+          }
+        }
+        throw err;
+      }
+    })();
+    pinged.catch(() => (pinged = undefined));
+    return pinged;
+  }
+
+  async function fetchToken(ch: Challenge, scopes: string[]): Promise<Token> {
+    const realm = ch.params.realm;
+    if (!realm) throw new StrataError('AUTH_FAILED', `${domain}: Bearer challenge without a realm`);
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new StrataError('AUTH_FAILED', `${domain}: Bearer realm is not a URL`);
+    }
+    const c = await cred();
+    let res: HttpResponse;
+    try {
+      if (c?.identityToken) {
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.identityToken, client_id: 'strata', access_type: 'offline' });
+        if (ch.params.service) form.set('service', ch.params.service);
+        if (scopes.length) form.set('scope', scopes.join(' '));
+        res = await transport.request({ method: 'POST', url: realmUrl, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      } else {
+        const url = new URL(realmUrl);
+        if (ch.params.service) url.searchParams.set('service', ch.params.service);
+        for (const s of scopes) url.searchParams.append('scope', s);
+        const headers: Record<string, string> = {};
+        if (c?.username !== undefined && c.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+        res = await transport.request({ method: 'GET', url, headers });
+      }
+    } catch (err) {
+      if (err instanceof StrataError) throw err;
+      throw networkError(err, realmUrl, '/etc/docker/certs.d');
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body.dump().catch(() => undefined);
+      throw new StrataError('AUTH_FAILED', `${domain}: unauthorized: ${c ? 'incorrect username or password' : 'authentication required'}`, {
+        hint: `log in first: strata login ${domain}`,
+      });
+    }
+    if (res.status !== 200) throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host}: ${await registryMessage(res)}`);
+    let v: { token?: string; access_token?: string };
+    try {
+      v = (await res.body.json()) as typeof v;
+    } catch {
+      throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host} answered with something that is not JSON`);
+    }
+    const value = v.token ?? v.access_token;
+    if (!value) throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host} sent no token`);
+    return { value };
+  }
+
+  async function authorization(challenges: Challenge[], scopes: string[], fresh: boolean): Promise<string | undefined> {
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer) {
+      const key = [...new Set(scopes)].sort().join(' ');
+      let tok = fresh ? undefined : tokens.get(key);
+      if (!tok) {
+        tok = await fetchToken(bearer, [...new Set(scopes)]);
+        tokens.set(key, tok);
+      }
+      return `Bearer ${tok.value}`;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      const c = await cred();
+      if (c?.username !== undefined && c.password !== undefined) return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    }
+    return undefined;
+  }
+
+  async function request(req: SessionRequest): Promise<HttpResponse> {
+    const { base, challenges } = await ping();
+    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${base}${req.path}`);
+    const send = async (auth: string | undefined) => {
+      const headers = { ...req.headers, ...(auth ? { authorization: auth } : {}) };
+      return transport.request({ method: req.method, url, headers, body: req.body, redirects: req.redirects, retry: req.retry });
+    };
+    let res = await send(await authorization(challenges, req.scopes, false));
+    if (res.status !== 401) return res;
+    // Refused: the token expired, or the registry wants another scope. Ask once more.
+    const again = parseChallenges(res.headers['www-authenticate']);
+    await res.body.dump().catch(() => undefined);
+    const wanted = again.find((c) => c.scheme === 'bearer')?.params.scope;
+    const scopes = wanted ? [...req.scopes, ...wanted.split(' ')] : req.scopes;
+    const use = again.length ? again : challenges;
+    const auth = await authorization(use, scopes, true);
+    const replayable = typeof req.body !== 'object' || req.body instanceof Uint8Array;
+    if (!auth || !replayable) {
+      const c = await cred();
+      throw new StrataError('AUTH_FAILED', `${domain}: unauthorized: ${c ? 'the registry refused the saved credentials' : 'authentication required'}`, {
+        hint: `log in first: strata login ${domain}`,
+      });
+    }
+    res = await send(auth);
+    if (res.status === 401) {
+      await res.body.dump().catch(() => undefined);
+      throw new StrataError('AUTH_FAILED', `${domain}: unauthorized: authentication required`, { hint: `log in first: strata login ${domain}` });
+    }
+    return res;
+  }
+
+  return { domain, base: async () => (await ping()).base, request };
+}
+
+/** Check a login the way `docker login` does: ping, then one authenticated request (a token for no scope, or /v2/). */
+export async function checkLogin(session: Session): Promise<void> {
+  const res = await session.request({ method: 'GET', path: '/v2/', scopes: [] });
+  const status = res.status;
+  await res.body.dump().catch(() => undefined);
+  if (status !== 200) throw new StrataError('AUTH_FAILED', `${session.domain}: login refused (HTTP ${status})`);
+}
+
+export { header };
