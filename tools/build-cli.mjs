@@ -46,6 +46,8 @@ const { outputFiles } = await build({
   plugins: [lazyChildProcessForCommander],
   // Native addons cannot be bundled: the bundle requires them from node_modules at run time.
   external: ['zstd-napi', '@napi-rs/xattr'],
+  // undici carries a licence comment with non-ASCII text: licences go to strata-bundle.cjs.LEGAL.txt
+  legalComments: 'external',
   logLevel: 'warning',
   write: false,
 });

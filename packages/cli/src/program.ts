@@ -61,18 +61,23 @@ const GROUPS = {
   container: async () => (await import('./commands/container')).registerContainerCommands,
   imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
   inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
+  registry: async () => (await import('./commands/registry')).registerRegistryCommands,
 } satisfies Record<string, () => Promise<Registrar>>;
 type Group = keyof typeof GROUPS;
 const ALL_GROUPS = Object.keys(GROUPS) as Group[];
 
 /** The groups that add commands under each top-level word (`layer` adds `image export|cat|files`). */
 export const GROUPS_OF_WORD: Record<string, Group[]> = {
-  image: ['image', 'layer', 'imageIo', 'inspect'],
+  image: ['image', 'layer', 'imageIo', 'inspect', 'registry'],
   layer: ['layer'],
   store: ['store'],
   context: ['context'],
   build: ['build'],
   container: ['container'],
+  pull: ['registry'],
+  push: ['registry'],
+  login: ['registry'],
+  logout: ['registry'],
 };
 
 // Global options that take a value (the word after them is not the command).

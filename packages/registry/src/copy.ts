@@ -2,9 +2,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import {
-  Hasher, MediaType, isIndexMediaType, parseIndex, parseManifest, shortId,
+  Hasher, MediaType, isIndexMediaType, parseIndex, parseManifest, sha256, shortId,
   type Descriptor, type Digest, type Reference,
 } from '@strata/oci';
+import { convertedConfig, dockerManifestToOci } from './oci-convert';
 import { openOciDir, type OciDir } from './oci-dir';
 import { selectPlatform, type PlatformSpec } from './platform';
 import type { FetchedManifest, Registries, Repository } from './registry';
@@ -118,35 +119,6 @@ function verified(d: Descriptor, src: AsyncIterable<Uint8Array>, what: string, c
 }
 
 /**
- * Docker v2 schema 2 → OCI, as skopeo converts when it writes an OCI layout: media types of the
- * manifest, config and layers change; blobs stay byte for byte. The JSON is written with the
- * field order of the OCI types (schemaVersion, mediaType, config, layers).
- */
-export function dockerToOci(m: FetchedManifest): FetchedManifest {
-  const doc = parseManifest(m.bytes);
-  const layerType = (t: string) =>
-    t === MediaType.DOCKER_LAYER_GZIP ? MediaType.OCI_LAYER_GZIP : t === MediaType.DOCKER_LAYER ? MediaType.OCI_LAYER : t === MediaType.DOCKER_FOREIGN_LAYER ? MediaType.OCI_LAYER_ND_GZIP : t;
-  const desc = (d: Descriptor, mediaType: string): Descriptor => ({
-    mediaType,
-    digest: d.digest,
-    size: d.size,
-    ...(d.urls ? { urls: d.urls } : {}),
-    ...(d.annotations ? { annotations: d.annotations } : {}),
-  });
-  const out = {
-    schemaVersion: 2,
-    mediaType: MediaType.OCI_MANIFEST,
-    config: desc(doc.config, MediaType.OCI_CONFIG),
-    layers: doc.layers.map((l) => desc(l, layerType(l.mediaType))),
-    ...(doc.annotations ? { annotations: doc.annotations } : {}),
-  };
-  const bytes = Buffer.from(JSON.stringify(out));
-  const h = new Hasher();
-  h.update(bytes);
-  return { bytes, mediaType: MediaType.OCI_MANIFEST, digest: h.digest() };
-}
-
-/**
  * Copy an image between two non-store ends (registry ↔ registry, registry ↔ OCI layout) blob by
  * blob, without decompressing or recompressing: digests are kept (a Docker manifest written into
  * an OCI layout is converted as skopeo does). Blobs the destination has are skipped, blobs in
@@ -186,10 +158,22 @@ export async function copyImage(opts: CopyOptions): Promise<CopyResult> {
 
   const copyManifest = async (m: FetchedManifest, top: boolean): Promise<FetchedManifest> => {
     const doc = parseManifest(m.bytes);
+    if (toOci && m.mediaType === MediaType.DOCKER_MANIFEST) {
+      // into an OCI layout a Docker image is converted, config included, as skopeo does
+      const chunks: Buffer[] = [];
+      for await (const c of verified(doc.config, await src.open(doc.config), what, () => undefined)) chunks.push(Buffer.from(c));
+      const config = convertedConfig(Buffer.concat(chunks));
+      const cd: Descriptor = { mediaType: MediaType.OCI_CONFIG, digest: config.digest, size: config.size };
+      if (!(await dest.has(cd))) await dest.put(cd, (async function* () { yield config.bytes; })());
+      await parallel(doc.layers, opts.jobs ?? 4, copyBlob);
+      const bytes = dockerManifestToOci(m.bytes, config);
+      const out: FetchedManifest = { bytes, mediaType: MediaType.OCI_MANIFEST, digest: sha256(bytes) };
+      await dest.putManifest(out, top);
+      return out;
+    }
     await parallel([doc.config, ...doc.layers], opts.jobs ?? 4, copyBlob);
-    const out = toOci && m.mediaType === MediaType.DOCKER_MANIFEST ? dockerToOci(m) : m;
-    await dest.putManifest(out, top);
-    return out;
+    await dest.putManifest(m, top);
+    return m;
   };
 
   const top = await src.top();

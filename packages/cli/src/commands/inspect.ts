@@ -13,8 +13,16 @@ export function registerInspectCommands(nouns: Nouns, io: Io): void {
     .description('show images as Docker-compatible JSON (or through a Go template)')
     .argument('<ref...>', 'image references or IDs')
     .option('-f, --format <template>', 'Go template, as `docker image inspect --format` (also the global --format)')
-    .action((refs: string[], opts: { format?: string }, cmd: Command) => {
+    .option('--raw', 'docker://: the manifest bytes exactly as the registry serves them')
+    .option('--config', 'docker://: the image config instead (raw bytes with --raw)')
+    .option('--no-tags', "docker://: don't list the repository's tags")
+    .option('--tls-verify <bool>', 'docker://: false accepts any certificate and plain http (insecure)')
+    .action((refs: string[], opts: { format?: string; raw?: boolean; config?: boolean; tags?: boolean; tlsVerify?: string }, cmd: Command) => {
       const format = takeFormat(cmd);
+      // `docker://…`: a registry, inspected without pulling (skopeo inspect's output)
+      if (refs.some((r) => r.startsWith('docker://'))) {
+        return action(io, async (ctx) => (await import('./image-inspect-remote')).runRemoteInspect(ctx, refs, { ...opts, format }))(cmd);
+      }
       return action(io, (ctx) => runImageInspect(ctx, refs, { format }))(cmd);
     });
 

@@ -1,0 +1,152 @@
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { StrataError } from '@strata/errors';
+import { normalizeReference, parseReference, type Reference } from '@strata/oci';
+import { dockerArchive, loadImages, ociArchive } from '@strata/image';
+import { copyImage, parsePlatformSpec, pullImage, pushImage, type CopyEnd, type Registries } from '@strata/registry';
+import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
+import { parseBool, progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
+
+/** A transport as skopeo spells it, or a plain reference (the store). */
+export type End =
+  | { kind: 'docker'; reference: Reference }
+  | { kind: 'oci'; dir: string; ref?: string }
+  | { kind: 'oci-archive' | 'docker-archive'; file: string; ref?: string }
+  | { kind: 'store'; ref: string };
+
+function pathAndRef(s: string): { path: string; ref?: string } {
+  const i = s.indexOf(':');
+  if (i < 0) return { path: s };
+  return { path: s.slice(0, i), ref: s.slice(i + 1) || undefined };
+}
+
+export function parseEnd(s: string): End {
+  if (s.startsWith('docker://')) return { kind: 'docker', reference: parseReference(s.slice('docker://'.length)) };
+  for (const kind of ['oci-archive', 'docker-archive', 'oci'] as const) {
+    if (s.startsWith(`${kind}:`)) {
+      const { path, ref } = pathAndRef(s.slice(kind.length + 1));
+      if (!path) throw new StrataError('USAGE', `${s}: the ${kind} transport needs a path`);
+      return kind === 'oci' ? { kind, dir: path, ref } : { kind, file: path, ref };
+    }
+  }
+  if (/^[a-z-]+:(?!\d)/.test(s) && !s.includes('/')) throw new StrataError('USAGE', `unknown transport in ${JSON.stringify(s)} (docker://, oci:, oci-archive:, docker-archive:, or a plain reference for the store)`);
+  return { kind: 'store', ref: s };
+}
+
+interface CopyFlags {
+  allPlatforms?: boolean;
+  platform?: string;
+  srcTlsVerify?: string;
+  destTlsVerify?: string;
+  progress?: string;
+}
+
+async function writeAtomically(file: string, stream: AsyncIterable<Uint8Array>): Promise<void> {
+  const part = `${file}.part-${process.pid}`;
+  try {
+    await pipeline(Readable.from(stream, { objectMode: false }), createWriteStream(part));
+    renameSync(part, file);
+  } catch (err) {
+    rmSync(part, { force: true });
+    throw err;
+  }
+}
+
+export async function run(ctx: CommandContext, srcArg: string, destArg: string, flags: CopyFlags): Promise<CommandResult> {
+  const src = parseEnd(srcArg);
+  const dest = parseEnd(destArg);
+  const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
+  const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
+  const opened: Registries[] = [];
+  const regs = (v: string | undefined, flag: string) => {
+    const r = registriesFor(ctx, parseBool(v, flag));
+    opened.push(r);
+    return r;
+  };
+  try {
+    let digest: string | undefined;
+    if (src.kind === 'docker' && dest.kind === 'store') {
+      const { store, distribution } = await storeEnd(ctx);
+      const r = await pullImage({
+        registries: regs(flags.srcTlsVerify, '--src-tls-verify'),
+        reference: src.reference,
+        root: store.root,
+        openStore: async () => store,
+        distribution,
+        platform,
+        allPlatforms: flags.allPlatforms,
+        progress: printer.onEvent,
+        checkpoint: pauseHook(ctx.io.env),
+      });
+      const want = normalizeReference(dest.ref);
+      if (!r.tags.includes(want)) await store.tag(r.id, want);
+      digest = r.digest;
+    } else if (src.kind === 'store' && dest.kind === 'docker') {
+      const { store, distribution } = await storeEnd(ctx);
+      const stored = await store.useImage(src.ref);
+      const reference = dest.reference.tag === undefined && dest.reference.digest === undefined ? { ...dest.reference, tag: parseReference(src.ref).tag ?? 'latest' } : dest.reference;
+      digest = (await pushImage({ registries: regs(flags.destTlsVerify, '--dest-tls-verify'), reference, image: stored.image, distribution, progress: printer.onEvent })).digest;
+    } else if ((src.kind === 'docker' || src.kind === 'oci') && (dest.kind === 'docker' || dest.kind === 'oci')) {
+      const end = (e: typeof src | typeof dest, v: string | undefined, flag: string): CopyEnd =>
+        e.kind === 'docker' ? { kind: 'docker', reference: e.reference, registries: regs(v, flag) } : { kind: 'oci', dir: (e as { dir: string }).dir, ref: (e as { ref?: string }).ref };
+      const r = await copyImage({
+        src: end(src, flags.srcTlsVerify, '--src-tls-verify'),
+        dest: end(dest, flags.destTlsVerify, '--dest-tls-verify'),
+        allPlatforms: flags.allPlatforms,
+        platform,
+        progress: printer.onEvent,
+      });
+      digest = r.digest;
+    } else if ((src.kind === 'oci' || src.kind === 'oci-archive' || src.kind === 'docker-archive') && dest.kind === 'store') {
+      const root = ctx.globals.root;
+      const { openStore } = await import('@strata/image-store');
+      const path = src.kind === 'oci' ? src.dir : src.file;
+      const loaded = await loadImages({ root, openStore: () => openStore(root), source: { path }, platform });
+      if (loaded.length !== 1 && src.ref === undefined) throw new StrataError('USAGE', `${srcArg} holds ${loaded.length} images; copy one by name`);
+      const store = await openStore(root);
+      const pick = loaded.find((l) => src.ref === undefined || l.tags.some((t) => t === src.ref || t.endsWith(`:${src.ref}`))) ?? loaded[0];
+      await store.tag(pick.id, normalizeReference(dest.ref));
+      digest = pick.id;
+    } else if (src.kind === 'store' && (dest.kind === 'oci-archive' || dest.kind === 'docker-archive')) {
+      const { store } = await storeEnd(ctx);
+      const stored = await store.useImage(src.ref);
+      const tag = dest.ref ? normalizeReference(dest.ref) : stored.tags[0];
+      const entries = [{ image: stored.image, tags: tag ? [tag] : [] }];
+      const tmpDir = join(store.root, 'tmp');
+      await writeAtomically(dest.file, dest.kind === 'oci-archive' ? ociArchive(entries, { tmpDir }) : dockerArchive(entries, { tmpDir }));
+      digest = stored.id;
+    } else if (src.kind === 'store' && dest.kind === 'store') {
+      const { store } = await storeEnd(ctx);
+      await store.tag(src.ref, dest.ref);
+    } else {
+      throw new StrataError('UNSUPPORTED', `copy from ${src.kind} to ${dest.kind} is not supported directly`, {
+        hint: 'go through the store: strata image copy SRC NAME, then strata image copy NAME DEST',
+      });
+    }
+    printer.finish();
+    if (ctx.globals.format === 'json') return { kind: 'records', records: [{ source: srcArg, destination: destArg, digest }] };
+    return { kind: 'text', text: ctx.globals.quiet ? (digest ?? '') : '' };
+  } finally {
+    printer.finish();
+    await Promise.all(opened.map((r) => r.close()));
+  }
+}
+
+export function register(image: Command, io: Io): void {
+  image
+    .command('copy')
+    .description('copy an image between registries, OCI layouts, archives and the store (docker://, oci:, oci-archive:, docker-archive:, or a plain reference for the store)')
+    .argument('<source>', 'e.g. docker://localhost:5000/app:1')
+    .argument('<destination>', 'e.g. oci:./layout:app')
+    .option('--all-platforms', 'copy a whole index (its digest is kept)')
+    .option('--platform <os/arch[/variant]>', 'the image to take from an index (default linux/amd64)')
+    .option('--src-tls-verify <bool>', 'false: the source registry may use any certificate or plain http')
+    .option('--dest-tls-verify <bool>', 'false: the destination registry may use any certificate or plain http')
+    .option('--progress <mode>', 'auto, tty, plain or json (on stderr)', 'auto')
+    .action(action(io, (ctx, s: string, d: string, flags: CopyFlags) => run(ctx, s, d, flags)));
+}
+
