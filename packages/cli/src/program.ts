@@ -11,6 +11,7 @@ export interface Nouns {
   context: Command;
   container: Command;
   store: Command;
+  system: Command;
   build: Command;
 }
 
@@ -41,6 +42,7 @@ export function createProgram(io: Io, groups: readonly Registrar[]): Command {
     context: noun('context', 'show what a build would send'),
     container: noun('container', 'run and manage containers'),
     store: noun('store', 'check and maintain the local store'),
+    system: noun('system', 'disk usage and pruning, as `docker system`'),
     build: program, // `strata build …` is a top-level verb; `build prune|du` hang off it
   };
   for (const register of groups) register(nouns, io);
@@ -61,6 +63,7 @@ const GROUPS = {
   container: async () => (await import('./commands/container')).registerContainerCommands,
   imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
   inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
+  system: async () => (await import('./commands/system')).registerSystemCommands,
   registry: async () => (await import('./commands/registry')).registerRegistryCommands,
 } satisfies Record<string, () => Promise<Registrar>>;
 type Group = keyof typeof GROUPS;
@@ -71,6 +74,7 @@ export const GROUPS_OF_WORD: Record<string, Group[]> = {
   image: ['image', 'layer', 'imageIo', 'inspect', 'registry'],
   layer: ['layer'],
   store: ['store'],
+  system: ['system'],
   context: ['context'],
   build: ['build'],
   container: ['container'],

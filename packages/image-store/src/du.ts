@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { isIndexMediaType, isManifestMediaType, layerCompression, type Digest } from '@strata/oci';
 import { readIndex } from './index-file';
 import { childrenOf } from './reachable';
-import { cacheRoots } from './side-state';
+import { cacheRoots, containersByImage } from './side-state';
+import { layerContentSize } from './content-size';
 import type { Store } from './store';
 
 export interface DiskUsage {
@@ -62,4 +63,49 @@ export async function diskUsage(store: Store): Promise<DiskUsage[]> {
   }
   for (const dir of ['tmp', 'snapshots', 'containers', 'cache']) totals.set(dir, await treeSize(join(store.root, dir)));
   return [...totals].map(([kind, t]) => ({ kind, ...t }));
+}
+
+/** The Images row of `docker system df`, in bytes (Docker's formatter turns them into text). */
+export interface ImagesUsage {
+  totalCount: number;
+  /** Images that at least one container uses (any state). */
+  active: number;
+  /** Σ of every distinct layer's size (Docker's LayersSize: a shared layer once). */
+  size: number;
+  /**
+   * `size` − Σ over active images of (their size − their shared size): Docker's figure, in which a
+   * layer an active image shares with another image still counts as reclaimable.
+   */
+  reclaimable: number;
+}
+
+/** Docker's image figures for `system df`, each layer sized as Docker sizes it (regular-file bytes). */
+export async function imagesUsage(store: Store): Promise<ImagesUsage> {
+  const used = await containersByImage(store.root);
+  const images = await store.images();
+  const layerSize = new Map<Digest, number>();
+  const refs = new Map<Digest, number>();
+  const layersOf = images.map((img) => {
+    const digests = [...new Set(img.manifest.layers.map((l) => l.digest))];
+    for (const l of img.manifest.layers) {
+      if (!layerSize.has(l.digest)) {
+        const local = layerCompression(l.mediaType) === 'none' ? layerContentSize(store.blobs.path(l.digest)) : undefined;
+        layerSize.set(l.digest, local ?? l.size);
+      }
+    }
+    for (const d of digests) refs.set(d, (refs.get(d) ?? 0) + 1);
+    return digests;
+  });
+  let size = 0;
+  for (const n of layerSize.values()) size += n;
+  let usedBytes = 0;
+  let active = 0;
+  images.forEach((img, i) => {
+    if (!used.has(img.id)) return;
+    active++;
+    const own = layersOf[i].reduce((a, d) => a + layerSize.get(d)!, 0);
+    const shared = layersOf[i].reduce((a, d) => a + (refs.get(d)! > 1 ? layerSize.get(d)! : 0), 0);
+    usedBytes += own - shared;
+  });
+  return { totalCount: images.length, active, size, reclaimable: size - usedBytes };
 }

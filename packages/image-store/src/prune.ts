@@ -1,6 +1,7 @@
 import { readIndex, setTags, writeIndex } from './index-file';
 import { collectGarbage } from './gc';
-import { labelMatches, parseFilters, parseTimestamp } from './filters';
+import { StrataError } from '@strata/errors';
+import { matchKVList, parseFilters, parseTimestamp } from './filters';
 import { reachableDigests } from './reachable';
 import { cacheRoots, containersByImage } from './side-state';
 import type { RemoveEvent } from './remove';
@@ -10,7 +11,7 @@ import { familiarReference, parseReference } from '@strata/oci';
 export interface PruneOptions {
   /** Every image not used by a container, not only dangling ones. */
   all?: boolean;
-  /** `until=<time>`, `label=k[=v]`, `label!=k[=v]` */
+  /** `until=<time>`, `label=k[=v]`, `label!=k[=v]`, `dangling=true|false` (Docker's semantics) */
   filters?: string[];
   dryRun?: boolean;
   /** The time `until=DURATION` counts back from (default: the clock). */
@@ -30,22 +31,32 @@ export interface PruneResult {
  * root names, filtered; their index entries go, then GC reclaims their blobs.
  */
 export async function pruneImages(store: Store, opts: PruneOptions = {}): Promise<PruneResult> {
-  const filters = parseFilters(opts.filters ?? [], ['until', 'label', 'label!']);
+  const filters = parseFilters(opts.filters ?? [], ['until', 'label', 'label!', 'dangling']);
   const now = opts.now?.getTime() ?? Date.now();
+  const values = (key: string, negate = false) => filters.filter((f) => f.key === key && f.negate === negate).map((f) => f.value);
+  const untils = values('until');
+  if (untils.length > 1) throw new StrataError('USAGE', 'more than one until filter specified');
+  // Docker compares whole seconds: created (Unix seconds) must be before until (Unix seconds).
+  const until = untils.length ? Math.floor(parseTimestamp(untils[0], now) / 1000) : undefined;
+  let danglingOnly = !opts.all;
+  for (const d of values('dangling')) {
+    if (d === 'false' || d === '0') danglingOnly = false;
+    else if (d !== 'true' && d !== '1') throw new StrataError('USAGE', `invalid filter 'dangling=${d}'`);
+  }
+  const labels = values('label');
+  const notLabels = values('label', true);
   const plan = await store.withLock(async () => {
     const used = await containersByImage(store.root);
     const roots = await cacheRoots(store.root);
     const all = await store.images();
     const candidates = all.filter((img) => {
-      if (!opts.all && img.tags.length > 0) return false;
+      if (danglingOnly && img.tags.length > 0) return false;
       if (used.has(img.id) || roots.has(img.id) || roots.has(img.manifestDigest)) return false;
-      const labels = img.config.config?.Labels;
-      for (const f of filters) {
-        if (f.key === 'until') {
-          const created = img.created ? Date.parse(img.created) : 0;
-          if (!(created < parseTimestamp(f.value, now))) return false;
-        } else if (labelMatches(f.value, labels) === f.negate) return false;
-      }
+      if (until !== undefined && !(Math.floor((img.created ? Date.parse(img.created) : 0) / 1000) < until)) return false;
+      // moby's matchLabels: every label= holds, and not every label!= holds.
+      const l = img.config.config?.Labels;
+      if (!matchKVList(labels, l)) return false;
+      if (notLabels.length && matchKVList(notLabels, l)) return false;
       return true;
     });
     const events: RemoveEvent[] = [];

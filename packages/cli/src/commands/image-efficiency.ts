@@ -25,12 +25,15 @@ import {
   type DiveInput,
 } from '@strata/inspect';
 import { normalizeReference } from '@strata/oci';
+import type { LayerSource } from '@strata/unionfs';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { findImage } from './image-inspect';
 
 /** An image to analyse and what to clean up after (a temporary store for archive inputs). */
 export interface AnalysisInput {
   input: DiveInput;
+  /** The layers' tars, for readers that need more than the entries (unionfs). */
+  sources: LayerSource[];
   /** The image config, parsed. */
   config: Record<string, unknown>;
   id: string;
@@ -57,6 +60,7 @@ export async function openAnalysisInput(ctx: CommandContext, ref: string): Promi
     const img = await findImage(store, ref);
     return {
       input: { name: ref, config: img.config, layers: img.layers.map((l) => ({ diffId: l.diffId, entries: l.headers })) },
+      sources: img.layers.map((l) => l.source),
       config: img.config,
       id: img.id,
       close: async () => {},
@@ -80,6 +84,7 @@ export async function openAnalysisInput(ctx: CommandContext, ref: string): Promi
     const img = await findImage(store, pick.id);
     return {
       input: { name: ref, config: img.config, layers: img.layers.map((l) => ({ diffId: l.diffId, entries: l.headers })) },
+      sources: img.layers.map((l) => l.source),
       config: img.config,
       id: img.id,
       close,

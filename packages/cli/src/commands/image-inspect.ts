@@ -14,6 +14,7 @@ import {
   type LayerUsage,
 } from '@strata/inspect';
 import type { TarEntry } from '@strata/tar';
+import type { LayerSource } from '@strata/unionfs';
 import type { Layer } from '@strata/layer';
 import { familiarReference, isManifestMediaType, MediaType, normalizeReference, parseManifest, parseReference, sha256, type Digest } from '@strata/oci';
 import type { CommandContext, CommandResult } from '../runner';
@@ -28,7 +29,7 @@ export interface InspectTarget {
   /** Docker's image size as the store recorded it (saves reading the layers for `inspect`). */
   size?: number;
   /** Bottom to top. */
-  layers: Array<{ diffId: Digest; headers: () => Promise<TarEntry[]> }>;
+  layers: Array<{ diffId: Digest; headers: () => Promise<TarEntry[]>; source: LayerSource }>;
 }
 
 /**
@@ -47,7 +48,12 @@ export async function findImage(store: Store, ref: string): Promise<InspectTarge
     config: JSON.parse(Buffer.from(await img.image.rawConfig()).toString('utf8')) as Record<string, unknown>,
     lastTagTime: img.lastTagTime,
     // No `size` here: for compressed layers the store falls back to blob sizes; count them instead.
-    layers: await Promise.all(layers.map(async (l) => ({ diffId: await l.diffId(), headers: () => headersOf(store, l) }))),
+    layers: await Promise.all(
+      layers.map(async (l) => {
+        const source = await sourceOf(store, l);
+        return { diffId: source.diffId!, headers: () => layerEntries(source), source };
+      }),
+    ),
   };
 }
 
@@ -87,7 +93,8 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
     if (!UNCOMPRESSED.has(l.mediaType) || l.digest !== diffIds[i]) return undefined;
     const path = store.blobs.path(l.digest);
     if (!existsSync(path)) return undefined;
-    layers.push({ diffId: l.digest, headers: () => layerEntries({ path, diffId: l.digest }) });
+    const source: LayerSource = { path, diffId: l.digest };
+    layers.push({ diffId: l.digest, headers: () => layerEntries(source), source });
   }
   const mine = index.manifests.filter((d) => d.digest === digest);
   const tags = [...new Set(mine.map(refName).filter((t): t is string => t !== undefined))];
@@ -98,11 +105,11 @@ async function byTag(store: Store, ref: string): Promise<InspectTarget | undefin
   return { id: manifest.config.digest, tags, config, lastTagTime, size, layers };
 }
 
-/** Tar entries of a stored layer: indexed in place when the blob is the uncompressed tar. */
-export async function headersOf(store: Store, layer: Layer): Promise<TarEntry[]> {
+/** Where a stored layer's tar is: the blob itself when it is stored uncompressed, else a decompressing stream. */
+export async function sourceOf(store: Store, layer: Layer): Promise<LayerSource> {
   const [digest, diffId] = await Promise.all([layer.digest(), layer.diffId()]);
   const path = digest === diffId ? store.blobs.path(digest) : undefined;
-  return layerEntries(path && existsSync(path) ? { path, diffId } : { open: () => layer.uncompressed(), diffId });
+  return path && existsSync(path) ? { path, diffId } : { open: () => layer.uncompressed(), diffId };
 }
 
 /** Images share base layers: count each diffID once per process. */

@@ -5,6 +5,8 @@ import { action, takeFormat, type Io } from '../runner';
 import { badHuman, parseHuman, runImageHistory } from './image-history';
 import { runImageInspect } from './image-inspect';
 import { register as registerEfficiency } from './image-efficiency';
+import { register as registerReport } from './image-report';
+import { register as registerBrowse } from './image-browse';
 
 
 export function registerInspectCommands(nouns: Nouns, io: Io): void {
@@ -50,4 +52,6 @@ export function registerInspectCommands(nouns: Nouns, io: Io): void {
     });
 
   registerEfficiency(nouns.image, io);
+  registerReport(nouns.image, io);
+  registerBrowse(nouns.image, io);
 }
