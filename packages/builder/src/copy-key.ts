@@ -5,7 +5,8 @@ import type { SourceNode, SourceTree } from './source-tree';
 export interface CopyKeyInput {
   /** The build context (its stat fingerprint and content digests). */
   context: SourceTree;
-  cache: LayerCache;
+  /** Where stat-fingerprint aliases live; none: the key is always made from content digests. */
+  cache?: Pick<LayerCache, 'getAlias' | 'putAlias'>;
   /** --no-cache: no alias is read (a fresh key is still remembered). */
   noCache?: boolean;
   /** The parent chain ('' for --link). */
@@ -37,11 +38,11 @@ export async function copyStepKey(o: CopyKeyInput): Promise<string> {
     } else content = { from: o.sourceId, roots: o.matches.map((m) => m.node.path) };
     return stepKey(o.parent, { ...o.spec, content });
   };
-  const fp = o.sourceId === 'context' && o.context.fingerprint && !o.noCache ? fingerprintOf(o) : undefined;
-  const aliased = fp ? await o.cache.getAlias(fp.digest, fp.newestMtimeMs) : undefined;
+  const fp = o.cache && o.sourceId === 'context' && o.context.fingerprint && !o.noCache ? fingerprintOf(o) : undefined;
+  const aliased = fp ? await o.cache!.getAlias(fp.digest, fp.newestMtimeMs) : undefined;
   if (aliased) return aliased;
   const key = keyOf();
-  if (fp) await o.cache.putAlias(fp.digest, key);
+  if (fp) await o.cache!.putAlias(fp.digest, key);
   return key;
 }
 

@@ -3,7 +3,7 @@ export { contentDigests, entryHeader, hashFile } from './content-digests';
 export type { ContextDigests, DigestEntry, DigestOptions } from './content-digests';
 export { digestContext } from './digest-context';
 export type { DigestContextResult } from './digest-context';
-export { openStatCache, RACY_WINDOW_MS, statCacheFile, walkCacheFile } from './stat-cache';
+export { openStatCache, RACY_WINDOW_MS, statCacheFile, TRUSTED_STAT_FIELDS, walkCacheFile } from './stat-cache';
 export type { StatCache, StatKey } from './stat-cache';
 export { createMatcher as compileExcludes } from '@strata/dockerignore';
 export { releaseSpareThread, startLstatHelper, statContext, STAT_FIELDS } from './stat-table';

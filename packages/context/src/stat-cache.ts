@@ -29,6 +29,13 @@ interface CacheRecord {
   digest?: string;
 }
 
+/**
+ * The stat fields a cached hash must match to be trusted. ctime is the one a content change with
+ * the size kept and the mtime put back (utimes) cannot hide. Exported for the rebuild-cache
+ * property test, which drops a field to show that it catches a weaker rule; nothing else changes it.
+ */
+export const TRUSTED_STAT_FIELDS: Array<keyof StatKey> = ['size', 'mtimeMs', 'ctimeMs', 'ino'];
+
 export interface StatKey {
   size: number;
   mtimeMs: number;
@@ -95,7 +102,7 @@ export function openStatCache(cacheDir: string, contextDir: string): StatCache {
     get(absPath, st) {
       const r = records.get(absPath);
       if (r === undefined) return undefined;
-      if (r.size !== st.size || r.mtimeMs !== st.mtimeMs || r.ctimeMs !== st.ctimeMs || r.ino !== st.ino) return undefined;
+      for (const f of TRUSTED_STAT_FIELDS) if (r[f] !== st[f]) return undefined;
       if (st.mtimeMs + RACY_WINDOW_MS > r.hashedAt) return undefined;
       used.add(absPath);
       return r.hash;
