@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { login, logout } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
-import { parseBool } from './registry-lib';
+import { parseBool, registryOptions } from './registry-lib';
 
 interface LoginFlags {
   username?: string;
@@ -25,7 +25,7 @@ export async function runLogin(ctx: CommandContext, server: string | undefined, 
   const password = flags.passwordStdin ? await readStdin(ctx) : flags.password;
   if (!password) throw new StrataError('USAGE', 'login needs a password: --password-stdin (or -p)');
   if (flags.password !== undefined) ctx.log('WARNING! Using --password via the CLI is insecure. Use --password-stdin.');
-  const r = await login({ server, username: flags.username, password, env: ctx.io.env, tlsVerify: parseBool(flags.tlsVerify, '--tls-verify') });
+  const r = await login({ ...registryOptions(ctx, parseBool(flags.tlsVerify, '--tls-verify')), server, username: flags.username, password, env: ctx.io.env });
   ctx.debug(`login for ${r.domain} saved in ${r.where}`);
   return { kind: 'text', text: 'Login Succeeded' };
 }
