@@ -1,0 +1,103 @@
+// Interop both ways: docker pulls and runs what strata pushed; strata pulls what docker push and
+// skopeo copy pushed; one config.json serves docker login → strata pull and strata login → docker
+// pull; fake docker-credential-* helpers are asked for credsStore and credHelpers (the helper wins).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTempDirs, docker, dockerOk, ensureDockerBusybox, peerAvailable, runStrata, startRegistry, tempDir, type RegistryServer } from '@strata/testing';
+import { envFor, fakeHelper, skopeo, storeWithBusybox, strataOk } from './helpers';
+
+const ready = peerAvailable('docker-registry') && peerAvailable('docker') && peerAvailable('skopeo') && peerAvailable('htpasswd');
+
+describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
+  let plain: RegistryServer;
+  let basic: RegistryServer;
+  let dir: string;
+  const root = () => join(dir, 'store');
+  const dockerImages: string[] = [];
+
+  beforeAll(async () => {
+    dir = tempDir('strata-interop-');
+    [plain, basic] = await Promise.all([startRegistry('plain', join(dir, 'plain')), startRegistry('basic', join(dir, 'basic'))]);
+    await storeWithBusybox(root(), 'bb:1');
+    ensureDockerBusybox();
+  });
+  afterAll(async () => {
+    for (const i of dockerImages) await docker(['rmi', '-f', i]);
+    await Promise.all([plain?.stop(), basic?.stop()]);
+    cleanupTempDirs();
+  });
+
+  it('docker pulls and runs an image strata pushed', async () => {
+    const env = envFor(plain, join(dir, 'cfg-plain'));
+    const ref = `${plain.host}/interop/bb:1`;
+    await strataOk(['push', 'bb:1', ref], root(), env);
+    dockerImages.push(ref);
+    await dockerOk(['pull', '-q', ref], { env });
+    const ran = await docker(['run', '--rm', '--network', 'none', ref, '/bin/busybox', 'echo', 'pushed by strata'], { env });
+    expect(ran.out).toBe('pushed by strata\n');
+    // the image ID Docker computes is the config digest strata kept
+    const id = (await dockerOk(['image', 'inspect', '-f', '{{.Id}}', ref])).out.trim();
+    expect((await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'bb:1'], root(), env)).out.trim()).toBe(id);
+  });
+
+  it('strata pulls what docker push and skopeo copy pushed', async () => {
+    const env = envFor(plain, join(dir, 'cfg-plain'));
+    const ref = `${plain.host}/interop/from-docker:1`;
+    await dockerOk(['tag', 'strata-test/busybox:latest', ref]);
+    dockerImages.push(ref);
+    await dockerOk(['push', ref]);
+    const other = join(dir, 'store-d');
+    await strataOk(['pull', '-q', ref], other, env);
+    const dockerId = (await dockerOk(['image', 'inspect', '-f', '{{.Id}}', ref])).out.trim();
+    expect((await strataOk(['image', 'inspect', '-f', '{{.Id}}', ref], other, env)).out.trim()).toBe(dockerId);
+    // skopeo: from an OCI layout strata wrote
+    await strataOk(['image', 'copy', 'bb:1', `oci-archive:${join(dir, 'bb.tar')}`], root(), env);
+    await skopeo(['copy', '-q', '--dest-tls-verify=false', `oci-archive:${join(dir, 'bb.tar')}`, `docker://${plain.host}/interop/from-skopeo:1`]);
+    await strataOk(['pull', '-q', `${plain.host}/interop/from-skopeo:1`], other, env);
+    const check = await runStrata(['store', 'check'], { root: other });
+    expect(check.code).toBe(0);
+  });
+
+  it('one config.json: docker login → strata pull, strata login → docker pull', async () => {
+    const ref = `${basic.host}/interop/bb:1`;
+    const cfgA = join(dir, 'cfg-a');
+    const envA = envFor(basic, cfgA);
+    await dockerOk(['login', '-u', basic.user, '--password-stdin', basic.host], { env: envA, input: basic.password });
+    await strataOk(['push', 'bb:1', ref], root(), envA);
+    await strataOk(['pull', '-q', ref], join(dir, 'store-a'), envA);
+    const cfgB = join(dir, 'cfg-b');
+    const envB = envFor(basic, cfgB);
+    await strataOk(['login', '-u', basic.user, '--password-stdin', basic.host], root(), envB, basic.password);
+    dockerImages.push(ref);
+    await dockerOk(['pull', '-q', ref], { env: envB });
+    const out = await strataOk(['logout', basic.host], root(), envB);
+    expect(out.out).toContain('Removing login credentials');
+    expect(JSON.parse(readFileSync(join(cfgB, 'config.json'), 'utf8')).auths[basic.host]).toBeUndefined();
+    const denied = await runStrata(['pull', ref], { root: join(dir, 'store-b'), env: envB });
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/^strata: .*unauthorized/m);
+    expect(denied.stderr).toMatch(/^hint: .*strata login/m);
+    expect(existsSync(join(dir, 'store-b', 'index.json')) ? JSON.parse(readFileSync(join(dir, 'store-b', 'index.json'), 'utf8')).manifests : []).toEqual([]);
+  });
+
+  it('asks a fake docker-credential helper: credsStore, and credHelpers winning over it', async () => {
+    const bin = join(dir, 'bin');
+    const log = join(dir, 'helper.log');
+    fakeHelper(bin, 'strata-fake', basic.user, basic.password, log);
+    fakeHelper(bin, 'strata-fake2', basic.user, basic.password, `${log}2`);
+    const path = `${bin}:${process.env.PATH}`;
+    const cfg = join(dir, 'cfg-helper');
+    const env = envFor(basic, cfg, { PATH: path });
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ credsStore: 'strata-fake' }));
+    await strataOk(['pull', '-q', `${basic.host}/interop/bb:1`], join(dir, 'store-h1'), env);
+    expect(readFileSync(log, 'utf8')).toContain(`get ${basic.host}`);
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ credsStore: 'strata-missing', credHelpers: { [basic.host]: 'strata-fake2' } }));
+    await strataOk(['pull', '-q', `${basic.host}/interop/bb:1`], join(dir, 'store-h2'), env);
+    expect(readFileSync(`${log}2`, 'utf8')).toContain(`get ${basic.host}`);
+    // strata login stores through the helper, never in the file
+    await strataOk(['login', '-u', basic.user, '--password-stdin', basic.host], root(), env, basic.password);
+    expect(readFileSync(`${log}2`, 'utf8')).toContain('store');
+    expect(readFileSync(join(cfg, 'config.json'), 'utf8')).not.toContain(Buffer.from(`${basic.user}:${basic.password}`).toString('base64'));
+  });
+});
