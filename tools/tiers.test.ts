@@ -1,6 +1,6 @@
 // Enforces DESIGN.md's package tiers: a package imports only from lower tiers, and only what its
 // package.json declares. Tests (*.test.ts, test/) may also import @strata/testing.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -16,6 +16,7 @@ function tierOf(name: string): number {
 
 function sources(dir: string): string[] {
   const out: string[] = [];
+  if (!existsSync(dir)) return out; // a package skeleton without src/ yet
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...sources(p));
