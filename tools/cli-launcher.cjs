@@ -7,30 +7,6 @@
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 
-// `strata build` lstats every file of its context, on two threads when it is large (see
-// packages/context/src/stat-table.ts). A thread takes ~35 ms to start, as long as loading the
-// bundle: so one is started here, before that, and runs the first source it is sent. The build
-// takes it from `globalThis` or, unused, it ends with the process.
-if (commandWord(process.argv.slice(2)) === 'build') {
-  try {
-    const { Worker } = require('node:worker_threads');
-    const spare = new Worker("require('node:worker_threads').parentPort.once('message', (m) => { eval(m.source); });", { eval: true, stdout: false, stderr: false });
-    spare.unref();
-    spare.on('error', () => {});
-    globalThis[Symbol.for('strata.spare-thread')] = spare;
-  } catch {}
-}
-
-/** The first word of a command line that is not an option or an option's value (as groupsFor in program.ts). */
-function commandWord(args) {
-  const withValue = ['--root', '--format']; // GLOBAL_WITH_VALUE in packages/cli/src/program.ts
-  for (let i = 0; i < args.length; i++) {
-    if (withValue.includes(args[i])) i++;
-    else if (!args[i].startsWith('-')) return args[i];
-  }
-  return undefined;
-}
-
 const file = `${__dirname}/strata-bundle.cjs`;
 const cacheFile = `${file}.v8cache`;
 let cachedData;

@@ -127,7 +127,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // Absolute from here on: the paths reach the OCI runtime, which resolves relative ones against its bundle.
     opts: { ...opts, contextDir, dockerfilePath },
     store: opts.store,
-    cache: openLayerCache(opts.store.blobs),
+    cache: opts.layerCache ?? openLayerCache(opts.store.blobs),
     filename,
     lexer: createLexer({ escape: parsed.directives.escape }),
     stages: parsed.stages,
@@ -143,17 +143,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     platform: parsePlatform(opts.platform),
   };
   let target = parsed.stages.length - 1;
-  try {
-    if (parsed.stages.length === 0) throw new StrataError('DOCKERFILE_SYNTAX', `${filename}: no FROM instruction`);
-    globalScope(ctx, parsed.globalArgs);
-    if (opts.target !== undefined) {
-      target = parsed.stages.findIndex((s) => s.name === opts.target!.toLowerCase());
-      if (target < 0) throw new StrataError('NOT_FOUND', `target stage "${opts.target}" could not be found`);
-    }
-    for (const i of stageOrder(ctx, target)) ctx.built.set(i, await buildStage(ctx, parsed.stages[i]));
-  } finally {
-    ctx.context.close?.();
+  if (parsed.stages.length === 0) throw new StrataError('DOCKERFILE_SYNTAX', `${filename}: no FROM instruction`);
+  globalScope(ctx, parsed.globalArgs);
+  if (opts.target !== undefined) {
+    target = parsed.stages.findIndex((s) => s.name === opts.target!.toLowerCase());
+    if (target < 0) throw new StrataError('NOT_FOUND', `target stage "${opts.target}" could not be found`);
   }
+  for (const i of stageOrder(ctx, target)) ctx.built.set(i, await buildStage(ctx, parsed.stages[i]));
   const final = ctx.built.get(target)!;
 
   const unused = Object.keys(buildArgs).filter((k) => !ctx.usedBuildArgs.has(k) && !PROXY_ARGS.includes(k) && k !== 'SOURCE_DATE_EPOCH');

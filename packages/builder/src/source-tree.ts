@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { ByteStream } from '@strata/layer';
-import { statSync } from 'node:fs';
-import { contentDigests, openStatCache, releaseSpareThread, startLstatHelper, STAT_FIELDS, statCacheFile, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
+import { contentDigests, openStatCache, STAT_FIELDS, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
 
@@ -48,8 +47,6 @@ export interface SourceTree {
   digests(nodes: SourceNode[]): Map<string, string>;
   /** Files whose bytes were read to hash them so far (0 on a rebuild with nothing changed). */
   readonly filesRead: number;
-  /** Stop what the tree started and did not use (the context's lstat helper thread). */
-  close?(): void;
 }
 
 /**
@@ -101,16 +98,9 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   let statCache: StatCache | undefined;
   let whole: { digest: string; newestMtimeMs: number } | undefined;
   let filesRead = 0;
-  // A second thread for the lstat pass (the launcher's spare, or one started now so it has booted
-  // when the listing is done): only when the last build of this context saw enough files for it
-  // to pay off. Otherwise the spare is ended at once.
-  const big = cacheDir !== undefined && fileSize(statCacheFile(cacheDir, root)) >= HELPER_MIN_CACHE_BYTES;
-  if (!big) releaseSpareThread();
-  let helper = big ? startLstatHelper() : undefined;
   const load = (): SourceNode[] => {
     if (list) return list;
-    const t = statContext(root, { matcher }, { helper, walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });
-    helper = undefined; // it exits after its one job
+    const t = statContext(root, { matcher }, { walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });
     const nodes: SourceNode[] = [];
     const { paths, stats, linknames } = t;
     for (let i = 0; i < paths.length; i++) {
@@ -180,18 +170,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
       }
       return out;
     },
-    close() {
-      helper?.close();
-      helper = undefined;
-    },
   };
-}
-
-// ~240 bytes a file in the stat cache: about 2,000 files, where two threads start to win.
-const HELPER_MIN_CACHE_BYTES = 480_000;
-
-function fileSize(path: string): number {
-  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /**

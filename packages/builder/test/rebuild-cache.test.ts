@@ -156,21 +156,13 @@ function applyEdit(dir: string, e: Edit): void {
 /** The COPY . / key through the caches in `cacheDir` and `cache` (the builder's own code path). */
 async function cachedKey(dir: string, cacheDir: string, cache: LayerCache): Promise<string> {
   const tree = contextTree(dir, undefined, cacheDir);
-  try {
-    return await copyStepKey({ context: tree, cache, parent: '', spec: { op: 'copy', dest: '/' }, matches: matchSources(tree, ['.'], undefined, 'COPY .'), sourceId: 'context' });
-  } finally {
-    tree.close?.();
-  }
+  return copyStepKey({ context: tree, cache, parent: '', spec: { op: 'copy', dest: '/' }, matches: matchSources(tree, ['.'], undefined, 'COPY .'), sourceId: 'context' });
 }
 
 /** The same key from a plain walk that hashes every file: no cache of any kind. */
 async function plainKey(dir: string): Promise<string> {
   const tree = contextTree(dir, undefined, undefined);
-  try {
-    return await copyStepKey({ context: tree, parent: '', spec: { op: 'copy', dest: '/' }, matches: matchSources(tree, ['.'], undefined, 'COPY .'), sourceId: 'context' });
-  } finally {
-    tree.close?.();
-  }
+  return copyStepKey({ context: tree, parent: '', spec: { op: 'copy', dest: '/' }, matches: matchSources(tree, ['.'], undefined, 'COPY .'), sourceId: 'context' });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,9 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@strata/testing';
 import { createProgram, GLOBAL_WITH_VALUE, groupsFor, GROUPS_OF_WORD, loadGroups } from '../src/program';
 import type { Io } from '../src/runner';
 
@@ -47,10 +45,4 @@ describe('command groups loaded on demand', () => {
     expect(groupsFor(['imgae', 'ls'])).toEqual(all);
   });
 
-  it("the launcher finds the command word as groupsFor does (it starts build's spare thread before the bundle)", () => {
-    const launcher = readFileSync(join(REPO_ROOT, 'tools/cli-launcher.cjs'), 'utf8');
-    const m = /const withValue = (\[[^\]]*\]);/.exec(launcher);
-    expect(m).not.toBeNull();
-    expect(JSON.parse(m![1].replace(/'/g, '"'))).toEqual([...GLOBAL_WITH_VALUE]);
-  });
 });

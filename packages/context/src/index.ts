@@ -6,5 +6,5 @@ export type { DigestContextResult } from './digest-context';
 export { openStatCache, RACY_WINDOW_MS, statCacheFile, TRUSTED_STAT_FIELDS, walkCacheFile } from './stat-cache';
 export type { StatCache, StatKey } from './stat-cache';
 export { createMatcher as compileExcludes } from '@strata/dockerignore';
-export { releaseSpareThread, startLstatHelper, statContext, STAT_FIELDS } from './stat-table';
-export type { ContextTable, LstatHelper } from './stat-table';
+export { statContext, STAT_FIELDS } from './stat-table';
+export type { ContextTable } from './stat-table';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileSystemNow } from './fs-clock';
-import { lstatInto, type FsBinding } from './raw-fs';
+import { lstatInto } from './stat-row';
 import { RACY_WINDOW_MS } from './stat-cache';
 import { typeOfMode, type EntryType } from './walk-context';
 
@@ -61,7 +61,7 @@ interface Listing {
  * relative path, `mtimeMs ctimeMs ino dev readAt`, one kind letter per entry, then the names
  * (file names hold neither NUL nor `/`). Anything unreadable is treated as no cache.
  */
-export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
+export function openWalkCache(file: string): WalkCache {
   let loaded: Map<string, Listing> | undefined;
   const listings = (): Map<string, Listing> => (loaded ??= readListings(file));
   const now = new Map<string, Listing>();
@@ -74,7 +74,7 @@ export function openWalkCache(file: string, b: FsBinding | null): WalkCache {
       const old = listings();
       // the directory's own lstat before its listing: a change after this shows as a newer mtime
       // next time (the context directory itself is followed if it is a symlink)
-      const ok = rel === '' ? statRoot(abs, st) : lstatInto(b, abs, st, 0);
+      const ok = rel === '' ? statRoot(abs, st) : lstatInto(abs, st, 0);
       const row: [number, number, number, number] = [st[2], st[3], st[4], st[5]];
       const prev = old.get(rel);
       if (ok && prev !== undefined && sameRow(prev.row, row) && fresh(prev)) {

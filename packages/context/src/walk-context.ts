@@ -2,7 +2,7 @@ import { accessSync, constants, lstatSync, readlinkSync, statSync, type Stats } 
 import { resolve } from 'node:path';
 import { goClean, type Matcher, type ParentMatch } from '@strata/dockerignore';
 import { StrataError, wrapError } from '@strata/errors';
-import { fsBinding, readDirTyped, type FsBinding } from './raw-fs';
+import { readDirTyped } from './stat-row';
 import type { WalkCache } from './walk-cache';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
@@ -64,10 +64,10 @@ function checkDecodable(abs: string, rel: string): void {
 }
 
 /** The entries of a directory with their kinds, in walk order. */
-function readDir(b: FsBinding | null, abs: string, rel: string): { names: string[]; types: EntryType[] } {
+function readDir(abs: string, rel: string): { names: string[]; types: EntryType[] } {
   let listed;
   try {
-    listed = readDirTyped(b, abs);
+    listed = readDirTyped(abs);
   } catch (err) {
     return wrapError(err, `cannot read context directory ${rel || '.'}`);
   }
@@ -116,10 +116,9 @@ export function walkNames(contextDir: string, options: WalkOptions, visit: (rel:
     if (err instanceof StrataError) throw err;
     wrapError(err, `context ${contextDir}`);
   }
-  const b = fsBinding(root);
   const cache = options.cache;
   const walkDir = (abs: string, rel: string, info: ParentMatch | undefined): void => {
-    const { names, types } = cache !== undefined ? cache.list(abs, rel, () => readDir(b, abs, rel)) : readDir(b, abs, rel);
+    const { names, types } = cache !== undefined ? cache.list(abs, rel, () => readDir(abs, rel)) : readDir(abs, rel);
     const prefix = rel === '' ? '' : `${rel}/`;
     for (let i = 0; i < names.length; i++) {
       const name = names[i];

@@ -1,12 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { listContext, loadIgnore, startLstatHelper, STAT_FIELDS, statContext, typeOfMode, type ContextTable } from '../src/index';
-import { fsBinding, lstatInto, readDirTyped } from '../src/raw-fs';
+import { listContext, loadIgnore, STAT_FIELDS, statContext, typeOfMode, type ContextTable } from '../src/index';
 import type { Matcher } from '@strata/dockerignore';
 
 afterAll(cleanupTempDirs);
@@ -34,101 +32,16 @@ function manyFiles(n: number): Record<string, string> {
   return spec;
 }
 
-describe('raw fs', () => {
-  it('node fs binding answers as lstatSync and readdirSync do (files, directories, links, fifos)', () => {
-    const dir = writeTree(tempDir(), { 'a.txt': 'abc', 'sub/b': 'b', link: { symlink: 'a.txt' }, dangling: { symlink: 'nowhere' }, 'ünï cødé': 'u' });
-    execFileSync('mkfifo', [join(dir, 'fifo')]);
-    const b = fsBinding(dir);
-    // node 20 to 24: the binding passes the probe; a node where it does not falls back, and this test says so
-    expect(b).not.toBeNull();
-    const viaBinding = readDirTyped(b, dir);
-    const viaPublic = readDirTyped(null, dir);
-    expect(viaBinding.names.slice().sort()).toEqual(viaPublic.names.slice().sort());
-    for (const name of viaPublic.names) {
-      expect(viaBinding.types[viaBinding.names.indexOf(name)]).toBe(viaPublic.types[viaPublic.names.indexOf(name)]);
-      const x = new Float64Array(6);
-      const y = new Float64Array(6);
-      expect(lstatInto(b, join(dir, name), x, 0)).toBe(true);
-      expect(lstatInto(null, join(dir, name), y, 0)).toBe(true);
-      expect([...x]).toEqual([...y]);
-    }
-    const out = new Float64Array(6);
-    expect(lstatInto(b, join(dir, 'missing'), out, 0)).toBe(false);
-    expect(lstatInto(null, join(dir, 'missing'), out, 0)).toBe(false);
-  });
-});
-
 describe('statContext', () => {
-  it('equals the plain walk, on one thread and shared with a helper thread', async () => {
+  it('equals the plain walk (paths, lstat rows, link targets), with and without .dockerignore', () => {
     const dir = writeTree(tempDir(), {
       ...manyFiles(3000),
       '.dockerignore': 'src/d3\n**/*.log\n!src/d4/keep.log\n',
       'src/d4/keep.log': 'k', 'src/d5/drop.log': 'd', top: { symlink: 'src/d1' },
     });
     const matcher = loadIgnore(dir);
-    const want = expected(dir, matcher);
-    expect(want.length).toBeGreaterThan(2048); // the size from which a helper takes part
-    expect(rows(statContext(dir, { matcher }))).toEqual(want);
-    const helper = startLstatHelper();
-    expect(helper).toBeDefined();
-    // booted before the job is posted, so it takes its share of the chunks
-    await new Promise((r) => helper!.worker.once('online', r));
-    await new Promise((r) => setTimeout(r, 50));
-    try {
-      expect(rows(statContext(dir, { matcher }, { helper }))).toEqual(want);
-    } finally {
-      helper!.close();
-    }
-  });
-
-  it("takes the CLI launcher's spare thread (which runs the first source it is sent) as its helper", async () => {
-    const dir = writeTree(tempDir(), manyFiles(2500));
-    const want = expected(dir);
-    const key = Symbol.for('strata.spare-thread');
-    // the launcher's contract (tools/cli-launcher.cjs)
-    const spare = new Worker("require('node:worker_threads').parentPort.once('message', (m) => { eval(m.source); });", { eval: true });
-    await new Promise((r) => spare.once('online', r));
-    (globalThis as Record<symbol, unknown>)[key] = spare;
-    const helper = startLstatHelper();
-    try {
-      expect(helper!.worker).toBe(spare);
-      expect((globalThis as Record<symbol, unknown>)[key]).toBeUndefined(); // taken once
-      await new Promise((r) => setTimeout(r, 50)); // it has evaluated the helper's source
-      expect(rows(statContext(dir, {}, { helper }))).toEqual(want);
-    } finally {
-      helper!.close();
-    }
-    const own = startLstatHelper();
-    expect(own!.worker).not.toBe(spare);
-    own!.close();
-  });
-
-  it('a helper that claims a chunk and never finishes it: this thread does it after a second', async () => {
-    const dir = writeTree(tempDir(), manyFiles(2500));
-    const want = expected(dir);
-    // the job protocol of HELPER_SOURCE, stopped after the first claim (which it reports)
-    const source =
-      "const { parentPort } = require('node:worker_threads'); parentPort.once('message', (job) => { const c = new Int32Array(job.ctrl); parentPort.postMessage({ start: Atomics.add(c, 0, job.chunk), n: job.n }); });";
-    // Its claim races this thread's: on a loaded machine it can come after the last chunk was
-    // taken, and then there is nothing to wait for. Such a run proves nothing: it is tried again.
-    for (let attempt = 1; ; attempt++) {
-      const stuck = new Worker(source, { eval: true });
-      await new Promise((r) => stuck.once('online', r));
-      const claimed = new Promise<{ start: number; n: number }>((r) => stuck.once('message', r));
-      try {
-        const t0 = Date.now();
-        const got = rows(statContext(dir, {}, { helper: { worker: stuck, close: () => void stuck.terminate() } }));
-        const elapsed = Date.now() - t0;
-        const { start, n } = await claimed;
-        if (start >= n && attempt < 5) continue;
-        expect(start, 'the helper claimed a chunk').toBeLessThan(n);
-        expect(got).toEqual(want);
-        expect(elapsed).toBeGreaterThanOrEqual(900);
-        return;
-      } finally {
-        await stuck.terminate();
-      }
-    }
+    expect(rows(statContext(dir, { matcher }))).toEqual(expected(dir, matcher));
+    expect(rows(statContext(dir, {}))).toEqual(expected(dir));
   });
 
   it('an entry that vanishes between the listing and its lstat is an error naming it', () => {
