@@ -6,6 +6,7 @@ import { lineError, type BuildCtx, type StageState } from './build-state';
 import { viewOf } from './stage-layers';
 import { DEFAULT_PATH, envToMap } from './runtime-config';
 import { viewTree, type SourceTree } from './source-tree';
+import { baseImage } from './pull-base';
 
 // Stages: the state a stage starts from (scratch, an earlier stage, an image), what `--from=`
 // names, and the order stages are built in.
@@ -52,11 +53,11 @@ export async function newStage(ctx: BuildCtx, stage: Stage): Promise<StageState>
   if (lower === 'scratch') return base;
   let stored;
   try {
-    stored = await ctx.store.image(ref);
+    stored = await baseImage(ctx, ref);
   } catch (err) {
     if (isStrataError(err, 'IMAGE_NOT_FOUND') || isStrataError(err, 'INVALID_REFERENCE'))
-      throw new StrataError('IMAGE_NOT_FOUND', `${ctx.filename}:${from.range.start}: base image ${JSON.stringify(ref)} is not in the local store (pulling from a registry is not supported yet)`, {
-        hint: `load it first: strata image load -i <archive>`,
+      throw new StrataError('IMAGE_NOT_FOUND', `${ctx.filename}:${from.range.start}: base image ${JSON.stringify(ref)} is not in the local store`, {
+        hint: `pull it (strata pull ${ref}) or load it (strata image load -i <archive>)`,
       });
     throw lineError(ctx, from.range.start, err);
   }

@@ -1,5 +1,7 @@
 import type { Digest } from '@strata/oci';
 import type { Store } from '@strata/image-store';
+import type { LayerCache } from '@strata/layer-cache';
+import type { RegistryOptions } from '@strata/registry';
 
 /** One line of progress: a step started, was cached, finished or failed; or output of a RUN. */
 export type ProgressEvent =
@@ -40,6 +42,16 @@ export interface BuildOptions {
   /** Environment of the client (proxy ARGs, secret env sources). */
   env?: Record<string, string | undefined>;
   progress?: (event: ProgressEvent) => void;
+  /** Registry settings (TLS, proxies, the environment credentials come from): a FROM image the store lacks is pulled. */
+  registry?: RegistryOptions;
+  /** `--pull`: ask the registry for every FROM image, even one the store has. */
+  pull?: boolean;
+  /** `--cache-from type=registry,ref=R`: refs of build caches to use. */
+  cacheFrom?: string[];
+  /** `--cache-to type=registry,ref=R`: where to push the records the build used. */
+  cacheTo?: string;
+  /** The layer cache (default: the store's own). */
+  layerCache?: LayerCache;
 }
 
 export interface StepReport {

@@ -4,6 +4,7 @@ import { StrataError } from '@strata/errors';
 import { openStore } from '@strata/image-store';
 import { build, createProgressPrinter, type ProgressMode, type SecretSource } from '@strata/builder';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { registryOptions } from './registry-options';
 
 interface BuildFlags {
   tag: string[];
@@ -16,6 +17,10 @@ interface BuildFlags {
   iidfile?: string;
   progress: string;
   secret: string[];
+  pull?: boolean;
+  push?: boolean;
+  cacheTo?: string;
+  cacheFrom: string[];
 }
 
 function keyValues(list: string[], what: string, env: NodeJS.ProcessEnv, fromEnv: boolean): Record<string, string> {
@@ -50,7 +55,23 @@ function parseSecrets(list: string[]): Record<string, SecretSource> {
   return out;
 }
 
+/** `type=registry,ref=R` (BuildKit's spelling; the registry exporter is the one strata has). */
+function registryCacheRef(spec: string, flag: string): string {
+  const fields: Record<string, string> = {};
+  for (const part of spec.split(',')) {
+    const i = part.indexOf('=');
+    if (i < 0) throw new StrataError('USAGE', `${flag} ${JSON.stringify(spec)}: want type=registry,ref=REGISTRY/REPO[:TAG]`);
+    fields[part.slice(0, i)] = part.slice(i + 1);
+  }
+  if (fields.type !== 'registry') throw new StrataError('USAGE', `${flag} ${JSON.stringify(spec)}: only type=registry is supported`);
+  if (!fields.ref) throw new StrataError('USAGE', `${flag} ${JSON.stringify(spec)}: ref= is required`);
+  return fields.ref;
+}
+
 export async function run(ctx: CommandContext, contextDir: string, flags: BuildFlags): Promise<CommandResult> {
+  if (flags.push && flags.tag.length === 0) throw new StrataError('USAGE', '--push needs a name: -t REGISTRY/REPO[:TAG]');
+  const cacheTo = flags.cacheTo !== undefined ? registryCacheRef(flags.cacheTo, '--cache-to') : undefined;
+  const cacheFrom = flags.cacheFrom.map((s) => registryCacheRef(s, '--cache-from'));
   const progressMode = flags.progress as ProgressMode;
   if (!['auto', 'tty', 'plain', 'json'].includes(progressMode)) throw new StrataError('USAGE', `--progress must be auto, tty, plain or json, not ${JSON.stringify(flags.progress)}`);
   const stderrTTY = !!(ctx.io.stderr as unknown as { isTTY?: boolean }).isTTY;
@@ -83,8 +104,13 @@ export async function run(ctx: CommandContext, contextDir: string, flags: BuildF
       secrets: parseSecrets(flags.secret),
       env: { ...env },
       progress: printer.onEvent,
+      registry: registryOptions(ctx, undefined),
+      pull: flags.pull,
+      cacheTo,
+      cacheFrom,
     });
     printer.finish();
+    if (flags.push) await (await import('./build-push')).pushBuilt(ctx, store, result.tags);
     if (flags.iidfile) writeFileSync(flags.iidfile, result.id);
     if (ctx.globals.quiet) return { kind: 'text', text: result.id };
     if (mode === 'json') ctx.io.stderr.write(`${JSON.stringify({ type: 'result', id: result.id, tags: result.tags })}\n`);
@@ -114,6 +140,10 @@ export function register(program: Command, io: Io): Command {
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('--progress <mode>', 'auto, tty, plain or json (on stderr)', 'auto')
     .option('--secret <id=…,src=…|env=…>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [])
+    .option('--pull', 'ask the registry for each FROM image even when the store has it')
+    .option('--push', 'push the result to the registry its -t names')
+    .option('--cache-to <type=registry,ref=R>', 'push the build cache this build used to a registry')
+    .option('--cache-from <type=registry,ref=R>', 'use a build cache from a registry (repeatable)', collect, [])
     .action(action(io, (ctx, contextDir: string, flags: BuildFlags) => run(ctx, contextDir, flags)));
 }
 
