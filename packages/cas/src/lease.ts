@@ -1,7 +1,10 @@
-import { appendFileSync, promises as fsp, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, promises as fsp, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isDigest, type Digest } from '@strata/oci';
+import { pidAlive } from './process';
+
+export { pidAlive, processStartTime } from './process';
 
 /**
  * Why leases: a process writes blobs first and references them from index.json later (under
@@ -55,30 +58,6 @@ export function createLease(tmpDir: string): Lease {
 export function pidOfTempName(name: string): number | undefined {
   const m = /-(\d+)-[0-9a-f]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
-}
-
-/**
- * Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), so a recorded pid
- * can be told apart from a later process that got the same pid. Undefined where /proc is absent.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Digests leased by live processes (this one included). */

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { crashedContainers } from '@strata/container/crash-check';
 import type { Io } from './runner';
 import { reportError } from './runner';
 export const VERSION = '0.1.0';
@@ -10,13 +11,14 @@ export interface Nouns {
   layer: Command;
   context: Command;
   container: Command;
+  volume: Command;
   store: Command;
   system: Command;
   build: Command;
 }
 
 /** The program with the given command groups registered (`loadGroups`). */
-export function createProgram(io: Io, groups: readonly Registrar[]): Command {
+export function createProgram(io: Io, groups: readonly Registrar[], opts: { shortVerbose?: boolean } = {}): Command {
   const program = new Command('strata')
     .description('daemonless, composable container image toolkit')
     .version(VERSION, '--version')
@@ -24,7 +26,8 @@ export function createProgram(io: Io, groups: readonly Registrar[]): Command {
     .addOption(new Option('--format <format>', 'output format: table or json (JSON Lines for lists)').default(undefined))
     .option('-q, --quiet', 'only print IDs / essential output')
     .option('--no-color', 'no colours in output')
-    .option('-v, --verbose', 'more detail on stderr')
+    // `container run|create|rm` take -v themselves (volumes, as Docker): then only --verbose is ours.
+    .option(opts.shortVerbose === false ? '--verbose' : '-v, --verbose', 'more detail on stderr')
     .enablePositionalOptions(false)
     .showHelpAfterError(false)
     .configureOutput({
@@ -41,6 +44,7 @@ export function createProgram(io: Io, groups: readonly Registrar[]): Command {
     layer: noun('layer', 'inspect, diff, create and apply layers'),
     context: noun('context', 'show what a build would send'),
     container: noun('container', 'run and manage containers'),
+    volume: noun('volume', 'manage volumes'),
     store: noun('store', 'check and maintain the local store'),
     system: noun('system', 'disk usage and pruning, as `docker system`'),
     build: program, // `strata build …` is a top-level verb; `build prune|du` hang off it
@@ -61,6 +65,7 @@ const GROUPS = {
   context: async () => (await import('./commands/context')).registerContextCommands,
   build: async () => (await import('./commands/build')).registerBuildCommands,
   container: async () => (await import('./commands/container')).registerContainerCommands,
+  volume: async () => (await import('./commands/volume')).registerVolumeCommands,
   imageIo: async () => (await import('./commands/image-io')).registerImageIoCommands,
   inspect: async () => (await import('./commands/inspect')).registerInspectCommands,
   system: async () => (await import('./commands/system')).registerSystemCommands,
@@ -78,6 +83,7 @@ export const GROUPS_OF_WORD: Record<string, Group[]> = {
   context: ['context'],
   build: ['build'],
   container: ['container'],
+  volume: ['volume'],
   pull: ['registry'],
   push: ['registry'],
   login: ['registry'],
@@ -101,6 +107,26 @@ export function groupsFor(argv: readonly string[]): Group[] {
   return ALL_GROUPS;
 }
 
+/** Verbs of `container` that take `-v` as Docker does (`run|create -v VOLUME`, `rm -v`). */
+const VERBS_WITH_V = new Set(['run', 'create', 'rm']);
+
+/**
+ * Where the command line is `container run|create|rm …`, the index of that verb: a `-v` after it
+ * is the verb's, one before it is still the global --verbose.
+ */
+export function verbTakingV(argv: readonly string[]): number | undefined {
+  const words: number[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i];
+    if (GLOBAL_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) words.push(i);
+  }
+  return words.length === 2 && argv[words[0]] === 'container' && VERBS_WITH_V.has(argv[words[1]]) ? words[1] : undefined;
+}
+
 /** Load command groups (all of them by default). */
 export async function loadGroups(groups: readonly Group[] = ALL_GROUPS): Promise<Registrar[]> {
   return Promise.all(groups.map((g) => GROUPS[g]()));
@@ -108,7 +134,18 @@ export async function loadGroups(groups: readonly Group[] = ALL_GROUPS): Promise
 
 /** Parse and run; returns the exit code (commander usage errors map to 2). */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
-  const program = createProgram(io, await loadGroups(groupsFor(argv)));
+  // A container whose strata was killed (kill -9, OOM) left its runtime, network and mounts behind:
+  // every command tears that down first. The check is one readdir when nothing crashed.
+  if (crashedContainers().length) {
+    try {
+      await (await import('@strata/container')).recoverHost();
+    } catch (err) {
+      io.stderr.write(`strata: warning: cleaning up after a crashed container: ${(err as Error).message}\n`);
+    }
+  }
+  const verb = verbTakingV(argv);
+  if (verb !== undefined) argv = argv.map((a, i) => (i < verb && a === '-v' ? '--verbose' : a));
+  const program = createProgram(io, await loadGroups(groupsFor(argv)), { shortVerbose: verb === undefined });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

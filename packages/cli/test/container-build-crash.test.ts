@@ -1,6 +1,6 @@
 // SIGKILL of `strata build` in the middle of a RUN step: the next strata command that touches
-// containers removes the step's container, kills its processes and runtime state; no mount is
-// ever visible on the host; the store checks clean.
+// containers removes the step's writable layer, kills its processes and runtime state; no mount
+// is ever visible on the host; the store checks clean.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +22,12 @@ describe.skipIf(!peerAvailable('runc'))('SIGKILL of a build during RUN', () => {
     mkdirSync(ctx);
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM strata-it-run/crash-base:1\nRUN echo started; sleep 60\n');
     const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'build', '-t', 'strata-it-run/crash:1', ctx], { stdio: 'ignore' });
-    const containers = join(root, 'containers');
+    const layers = join(root, 'writable');
     let id: string | undefined;
     for (let i = 0; i < 300 && !id; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      for (const n of existsSync(containers) ? readdirSync(containers) : []) {
-        if (existsSync(join(containers, n, 'runtime', n, 'state.json'))) id = n;
+      for (const n of existsSync(layers) ? readdirSync(layers) : []) {
+        if (existsSync(join(layers, n, 'runtime', n, 'state.json'))) id = n;
       }
     }
     expect(id, 'the RUN step started').toBeDefined();
@@ -38,7 +38,7 @@ describe.skipIf(!peerAvailable('runc'))('SIGKILL of a build during RUN', () => {
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
     const first = await runStrata(next, { root });
     expect(first.code, first.out + first.stderr).toBe(0);
-    expect(existsSync(join(containers, id!))).toBe(false);
+    expect(existsSync(join(layers, id!))).toBe(false);
     expect(processesMentioning(id!)).toEqual([]);
     expect((await runStrata(['container', 'ls', '-a', '-q'], { root })).out).toBe('');
     const check = await runStrata(['store', 'check'], { root });

@@ -39,7 +39,7 @@ describe('command groups loaded on demand', () => {
     expect(groupsFor(['--format', 'json', '-q', 'store', 'check'])).toEqual(['store']);
     expect(groupsFor(['--root=/x', 'build', '.'])).toEqual(['build']);
     const all = groupsFor([]);
-    expect(all.length).toBe(9);
+    expect(all.length).toBe(new Set(Object.values(GROUPS_OF_WORD).flat()).size); // every group is some word's
     expect(groupsFor(['--help'])).toEqual(all);
     expect(groupsFor(['help', 'image'])).toEqual(all);
     expect(groupsFor(['imgae', 'ls'])).toEqual(all);

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, typ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
+import { findTool } from '@strata/host-tools';
 import { joinRel } from '@strata/tar';
 import type { LowerDir } from './lower-view';
 
@@ -19,7 +20,7 @@ export function overlaySupported(env: NodeJS.ProcessEnv = process.env): boolean 
   const d = mkdtempSync(join(tmpdir(), 'strata-ovl-probe-'));
   try {
     for (const s of ['l', 'u', 'w', 'm']) mkdirSync(join(d, s));
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'mount', '-t', 'overlay', 'probe', '-o', `lowerdir=${d}/l,upperdir=${d}/u,workdir=${d}/w`, `${d}/m`], { stdio: 'ignore' });
+    const r = spawnSync(findTool('unshare'), ['--mount', '--propagation', 'private', '--', findTool('mount'), '-t', 'overlay', 'probe', '-o', `lowerdir=${d}/l,upperdir=${d}/u,workdir=${d}/w`, `${d}/m`], { stdio: 'ignore' });
     probed = r.status === 0;
   } finally {
     rmSync(d, { recursive: true, force: true });
@@ -72,7 +73,7 @@ export function buildCopyRootfs(lowers: readonly LowerDir[], dest: string): void
     };
     prepare('.');
     try {
-      execFileSync('cp', ['-a', '--remove-destination', `${l.dir}/.`, `${dest}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(findTool('cp'), ['-a', '--remove-destination', `${l.dir}/.`, `${dest}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       throw new StrataError('IO_ERROR', `copying snapshot ${l.dir}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`, { cause: err });
     }

@@ -1,4 +1,4 @@
-import { processStartTime } from '@strata/cas';
+import { processStartTime } from '@strata/cas/process';
 
 /** A live process, identified by pid and kernel start time (so a reused pid is not mistaken for it). */
 export interface Owner {

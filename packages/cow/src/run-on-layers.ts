@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chainIds, type Digest } from '@strata/oci';
+import type { Digest } from '@strata/oci';
 import type { Change, Layer } from '@strata/layer';
-import { containerDir, recoverContainers, removeContainerDir, writeContainer, type ContainerConfig } from './containers';
-import { currentOwner } from './owner';
-import { ensureSnapshots } from './snapshots';
-import { overlaySupported } from './copy';
-import { writableLayer, type RootfsSpec } from './writable';
+import { createWritableLayer, recoverWritableLayers, removeWritableLayer, type RootfsSpec } from './writable';
 
 /** What `exec` gets: exactly the fields @strata/runtime's `runProcess` needs besides the process. */
 export interface ExecContext {
@@ -23,8 +19,8 @@ export interface RunOnLayersOptions {
   layers: readonly Layer[];
   /** Runs the process (normally `(c) => runProcess({ ...c, args, env, … })`); returns its exit code. */
   exec: (ctx: ExecContext) => Promise<{ exitCode: number }>;
-  /** Recorded in the step's container.json for people looking at the store. */
-  config?: Partial<ContainerConfig>;
+  /** Accepted for callers that describe the step; nothing reads it (build steps are not containers). */
+  config?: Record<string, unknown>;
   /** Write the layer even when the process failed (default: only on exit code 0). */
   layerOnFailure?: boolean;
 }
@@ -37,50 +33,30 @@ export interface RunOnLayersResult {
   layer?: Layer & { path: string };
   /** Snapshot chainIDs the step ran on. */
   snapshots: Digest[];
-  /** Remove the layer file. The container itself is already gone. */
+  /** Remove the layer file. The writable layer itself is already gone. */
   cleanup(): Promise<void>;
 }
 
 /**
- * One build step's RUN: a throw-away container over the layers. Its record (ephemeral, owned by
- * this process) is written before anything else so GC keeps its snapshots and a crash is
- * recovered by the next strata command; after `exec`, the upper dir is captured and the
- * container removed. Throws what `exec` throws (after cleaning up).
+ * One build step's RUN: a throw-away writable layer over the layers. Its record (ephemeral,
+ * owned by this process) is written before anything else so GC keeps its snapshots and a crash
+ * is recovered by the next strata command; after `exec`, the upper dir is captured and the
+ * layer removed. Throws what `exec` throws (after cleaning up).
  */
 export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersResult> {
-  await recoverContainers(o.root);
-  const id = randomBytes(32).toString('hex');
-  const now = new Date().toISOString();
-  const diffIds = await Promise.all(o.layers.map((l) => l.diffId()));
-  const snapshots = chainIds(diffIds);
-  writeContainer(o.root, {
-    id,
-    name: `build-${id.slice(0, 12)}`,
-    image: null,
-    created: now,
-    state: 'running',
-    startedAt: now,
-    config: { args: [], env: [], cwd: '/', user: '', hostname: '', network: 'none', tty: false, openStdin: false, ...o.config },
-    snapshots,
-    diffIds,
-    cow: overlaySupported() ? 'overlay' : 'copy',
-    owner: currentOwner(),
-    ephemeral: true,
-  });
+  await recoverWritableLayers(o.root);
+  const id = `build-${randomBytes(16).toString('hex')}`;
   let layerPath: string | undefined;
   try {
-    await ensureSnapshots(o.root, o.layers);
-    const w = writableLayer(o.root, { id, snapshots, cow: overlaySupported() ? 'overlay' : 'copy' });
-    w.prepare();
-    const dir = containerDir(o.root, id);
-    const { exitCode } = await o.exec({ id, rootfs: w.rootfs(), bundleDir: join(dir, 'bundle'), stateDir: join(dir, 'runtime') });
+    const w = await createWritableLayer(o.root, { id, layers: o.layers, ephemeral: true });
+    const { exitCode } = await o.exec({ id, rootfs: w.rootfs(), bundleDir: join(w.dir, 'bundle'), stateDir: join(w.dir, 'runtime') });
     const captured = w.capture();
     const changes = captured.changes;
     let layer: (Layer & { path: string }) | undefined;
     if (exitCode === 0 || o.layerOnFailure) {
       const tmp = join(o.root, 'tmp');
       mkdirSync(tmp, { recursive: true });
-      layerPath = join(tmp, `run-${process.pid}-${id.slice(0, 16)}.tar`);
+      layerPath = join(tmp, `run-${process.pid}-${id.slice(6, 22)}.tar`);
       layer = await captured.writeLayer(layerPath);
     }
     const file = layerPath;
@@ -88,7 +64,7 @@ export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersRes
       exitCode,
       changes,
       layer,
-      snapshots,
+      snapshots: [...w.snapshots],
       cleanup: async () => {
         if (file) rmSync(file, { force: true });
       },
@@ -97,6 +73,6 @@ export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersRes
     if (layerPath) rmSync(layerPath, { force: true });
     throw err;
   } finally {
-    removeContainerDir(o.root, id);
+    removeWritableLayer(o.root, id);
   }
 }

@@ -5,8 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readTar, setXattr, writeTar, type TarWriteEntry } from '@strata/tar';
 import { layerFromUncompressed, readAll } from '@strata/layer';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
-import { chainIds } from '@strata/oci';
-import { ensureSnapshots, writableLayer } from '../src/index';
+import { createWritableLayer, ensureSnapshots } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
 
@@ -25,10 +24,7 @@ describe('writable layer capture (no runtime: a hand-made upper dir)', () => {
   it('converts overlay whiteouts and opaque dirs, keeps hardlinks, is deterministic', async () => {
     const root = tempDir();
     const layers = [await layerOf([D('a'), F('a/f', 'x'), F('a/g', 'y'), D('o'), F('o/old', 'o'), F('keep', 'k')])];
-    await ensureSnapshots(root, layers);
-    const snapshots = chainIds([await layers[0].diffId()]);
-    const w = writableLayer(root, { id: 'c'.repeat(64), snapshots });
-    w.prepare();
+    const w = await createWritableLayer(root, { id: 'c'.repeat(64), layers });
     const u = w.upperdir;
     mkdirSync(join(u, 'a'));
     utimesSync(join(u, 'a'), M, M);

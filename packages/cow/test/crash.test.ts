@@ -1,11 +1,14 @@
-// A build step's container whose owner is SIGKILLed mid-RUN is cleaned by the next
-// recoverContainers(): runtime state deleted, processes gone, no mount, record removed.
+// A build step's writable layer whose owner is SIGKILLed mid-RUN is cleaned by the next
+// recoverWritableLayers() that can end the runtime (as @strata/container's recovery does):
+// runtime state deleted, processes gone, no mount, record removed. Without a way to end the
+// runtime, cow leaves the layer alone (its process may still be writing to it).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleScript, busyboxRootfsTar, cleanupTempDirs, peerAvailable, processesMentioning, tempDir } from '@strata/testing';
-import { listContainers, recoverContainers } from '../src/index';
+import { deleteRuntimeState } from '@strata/runtime';
+import { listWritableLayers, recoverWritableLayers } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
 
@@ -26,18 +29,20 @@ describe.skipIf(!peerAvailable('runc'))('crash recovery of a RUN step', () => {
     let id: string | undefined;
     for (let i = 0; i < 200 && !id; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const rec = listContainers(root, { ephemeral: true })[0];
-      if (rec && existsSync(join(root, 'containers', rec.id, 'runtime', rec.id, 'state.json'))) id = rec.id;
+      const rec = listWritableLayers(root)[0];
+      if (rec && existsSync(join(root, 'writable', rec.id, 'runtime', rec.id, 'state.json'))) id = rec.id;
     }
     expect(id).toBeDefined();
     await new Promise((r) => setTimeout(r, 200));
     expect(processesMentioning(id!).length).toBeGreaterThan(0);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
-    const report = await recoverContainers(root);
+    expect(await recoverWritableLayers(root)).toEqual({ removed: [], tmpDirs: 0 });
+    expect(listWritableLayers(root).map((l) => l.id)).toEqual([id]);
+    const report = await recoverWritableLayers(root, { killRuntime: (stateDir, rid) => deleteRuntimeState({ stateDir, id: rid }) });
     expect(report.removed).toEqual([id]);
-    expect(listContainers(root, { ephemeral: true })).toEqual([]);
-    expect(existsSync(join(root, 'containers', id!))).toBe(false);
+    expect(listWritableLayers(root)).toEqual([]);
+    expect(existsSync(join(root, 'writable', id!))).toBe(false);
     expect(processesMentioning(id!)).toEqual([]);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(root);
   });

@@ -6,7 +6,7 @@ import { layerFromTarFile, readAll, type Layer } from '@strata/layer';
 import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
 import { runProcess } from '@strata/runtime';
 import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, tempDir } from '@strata/testing';
-import { listContainers, listSnapshots, runOnLayers, snapshotUnpackCount, recoverContainers } from '../src/index';
+import { listSnapshots, listWritableLayers, recoverWritableLayers, runOnLayers, snapshotUnpackCount } from '../src/index';
 
 async function tarFile(dir: string, name: string, entries: TarWriteEntry[]): Promise<Layer> {
   const file = join(dir, name);
@@ -68,7 +68,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     const entries = await entriesOf(r.layer!);
     expect(entries).toEqual(['dir data', 'file data/a', 'file data/.wh.b', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh..wh..opq', 'file opq/z']);
     await r.cleanup();
-    expect(listContainers(root, { ephemeral: true })).toEqual([]);
+    expect(listWritableLayers(root)).toEqual([]);
     expect(mountsUnder(root)).toEqual([]);
 
     // Same base again: nothing is unpacked.
@@ -78,7 +78,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     expect(again.changes).toEqual([]);
     await again.cleanup();
     expect(listSnapshots(root)).toHaveLength(3);
-    expect(await recoverContainers(root)).toEqual({ stopped: [], removed: [], tmpDirs: 0 });
+    expect(await recoverWritableLayers(root)).toEqual({ removed: [], tmpDirs: 0 });
   });
 
   it('copying fallback (STRATA_COW=copy) gives the same changes, deletions as whiteouts', async () => {
@@ -109,7 +109,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
       ]);
       expect(await entriesOf(r.layer!)).toEqual(['dir data', 'file data/.wh.b', 'file data/a', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh.new', 'file opq/z']);
       await r.cleanup();
-      expect(listContainers(root, { ephemeral: true })).toEqual([]);
+      expect(listWritableLayers(root)).toEqual([]);
     } finally {
       delete process.env.STRATA_COW;
     }

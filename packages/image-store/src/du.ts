@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { isIndexMediaType, isManifestMediaType, layerCompression, type Digest } from '@strata/oci';
 import { readIndex } from './index-file';
 import { childrenOf } from './reachable';
-import { cacheRoots, containersByImage } from './side-state';
+import { cacheRoots, type ImagesInUse } from './side-state';
 import { layerContentSize } from './content-size';
 import type { Store } from './store';
 
 export interface DiskUsage {
-  /** manifests, indexes, configs, layers, build-cache (blobs only the cache keeps), unreferenced, tmp, snapshots, containers, cache */
+  /** manifests, indexes, configs, layers, build-cache (blobs only the cache keeps), unreferenced, tmp, snapshots, containers, writable, volumes, cache */
   kind: string;
   count: number;
   bytes: number;
@@ -61,7 +61,7 @@ export async function diskUsage(store: Store): Promise<DiskUsage[]> {
     t.count++;
     t.bytes += size;
   }
-  for (const dir of ['tmp', 'snapshots', 'containers', 'cache']) totals.set(dir, await treeSize(join(store.root, dir)));
+  for (const dir of ['tmp', 'snapshots', 'containers', 'writable', 'volumes', 'cache']) totals.set(dir, await treeSize(join(store.root, dir)));
   return [...totals].map(([kind, t]) => ({ kind, ...t }));
 }
 
@@ -80,8 +80,8 @@ export interface ImagesUsage {
 }
 
 /** Docker's image figures for `system df`, each layer sized as Docker sizes it (regular-file bytes). */
-export async function imagesUsage(store: Store): Promise<ImagesUsage> {
-  const used = await containersByImage(store.root);
+export async function imagesUsage(store: Store, opts: { usedBy?: ImagesInUse } = {}): Promise<ImagesUsage> {
+  const used: ImagesInUse = opts.usedBy ?? new Map();
   const images = await store.images();
   const layerSize = new Map<Digest, number>();
   const refs = new Map<Digest, number>();

@@ -3,7 +3,7 @@ import { collectGarbage } from './gc';
 import { StrataError } from '@strata/errors';
 import { matchKVList, parseFilters, parseTimestamp } from './filters';
 import { reachableDigests } from './reachable';
-import { cacheRoots, containersByImage } from './side-state';
+import { cacheRoots, type ImagesInUse } from './side-state';
 import type { RemoveEvent } from './remove';
 import type { Store, StoredImage } from './store';
 import { familiarReference, parseReference } from '@strata/oci';
@@ -16,6 +16,8 @@ export interface PruneOptions {
   dryRun?: boolean;
   /** The time `until=DURATION` counts back from (default: the clock). */
   now?: Date;
+  /** The containers that use each image (@strata/container's `imagesInUse`): those images stay. */
+  usedBy?: ImagesInUse;
 }
 
 export interface PruneResult {
@@ -46,7 +48,7 @@ export async function pruneImages(store: Store, opts: PruneOptions = {}): Promis
   const labels = values('label');
   const notLabels = values('label', true);
   const plan = await store.withLock(async () => {
-    const used = await containersByImage(store.root);
+    const used: ImagesInUse = opts.usedBy ?? new Map();
     const roots = await cacheRoots(store.root);
     const all = await store.images();
     const candidates = all.filter((img) => {

@@ -2,7 +2,7 @@ import { StrataError } from '@strata/errors';
 import { familiarReference, parseReference, shortId, type Digest } from '@strata/oci';
 import { readIndex, refName, setTags, writeIndex } from './index-file';
 import { collectGarbage } from './gc';
-import { containersByImage } from './side-state';
+import type { ImagesInUse } from './side-state';
 import { normalizeTag, resolve, type Store, type StoredImage } from './store';
 
 /** One line of `image rm`/`prune` output, as Docker prints it. */
@@ -55,12 +55,12 @@ async function removeBrokenTag(store: Store, ref: string): Promise<string> {
  * now-unreferenced blobs. Images a container uses are refused unless `force` (which untags but
  * keeps the image, dangling, for the container).
  */
-export async function removeImages(store: Store, refs: string[], opts: { force?: boolean } = {}): Promise<RemoveResult> {
+export async function removeImages(store: Store, refs: string[], opts: { force?: boolean; usedBy?: ImagesInUse } = {}): Promise<RemoveResult> {
   const events: RemoveEvent[] = [];
   const errors: RemoveResult['errors'] = [];
   let changed = false;
   await store.withLock(async () => {
-    const used = await containersByImage(store.root);
+    const used: ImagesInUse = opts.usedBy ?? new Map();
     for (const ref of refs) {
       try {
         let all: StoredImage[];

@@ -3,29 +3,12 @@ import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { isDigest, type Digest } from '@strata/oci';
 
-/** Image ID → IDs of containers whose `ROOT/containers/<id>/container.json` names it. */
-export async function containersByImage(root: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  const dir = join(root, 'containers');
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    try {
-      const c = JSON.parse(await fsp.readFile(join(dir, n, 'container.json'), 'utf8')) as { id?: string; image?: string };
-      if (typeof c.image !== 'string') continue;
-      const list = out.get(c.image) ?? [];
-      list.push(typeof c.id === 'string' ? c.id : n);
-      out.set(c.image, list);
-    } catch {
-      // A container being created or removed right now: its json is not there (yet).
-    }
-  }
-  return out;
-}
+/**
+ * Image ID → IDs of the containers that use it. The container records are @strata/container's:
+ * callers ask it (`imagesInUse(root)`) and hand the answer to `removeImages`, `pruneImages` and
+ * `imagesUsage`; without one, no image counts as used.
+ */
+export type ImagesInUse = ReadonlyMap<string, readonly string[]>;
 
 /**
  * Extra GC roots: every digest listed in `ROOT/cache/roots/*.json` (a JSON array of digest

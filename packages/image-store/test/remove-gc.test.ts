@@ -52,13 +52,12 @@ describe('removeImages', () => {
     expect(r.events).toEqual([]);
     expect(r.errors[0].error.message).toMatch(/referenced in multiple repositories/);
     const c = await store.putImage(await makeImage('c'), { tags: ['c:1'] });
-    await fsp.mkdir(join(root, 'containers', 'abc123'), { recursive: true });
-    await fsp.writeFile(join(root, 'containers', 'abc123', 'container.json'), JSON.stringify({ id: 'abc123', image: c.id }));
+    const usedBy = new Map([[c.id, ['abc123']]]);
     const snapshot = await fsp.readFile(join(root, 'index.json'));
-    r = await removeImages(store, ['c:1', 'nosuch']);
+    r = await removeImages(store, ['c:1', 'nosuch'], { usedBy });
     expect(r.errors.map((e) => e.error.code)).toEqual(['IN_USE', 'IMAGE_NOT_FOUND']);
     expect((await fsp.readFile(join(root, 'index.json'))).equals(snapshot)).toBe(true);
-    r = await removeImages(store, ['c:1'], { force: true });
+    r = await removeImages(store, ['c:1'], { force: true, usedBy });
     expect(r.events).toEqual([{ untagged: 'c:1' }]);
     expect((await store.image(c.id)).tags).toEqual([]); // kept, dangling, for the container
     r = await removeImages(store, [a.id], { force: true });
@@ -121,18 +120,15 @@ describe('pruneImages', () => {
     const used = await store.putImage(await makeImage('used'), { tags: ['u:1'] });
     const unused = await store.putImage(await makeImage('used2'), { tags: ['u:1'] }); // `used` is now dangling
     const tagged = await store.putImage(await makeImage('tagged'), { tags: ['t:1'] });
-    for (const [id, image] of [['c1', used.id], ['c2', tagged.id]]) {
-      await fsp.mkdir(join(root, 'containers', id), { recursive: true });
-      await fsp.writeFile(join(root, 'containers', id, 'container.json'), JSON.stringify({ id, image }));
-    }
-    let r = await pruneImages(store, {});
+    const usedBy = new Map([[used.id, ['c1']], [tagged.id, ['c2']]]);
+    let r = await pruneImages(store, { usedBy });
     expect(r.images).toEqual([]);
-    r = await pruneImages(store, { all: true });
+    r = await pruneImages(store, { all: true, usedBy });
     expect(r.images.map((i) => i.id)).toEqual([unused.id]);
     expect((await store.image(used.id)).id).toBe(used.id);
     expect((await store.image('t:1')).id).toBe(tagged.id);
-    await fsp.rm(join(root, 'containers', 'c1'), { recursive: true });
-    r = await pruneImages(store, {});
+    usedBy.delete(used.id);
+    r = await pruneImages(store, { usedBy });
     expect(r.events).toEqual([{ deleted: used.id }]);
     expect((await checkStore(store)).problems).toEqual([]);
   });

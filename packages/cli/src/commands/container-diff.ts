@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { findContainer, writableLayer } from '@strata/cow';
+import { containerChanges } from '@strata/container';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
 const LETTER = { add: 'A', modify: 'C', delete: 'D' } as const;
 
 export async function run(ctx: CommandContext, ref: string): Promise<CommandResult> {
-  const rec = findContainer(ctx.globals.root, ref);
-  const changes = writableLayer(ctx.globals.root, rec).changes();
+  const changes = containerChanges(ctx.globals.root, ref);
   if (ctx.globals.format === 'json') return { kind: 'records', records: changes.map((c) => ({ Kind: LETTER[c.kind], Path: c.path })) };
   return { kind: 'text', text: changes.map((c) => `${LETTER[c.kind]} ${c.path}`).join('\n') };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { listContainers, ownerAlive, recoverContainers, type ContainerRecord } from '@strata/cow';
+import { ownerAlive } from '@strata/cow';
+import { listContainers, recover, type ContainerRecord } from '@strata/container';
 import { StrataError } from '@strata/errors';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanAgo } from '../table';
@@ -23,6 +24,8 @@ export function containerRecord(c: ContainerRecord, now: Date): Record<string, u
     ExitCode: c.state === 'exited' ? c.exitCode ?? 0 : null,
     Pid: c.state === 'running' && ownerAlive(c.owner) ? c.owner!.pid : null,
     Network: c.config.network,
+    // Docker's PORTS column: 0.0.0.0:18080->80/tcp
+    Ports: (c.state === 'running' ? c.network?.ports ?? [] : []).map((p) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', '),
   };
 }
 
@@ -48,7 +51,7 @@ function filterFn(filters: string[]): (c: ContainerRecord) => boolean {
 }
 
 export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boolean; noTrunc?: boolean; filter?: string[] }): Promise<CommandResult> {
-  await recoverContainers(ctx.globals.root);
+  await recover(ctx.globals.root);
   const filters = o.filter ?? [];
   const keep = filterFn(filters);
   // Like Docker, a status filter looks at all containers.
@@ -67,6 +70,7 @@ export async function run(ctx: CommandContext, o: { all?: boolean; quiet?: boole
       { header: 'COMMAND', field: (r) => JSON.stringify(trunc(String(r.Command), 20)) },
       { header: 'CREATED', field: (r) => humanAgo(new Date(String(r.CreatedAt)), now) },
       { header: 'STATUS', field: 'Status' },
+      { header: 'PORTS', field: 'Ports' },
       { header: 'NAMES', field: 'Names' },
     ],
   };

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { chainIds, type Digest } from '@strata/oci';
-import { listContainers, pruneSnapshots, recoverContainers, removeContainerDir } from '@strata/cow';
-import { openStore } from '@strata/image-store';
+import { pruneContainers } from '@strata/container';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
 /**
@@ -10,25 +8,10 @@ import { action, type CommandContext, type CommandResult, type Io } from '../run
  * snapshots of stored images stay, so the next run does not unpack again.
  */
 export async function run(ctx: CommandContext, o: { snapshots?: boolean }): Promise<CommandResult> {
-  const root = ctx.globals.root;
-  await recoverContainers(root);
-  const removed: string[] = [];
-  for (const c of listContainers(root)) {
-    if (c.state === 'running') continue;
-    removeContainerDir(root, c.id);
-    removed.push(c.id);
-  }
-  const keep = new Set<Digest>();
-  if (!o.snapshots) {
-    const store = await openStore(root);
-    for (const img of await store.images()) {
-      for (const c of chainIds((await img.image.config()).rootfs.diff_ids as Digest[])) keep.add(c);
-    }
-  }
-  const snaps = pruneSnapshots(root, { keep });
-  if (ctx.globals.format === 'json') return { kind: 'records', records: [{ containers: removed, snapshots: snaps }] };
-  const lines = removed.length ? ['Deleted Containers:', ...removed, ''] : [];
-  lines.push(`Removed ${snaps.length} unused snapshot(s)`);
+  const r = await pruneContainers(ctx.globals.root, o);
+  if (ctx.globals.format === 'json') return { kind: 'records', records: [{ containers: r.containers, snapshots: r.snapshots }] };
+  const lines = r.containers.length ? ['Deleted Containers:', ...r.containers, ''] : [];
+  lines.push(`Removed ${r.snapshots.length} unused snapshot(s)`);
   return { kind: 'text', text: lines.join('\n') };
 }
 

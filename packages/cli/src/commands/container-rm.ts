@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
-import { StrataError } from '@strata/errors';
-import { findContainer, recoverContainers, removeContainerDir } from '@strata/cow';
+import { removeContainer } from '@strata/container';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
-import { signalContainer, waitStopped } from './container-lib';
 
-export async function run(ctx: CommandContext, refs: string[], o: { force?: boolean }): Promise<CommandResult> {
-  const root = ctx.globals.root;
-  await recoverContainers(root);
+export async function run(ctx: CommandContext, refs: string[], o: { force?: boolean; volumes?: boolean }): Promise<CommandResult> {
   const out: string[] = [];
   for (const ref of refs) {
-    const rec = findContainer(root, ref);
-    if (rec.state === 'running') {
-      if (!o.force) throw new StrataError('CONFLICT', `cannot remove running container ${rec.name}`, { hint: 'stop it first or use rm -f' });
-      await signalContainer(root, rec, 'KILL').catch(() => {});
-      await waitStopped(root, rec.id, 10_000);
-    }
-    removeContainerDir(root, rec.id);
+    await removeContainer(ctx.globals.root, ref, o);
     out.push(ref);
   }
   return { kind: 'text', text: out.join('\n') };
@@ -24,8 +14,10 @@ export async function run(ctx: CommandContext, refs: string[], o: { force?: bool
 export function register(container: Command, io: Io): void {
   container
     .command('rm')
-    .description('remove containers and their writable layers')
+    .description('remove containers, their writable layers and volume references')
     .argument('<container...>', 'names or IDs')
     .option('-f, --force', 'kill a running container first')
-    .action(action(io, (ctx, refs: string[], o: { force?: boolean }) => run(ctx, refs, o)));
+    // -v here is this verb's, as Docker's (program.ts hands it over): the global one is --verbose.
+    .option('-v, --volumes', 'remove its anonymous volumes too (named ones stay)')
+    .action(action(io, (ctx, refs: string[], o: { force?: boolean; volumes?: boolean }) => run(ctx, refs, o)));
 }

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
-import { findContainer, recoverContainers } from '@strata/cow';
+import { findContainer, killContainer, recover, stopContainer, waitContainer } from '@strata/container';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
-import { signalContainer, stopContainer, waitStopped } from './container-lib';
 
 export async function runStop(ctx: CommandContext, refs: string[], o: { time?: string }): Promise<CommandResult> {
   const root = ctx.globals.root;
-  await recoverContainers(root);
+  await recover(root);
   const t = o.time === undefined ? 10 : Number(o.time);
   if (!Number.isInteger(t) || t < 0) throw new StrataError('USAGE', `--time must be a whole number of seconds, not "${o.time}"`);
   for (const ref of refs) await stopContainer(root, findContainer(root, ref), t);
@@ -15,15 +14,16 @@ export async function runStop(ctx: CommandContext, refs: string[], o: { time?: s
 
 export async function runKill(ctx: CommandContext, refs: string[], o: { signal?: string }): Promise<CommandResult> {
   const root = ctx.globals.root;
-  await recoverContainers(root);
-  const sig = (o.signal ?? 'KILL').replace(/^SIG/i, '').toUpperCase();
-  if (!/^([A-Z0-9+-]+)$/.test(sig)) throw new StrataError('USAGE', `invalid signal ${o.signal}`);
-  for (const ref of refs) {
-    const rec = findContainer(root, ref);
-    await signalContainer(root, rec, sig);
-    if (sig === 'KILL' || sig === '9') await waitStopped(root, rec.id, 10_000);
-  }
+  await recover(root);
+  for (const ref of refs) await killContainer(root, findContainer(root, ref), o.signal ?? 'KILL');
   return { kind: 'text', text: refs.join('\n') };
+}
+
+/** Docker's `wait`: block until each container stops; print its exit code. */
+export async function runWait(ctx: CommandContext, refs: string[]): Promise<CommandResult> {
+  const codes: number[] = [];
+  for (const ref of refs) codes.push(await waitContainer(ctx.globals.root, findContainer(ctx.globals.root, ref).id));
+  return { kind: 'text', text: codes.join('\n') };
 }
 
 export function register(container: Command, io: Io): void {
@@ -39,4 +39,9 @@ export function register(container: Command, io: Io): void {
     .argument('<container...>', 'names or IDs')
     .option('-s, --signal <signal>', 'signal name or number (default KILL)')
     .action(action(io, (ctx, refs: string[], o: { signal?: string }) => runKill(ctx, refs, o)));
+  container
+    .command('wait')
+    .description('wait until containers stop, then print their exit codes')
+    .argument('<container...>', 'names or IDs')
+    .action(action(io, (ctx, refs: string[]) => runWait(ctx, refs)));
 }

@@ -28,7 +28,8 @@ export async function run(ctx: CommandContext, opts: PruneOptions): Promise<Comm
     const ok = await confirm(ctx, opts.all ? 'all images without at least one container associated to them' : 'all dangling images');
     if (!ok) throw new StrataError('INTERRUPTED', 'prune cancelled');
   }
-  const r = await pruneImages(store, { all: opts.all, filters: opts.filter, dryRun: opts.dryRun, now: ctx.now() });
+  const usedBy = (await import('@strata/container')).imagesInUse(ctx.globals.root);
+  const r = await pruneImages(store, { all: opts.all, filters: opts.filter, dryRun: opts.dryRun, now: ctx.now(), usedBy });
   const exitCode = opts.dryRun && r.images.length ? 1 : 0;
   if (ctx.globals.format === 'json') {
     const records = opts.dryRun

@@ -12,7 +12,9 @@ export function eventRecord(e: RemoveEvent): Record<string, string> {
 
 export async function run(ctx: CommandContext, refs: string[], opts: RmOptions): Promise<CommandResult> {
   const store = await openStore(ctx.globals.root);
-  const r = await removeImages(store, refs, { force: opts.force });
+  // Which containers use which image is the container package's to say (loaded only here).
+  const usedBy = (await import('@strata/container')).imagesInUse(ctx.globals.root);
+  const r = await removeImages(store, refs, { force: opts.force, usedBy });
   if (r.errors.length === 1 && r.events.length === 0) throw r.errors[0].error;
   for (const e of r.errors) ctx.io.stderr.write(`strata: ${e.error.message}\n`);
   const exitCode = r.errors.length ? 2 : 0;

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { recoverContainers } from '@strata/cow';
 import { collectGarbage, openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { humanSize } from '../table';
 
 export async function run(ctx: CommandContext, opts: { dryRun?: boolean }): Promise<CommandResult> {
   // Containers and builds killed mid-run leave mounts, bundles and temp snapshots: clean them first.
-  await recoverContainers(ctx.globals.root);
+  await (await import('@strata/container')).recover(ctx.globals.root);
   const store = await openStore(ctx.globals.root);
   const r = await collectGarbage(store, { dryRun: opts.dryRun, tmp: true });
   if (ctx.globals.format === 'json') {

@@ -1,7 +1,9 @@
 // `strata system df`: Docker's table (TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE) and, with
 // `--format json`, one object per type with Docker's keys and string values.
 import type { Command } from 'commander';
-import { containersByImage, diskUsage, imagesUsage, openStore } from '@strata/image-store';
+import { containersUsage, imagesInUse } from '@strata/container';
+import { diskUsage, imagesUsage, openStore } from '@strata/image-store';
+import { volumesUsage } from '@strata/volume';
 import { humanSize, tabwrite } from '@strata/inspect';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 
@@ -11,21 +13,16 @@ const withPercent = (reclaimable: number, total: number) => (total > 0 ? `${size
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const store = await openStore(ctx.globals.root);
-  const images = await imagesUsage(store);
+  const images = await imagesUsage(store, { usedBy: imagesInUse(store.root) });
   const du = await diskUsage(store);
-  // Containers: their records under containers/<id>; their size is what that directory holds (the
-  // writable layer, Docker's SizeRw). Which are running is the container package's to say; until
-  // it does, none counts as active and all of it as reclaimable.
-  const containers = [...(await containersByImage(store.root)).values()].flat();
-  const containerBytes = du.find((r) => r.kind === 'containers')?.bytes ?? 0;
-  const running: string[] = [];
-  const idleShare = containerBytes;
+  // Containers: running ones are active; a container's size is its writable layer's (SizeRw).
+  const containers = containersUsage(store.root);
+  const volumes = volumesUsage(store.root);
   const cache = du.find((r) => r.kind === 'build-cache') ?? { count: 0, bytes: 0 };
   const records = [
     { Type: 'Images', TotalCount: String(images.totalCount), Active: String(images.active), Size: size(images.size), Reclaimable: withPercent(images.reclaimable, images.size) },
-    { Type: 'Containers', TotalCount: String(containers.length), Active: String(running.length), Size: size(containerBytes), Reclaimable: withPercent(idleShare, containerBytes) },
-    // strata has no volumes yet.
-    { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: size(0), Reclaimable: size(0) },
+    { Type: 'Containers', TotalCount: String(containers.total), Active: String(containers.active), Size: size(containers.size), Reclaimable: withPercent(containers.reclaimable, containers.size) },
+    { Type: 'Local Volumes', TotalCount: String(volumes.total), Active: String(volumes.active), Size: size(volumes.size), Reclaimable: withPercent(volumes.reclaimable, volumes.size) },
     { Type: 'Build Cache', TotalCount: String(cache.count), Active: '0', Size: size(cache.bytes), Reclaimable: size(cache.bytes) },
   ];
   if (ctx.globals.format === 'json') {

@@ -23,7 +23,8 @@ export async function run(ctx: CommandContext, opts: SystemPruneOptions): Promis
     throw new StrataError('USAGE', 'system prune removes unused images and build cache: pass -f to confirm');
   }
   const store = await openStore(root);
-  const images = await pruneImages(store, { all: opts.all, filters: opts.filter, now: ctx.now() });
+  const usedBy = (await import('@strata/container')).imagesInUse(root);
+  const images = await pruneImages(store, { all: opts.all, filters: opts.filter, now: ctx.now(), usedBy });
   let cacheRecords = 0;
   let reclaimed = images.reclaimedBytes;
   if (opts.all) {

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pidAlive } from '@strata/cas/process';
+import { StrataError } from '@strata/errors';
+import { findTool } from '@strata/host-tools';
+import { DEFAULT_RUN_DIR } from './run-dir';
+import { chooseSubnet, formatCidr, gatewayOf, parseCidr } from './subnet';
+
+export { DEFAULT_RUN_DIR };
+
+export const NETWORK_NAME = 'strata';
+export const BRIDGE_NAME = 'strata0';
+/** strata's own filter chain, jumped to first from FORWARD (so a FORWARD policy of DROP, as Docker sets, does not cut containers off). */
+export const FORWARD_CHAIN = 'STRATA-FORWARD';
+
+/** `RUN_DIR/networks/strata.json`: the bridge network as strata made it. */
+export interface BridgeNetwork {
+  name: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  created: string;
+}
+
+export interface NetworkOptions {
+  /** Host-wide state directory (default /run/strata, a tmpfs: it goes with the bridge at reboot). */
+  runDir?: string;
+  /** The bridge's subnet when the network is made (default: `$STRATA_BRIDGE_SUBNET`, else the first free default). */
+  subnet?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runDirOf(o: NetworkOptions = {}): string {
+  return o.runDir ?? DEFAULT_RUN_DIR;
+}
+
+/** host-local's dataDir: its leases live in `<dir>/strata/<ip>` (a file per address, locked by the plugin). */
+export function ipamDir(runDir: string): string {
+  return join(runDir, 'cni');
+}
+
+function networkFile(runDir: string): string {
+  return join(runDir, 'networks', `${NETWORK_NAME}.json`);
+}
+
+export function readNetwork(runDir: string): BridgeNetwork | undefined {
+  try {
+    return JSON.parse(readFileSync(networkFile(runDir), 'utf8')) as BridgeNetwork;
+  } catch {
+    return undefined;
+  }
+}
+
+function atomicJson(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+/** Run a host tool; resolves to stdout, rejects with NETWORK_SETUP and its stderr. */
+export function run(tool: 'ip' | 'iptables', args: string[], opts: { ignoreFailure?: boolean } = {}): Promise<string> {
+  const argv = tool === 'iptables' ? ['-w', ...args] : args;
+  return new Promise((resolve, reject) =>
+    execFile(findTool(tool), argv, (err, stdout, stderr) => {
+      if (err && !opts.ignoreFailure) reject(new StrataError('NETWORK_SETUP', `${tool} ${argv.join(' ')}: ${String(stderr).trim() || err.message}`, { cause: err }));
+      else resolve(String(stdout));
+    }),
+  );
+}
+
+/** A directory lock between strata processes (mkdir is atomic); a dead holder's lock is broken. */
+async function withLock<T>(runDir: string, fn: () => Promise<T>): Promise<T> {
+  const dir = join(runDir, 'networks', '.lock');
+  mkdirSync(join(runDir, 'networks'), { recursive: true });
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      break;
+    } catch {
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        // being made or removed right now
+      }
+      if ((holder && !pidAlive(holder)) || i > 600) rmSync(dir, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The bridge network, made on first use: the subnet is chosen (and checked against the host's
+ * routes) and strata's FORWARD chain added, under a lock; the bridge itself is made by the CNI
+ * `bridge` plugin on the first attach. Later calls only read the record. A different subnet
+ * asked for while the network exists is a CONFLICT.
+ */
+export async function ensureNetwork(o: NetworkOptions = {}): Promise<BridgeNetwork> {
+  const runDir = runDirOf(o);
+  const wanted = o.subnet ?? o.env?.STRATA_BRIDGE_SUBNET;
+  const check = (n: BridgeNetwork) => {
+    if (wanted && formatCidr(parseCidr(wanted)) !== n.subnet) {
+      throw new StrataError('CONFLICT', `the ${n.bridge} network exists with subnet ${n.subnet}, not ${wanted}`, {
+        hint: 'remove every bridge container first (strata container rm), then the network is made again with the new subnet',
+      });
+    }
+    return n;
+  };
+  const existing = readNetwork(runDir);
+  if (existing) return check(existing);
+  return withLock(runDir, async () => {
+    const again = readNetwork(runDir);
+    if (again) return check(again);
+    const cidr = chooseSubnet(BRIDGE_NAME, wanted);
+    await addForwardRules();
+    const n: BridgeNetwork = { name: NETWORK_NAME, bridge: BRIDGE_NAME, subnet: formatCidr(cidr), gateway: gatewayOf(cidr), created: new Date().toISOString() };
+    atomicJson(networkFile(runDir), n);
+    return n;
+  });
+}
+
+async function addForwardRules(): Promise<void> {
+  await removeForwardRules();
+  await run('iptables', ['-N', FORWARD_CHAIN]);
+  await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
+  await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
+  await run('iptables', ['-A', FORWARD_CHAIN, '-i', BRIDGE_NAME, '-j', 'ACCEPT']);
+  await run('iptables', ['-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
+}
+
+async function removeForwardRules(): Promise<void> {
+  // Each jump that may be there (a crashed earlier setup could have left one).
+  for (let i = 0; i < 5; i++) {
+    const out = await run('iptables', ['-S', 'FORWARD'], { ignoreFailure: true });
+    if (!out.includes(`-j ${FORWARD_CHAIN}`)) break;
+    await run('iptables', ['-D', 'FORWARD', '-j', FORWARD_CHAIN], { ignoreFailure: true });
+  }
+  await run('iptables', ['-F', FORWARD_CHAIN], { ignoreFailure: true });
+  await run('iptables', ['-X', FORWARD_CHAIN], { ignoreFailure: true });
+}
+
+/** Leases host-local holds for the network (files named by address). */
+export function leases(runDir: string): string[] {
+  const dir = join(ipamDir(runDir), NETWORK_NAME);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n));
+}
+
+/** The shared chains the portmap plugin makes on first use and leaves (they may serve other CNI users). */
+const PORTMAP_CHAINS = ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'];
+
+/**
+ * Remove the bridge network when no container is attached (no teardown record, no lease): the
+ * bridge, strata's FORWARD chain, and portmap's shared chains when they hold no mapping. Returns
+ * false (and removes nothing) while something is attached. Docker keeps docker0 for good;
+ * strata keeps strata0 between containers too and removes it only when asked (tests do, to
+ * leave the host as they found it).
+ */
+export async function removeNetwork(o: NetworkOptions = {}): Promise<boolean> {
+  const runDir = runDirOf(o);
+  return withLock(runDir, async () => {
+    const attached = existsSync(join(runDir, 'net')) ? readdirSync(join(runDir, 'net')).filter((n) => n.endsWith('.json')) : [];
+    if (attached.length || leases(runDir).length) return false;
+    await removeForwardRules();
+    if (existsSync(`/sys/class/net/${BRIDGE_NAME}`)) await run('ip', ['link', 'del', BRIDGE_NAME], { ignoreFailure: true });
+    const nat = await run('iptables', ['-t', 'nat', '-S'], { ignoreFailure: true });
+    const mappings = nat.split('\n').filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') || l.startsWith('-A CNI-DN-'));
+    if (!mappings.length && nat.includes('-N CNI-HOSTPORT-DNAT')) {
+      await run('iptables', ['-t', 'nat', '-D', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT'], { ignoreFailure: true });
+      await run('iptables', ['-t', 'nat', '-D', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT'], { ignoreFailure: true });
+      await run('iptables', ['-t', 'nat', '-D', 'POSTROUTING', '-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ'], { ignoreFailure: true });
+      for (const c of PORTMAP_CHAINS) await run('iptables', ['-t', 'nat', '-F', c], { ignoreFailure: true });
+      for (const c of PORTMAP_CHAINS) await run('iptables', ['-t', 'nat', '-X', c], { ignoreFailure: true });
+    }
+    rmSync(join(ipamDir(runDir), NETWORK_NAME), { recursive: true, force: true });
+    rmSync(networkFile(runDir), { force: true });
+    return true;
+  });
+}
+
+/** The CNI config of the bridge network (the `bridge` plugin with `host-local` IPAM). */
+export function bridgeConfig(n: BridgeNetwork, runDir: string): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: n.name,
+    type: 'bridge',
+    bridge: n.bridge,
+    // A default route through the bridge (isGateway alone loses the replies), NAT to the outside
+    // as Docker's docker0, and hairpin so a container reaches its own published port.
+    isGateway: true,
+    isDefaultGateway: true,
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: { type: 'host-local', ranges: [[{ subnet: n.subnet, gateway: n.gateway }]], dataDir: ipamDir(runDir) },
+  };
+}

@@ -1,0 +1,16 @@
+export { parsePublish, publishAll, portKey, formatBinding } from './publish';
+export type { PortSpec, PortBinding, Protocol } from './publish';
+export { reservePorts } from './ports';
+export type { PortReservation } from './ports';
+export { parseCidr, formatCidr, overlaps, hostRoutes, chooseSubnet, DEFAULT_SUBNETS } from './subnet';
+export type { Cidr } from './subnet';
+export {
+  ensureNetwork, removeNetwork, readNetwork, leases, bridgeConfig, runDirOf, ipamDir,
+  DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN,
+} from './bridge';
+export type { BridgeNetwork, NetworkOptions } from './bridge';
+export { attach, detach, attachedIds, attachmentOf } from './attach';
+export type { NetworkAttachment } from './attach';
+export { runPlugin } from './cni';
+export type { CniResult, PluginCall } from './cni';
+export { hostsFile, resolvConf } from './etc-files';

@@ -1,0 +1,53 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { StrataError } from '@strata/errors';
+import { entryFromStat, hardlinks } from '@strata/layer';
+import { applyLayer, comparePaths, joinRel, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
+import { createVolume, findVolume, getVolume, volumeIsEmpty, type Volume } from './volumes';
+
+/**
+ * Every entry of a volume's data, the root directory itself first (`.`), sorted, with xattrs,
+ * hard links as links to the first path, sub-second times. Names a layer would read as
+ * whiteouts (`.wh.*`) are ordinary names here.
+ */
+function* volumeEntries(dir: string): Generator<TarWriteEntry> {
+  const linked = hardlinks();
+  const withXattrs = (e: TarWriteEntry, abs: string) => {
+    const x = e.type === 'symlink' ? undefined : readXattrs(abs);
+    if (x && Object.keys(x).length) e.xattrs = x;
+    return e;
+  };
+  const root = entryFromStat('.', dir, lstatSync(dir));
+  if (root) yield withXattrs(root, dir);
+  function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
+    for (const name of readdirSync(abs).sort((a, b) => comparePaths(a, b))) {
+      const crel = joinRel(rel, name);
+      const cabs = join(abs, name);
+      const st = lstatSync(cabs);
+      const e = entryFromStat(crel, cabs, st);
+      if (!e) continue;
+      yield linked(withXattrs(e, cabs), st);
+      if (e.type === 'dir') yield* visit(crel, cabs);
+    }
+  }
+  yield* visit('.', dir);
+}
+
+/** `volume export NAME`: the volume's files as a tar stream (owners, modes, times, xattrs, hard links kept). */
+export function exportVolume(root: string, name: string): AsyncIterable<Uint8Array> {
+  const v = getVolume(root, name);
+  return writeTar(volumeEntries(v.mountpoint));
+}
+
+/**
+ * `volume import NAME`: a tar (as `export` writes, or any) unpacked into the volume, which is
+ * created when missing; an existing volume must be empty. Extraction is @strata/tar's safe one
+ * (no path leaves the volume); owners, devices and xattrs are applied as root.
+ */
+export async function importVolume(root: string, name: string, tar: AsyncIterable<Uint8Array>, o: { now: Date }): Promise<Volume> {
+  const existing = findVolume(root, name);
+  if (existing && !volumeIsEmpty(existing)) throw new StrataError('CONFLICT', `import ${name}: the volume is not empty`, { hint: 'import into a new or empty volume' });
+  const v = existing ?? createVolume(root, { name, now: o.now });
+  await applyLayer(v.mountpoint, tar, { whiteouts: 'keep', what: `volume ${name}` });
+  return v;
+}
