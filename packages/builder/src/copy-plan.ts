@@ -3,7 +3,7 @@ import { StrataError } from '@strata/errors';
 import type { Matcher } from '@strata/dockerignore';
 import type { TarWriteEntry } from '@strata/tar';
 import { applyChmod, type Owner } from './chown';
-import { globToRegExp, hasWildcard } from './go-glob';
+import { goPathMatch, hasGoWildcard } from '@strata/gotext';
 import type { SourceNode, SourceTree } from './source-tree';
 
 /** One source word of a COPY and what it matched. */
@@ -45,14 +45,10 @@ export function matchSources(tree: SourceTree, sources: string[], exclude: Match
     const pivot = parents ? raw.indexOf('/./') : -1;
     const base = pivot >= 0 ? cleanSource(raw.slice(0, pivot)) : undefined;
     let nodes: SourceNode[];
-    if (hasWildcard(src)) {
-      let re: RegExp;
-      try {
-        re = globToRegExp(src);
-      } catch (err) {
-        throw new StrataError('DOCKERFILE_SYNTAX', `${what}: ${(err as Error).message}`);
-      }
-      nodes = tree.all().filter((n) => re.test(n.path));
+    if (hasGoWildcard(src)) {
+      // BuildKit matches with Go's filepath.Match: a malformed pattern is an error.
+      if (goPathMatch(src, '') === 'bad' || goPathMatch(src, src) === 'bad') throw new StrataError('DOCKERFILE_SYNTAX', `${what}: syntax error in pattern ${JSON.stringify(src)}`);
+      nodes = tree.all().filter((n) => goPathMatch(src, n.path) === true);
       if (nodes.length === 0)
         throw new StrataError('COPY_SOURCE_NOT_FOUND', `${what}: no source files were specified: ${JSON.stringify(raw)} matched nothing`);
     } else {

@@ -1,4 +1,7 @@
 /** Small Go-compatible text helpers: the parser must split and trim exactly as BuildKit (Go) does. */
+import { goQuote } from '@strata/gotext';
+
+export { goQuote };
 
 /** Go `unicode.IsSpace`. */
 export function isSpace(ch: string): boolean {
@@ -129,30 +132,6 @@ export function parseGoDuration(s: string): number {
   }
   if (total > 9223372036854775807) throw bad();
   return neg ? -total : total;
-}
-
-const GO_PRINT = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
-
-/** Go `strconv.Quote` (and so `%q`): printable runes as they are, others as `\n`, `\x00`, `\u00ad`, `\U0001f000`. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (GO_PRINT.test(ch)) out += ch;
-    else if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
-    else {
-      const cp = ch.codePointAt(0)!;
-      if (cp < 0x20 || cp === 0x7f) out += '\\x' + hex(cp, 2);
-      else if (cp < 0x10000) out += '\\u' + hex(cp, 4);
-      else out += '\\U' + hex(cp, 8);
-    }
-  }
-  return out + '"';
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
 }
 
 /** Go `strconv.ParseBool`. */

@@ -1,5 +1,6 @@
 // Go's fmt.Sprintf, Sprint and Sprintln for the verbs templates use (%v %s %q %d %x %X %o %b %c
 // %t %f %e %g %%, flags - + # 0 space, width, precision), with Go's %!verb(type=value) markers.
+import { goQuote } from '@strata/gotext';
 import { concrete, formatValue, goFloat, typeName, type GoValue } from './go-value';
 
 function pad(s: string, width: number | undefined, minus: boolean, zero: boolean): string {
@@ -11,25 +12,6 @@ function pad(s: string, width: number | undefined, minus: boolean, zero: boolean
     return sign + '0'.repeat(fill) + s.slice(sign.length);
   }
   return ' '.repeat(fill) + s;
-}
-
-/** Go's strconv.Quote (printable ASCII kept, others escaped). */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\x07') out += '\\a';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (ch === '\v') out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return `${out}"`;
 }
 
 function bad(verb: string, x: GoValue): string {

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite, type BlobStore } from '@strata/cas';
 import { isDigest, type Digest } from '@strata/oci';
+import { RACY_WINDOW_MS } from '@strata/context';
 
 /** What a cached step produced: its layer (if any) and the history facts that must not change on a hit. */
 export interface CacheRecord {
@@ -70,8 +71,6 @@ async function removeOlderAliases(dir: string, olderThan: Date): Promise<void> {
   }
 }
 
-/** Timestamp granularity margin for trusting stat data (as @strata/context's stat cache). */
-const RACY_MS = 2000;
 
 /**
  * The build cache of a store: `ROOT/cache/records/<key>.json` plus one GC root file per record in
@@ -162,7 +161,7 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
           // Written once, when made: its mtime is when, on the clock that stamped the sources too.
           const st = await fh.stat();
           const a = JSON.parse(await fh.readFile('utf8')) as { key: string };
-          if (!KEY.test(a.key) || !(newestMtimeMs < st.mtimeMs - RACY_MS)) return undefined;
+          if (!KEY.test(a.key) || !(newestMtimeMs < st.mtimeMs - RACY_WINDOW_MS)) return undefined;
           return a.key;
         } finally {
           await fh.close();

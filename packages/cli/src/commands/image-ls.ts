@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { familiarRepository, parseReference, shortId } from '@strata/oci';
+import { goPathMatch } from '@strata/gotext';
 import { labelMatches, openStore, parseFilters, resolve, type StoredImage } from '@strata/image-store';
 import { GoTypes, goValue, parseListFormat, renderRows, type GoType } from '@strata/inspect';
 import { action, takeFormat, collect, type CommandContext, type CommandResult, type Io } from '../runner';
@@ -24,23 +25,6 @@ function goTime(iso: string | undefined): string {
   if (Number.isNaN(d.getTime())) return '';
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
-}
-
-/** Shell-style glob (`*`, `?`, `[…]`) as Go's path.Match: `*` does not cross `/`. */
-function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) throw new StrataError('USAGE', `bad reference filter pattern "${pattern}"`);
-      re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
 
 const FIELDS = ['Containers', 'CreatedAt', 'CreatedSince', 'Digest', 'ID', 'Repository', 'SharedSize', 'Size', 'Tag', 'UniqueSize', 'VirtualSize'];
@@ -68,7 +52,8 @@ export async function run(ctx: CommandContext, opts: LsOptions): Promise<Command
     if (!img) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${ref}`);
     return created(img);
   };
-  const refPatterns = [...filters.filter((f) => f.key === 'reference').map((f) => f.value), ...(opts.reference ? [opts.reference] : [])].map(globToRegExp);
+  const refPatterns = [...filters.filter((f) => f.key === 'reference').map((f) => f.value), ...(opts.reference ? [opts.reference] : [])];
+  for (const p of refPatterns) if (goPathMatch(p, '') === 'bad' || goPathMatch(p, p) === 'bad') throw new StrataError('USAGE', `bad reference filter pattern "${p}"`);
   const images = all.filter((img) => {
     for (const f of filters) {
       if (f.key === 'dangling') {
@@ -96,7 +81,7 @@ export async function run(ctx: CommandContext, opts: LsOptions): Promise<Command
       const r = parseReference(t);
       const repository = familiarRepository(r);
       const tag = r.tag ?? '<none>';
-      if (refPatterns.length && !refPatterns.some((p) => p.test(repository) || p.test(`${repository}:${tag}`))) continue;
+      if (refPatterns.length && !refPatterns.some((p) => goPathMatch(p, repository) === true || goPathMatch(p, `${repository}:${tag}`) === true)) continue;
       rows.push({ img, repository, tag });
     }
   }

@@ -1,0 +1,2 @@
+export { goQuote, goQuoteList } from './quote';
+export { goPathMatch, hasGoWildcard } from './path-match';
