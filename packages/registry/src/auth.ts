@@ -1,7 +1,7 @@
 import { StrataError } from '@strata/errors';
 import { parseChallenges, type Challenge } from './challenge';
 import type { Credential } from './credentials';
-import { apiHost } from './names';
+import { apiHost, isLoopback } from './names';
 import { header, isTlsError, networkError, errorCode, type Body, type HttpResponse, type Transport } from './transport';
 
 /** Where credentials come from (config.json and helpers by default; a login being checked in `login`). */
@@ -76,18 +76,27 @@ export function openSession(domain: string, transport: Transport, credentials: C
 
   function ping() {
     pinged ??= (async () => {
+      // Loopback registries usually speak plain http: asking that first saves a TLS context (the
+      // root certificates: ~60 ms) on every run. An https server answers plain http with 400.
+      if (isLoopback(host)) {
+        try {
+          return await tryPing(`http://${host}`);
+        } catch {
+          return await tryPing(`https://${host}`);
+        }
+      }
       try {
         return await tryPing(`https://${host}`);
       } catch (err) {
-        // Docker's rule: loopback (and insecure) registries may speak plain http.
-        const code = (err as StrataError).cause ? errorCode((err as StrataError).cause) : undefined;
-        const httpOk = transport.allowsHttp(host);
-        if (httpOk && (isTlsError((err as StrataError).cause) || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED')) {
+        // Docker's rule: registries marked insecure may speak plain http.
+        const cause = (err as StrataError).cause;
+        const code = cause ? errorCode(cause) : undefined;
+        if (transport.allowsHttp(host) && (isTlsError(cause) || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ECONNREFUSED')) {
           try {
             return await tryPing(`http://${host}`);
           } catch (err2) {
             // the https failure is the one to report when http does not answer either
-            if (isTlsError((err as StrataError).cause)) throw err;
+            if (isTlsError(cause)) throw err;
             throw err2;
           }
         }

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Benchmark: strata against skopeo and Docker on a local docker-registry, in the same run. An image
+// of ~200 MB (busybox + 20,000 small files + 150 MiB of incompressible data, 5 layers); a fresh
+// registry directory for each cold step. Prints wall times, peak RSS and the ratios the registry
+// issue targets: pull ≤ 1.5× `skopeo copy docker:// oci:` and ≤ 0.3× `docker pull`; push of a built
+// image (compression included) ≤ 0.5× `docker push`; a no-op push and a remote inspect ≤ 0.3 s
+// wall; peak RSS < 150 MB moving a 1 GiB layer (--big). Not part of the test suite.
+//
+//   node tools/build-cli.mjs && node tools/bench/registry.mjs [--runs N] [--big] [--keep]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, measure, median, option } from './lib.mjs';
+
+// built by the classic builder: BuildKit's cache would keep the layers through `docker rmi`, and
+// `docker pull` would not be cold
+const IMAGE = 'strata-bench-registry/app:2';
+const keep = process.argv.includes('--keep');
+const big = process.argv.includes('--big');
+const runs = option('runs', 1);
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-registry-'));
+const env = { ...process.env, DOCKER_CONFIG: join(work, 'docker-config') };
+mkdirSync(env.DOCKER_CONFIG, { recursive: true });
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** docker-registry on 127.0.0.1 with its storage in a fresh directory. */
+async function startRegistry(name) {
+  const dir = join(work, `registry-${name}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${host}\n`);
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${host}/v2/`], { encoding: 'utf8' });
+    if (r.stdout === '200') break;
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
+  return { host, stop: () => child.kill('SIGTERM'), dir };
+}
+
+function ensureImage() {
+  if (spawnSync(DOCKER, ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0) return;
+  ensureDockerBase();
+  console.error(`building ${IMAGE} (busybox + 20,000 small files + 150 MiB of random data)…`);
+  const ctx = join(work, 'ctx');
+  mkdirSync(join(ctx, 'small'), { recursive: true });
+  for (let d = 0; d < 100; d++) {
+    mkdirSync(join(ctx, 'small', String(d)));
+    for (let f = 0; f < 200; f++) writeFileSync(join(ctx, 'small', String(d), `f${f}.txt`), `${'line of text '.repeat(40 + ((d * 200 + f) % 80))}\n`);
+  }
+  const buf = Buffer.alloc(1 << 20);
+  for (const [name, mib] of [['data1', 60], ['data2', 50], ['data3', 40]]) {
+    const fd = openSync(join(ctx, name), 'w');
+    for (let n = 0; n < mib; n++) writeSync(fd, randomFillSync(buf));
+    closeSync(fd);
+  }
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${DOCKER_BASE}\nCOPY small /small\nCOPY data1 /data1\nCOPY data2 /data2\nCOPY data3 /data3\n`);
+  execFileSync(DOCKER, ['build', '-q', '-t', IMAGE, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: 'inherit' });
+  rmSync(ctx, { recursive: true, force: true });
+}
+
+const fmt = (s) => `${s.toFixed(2)}s`;
+const results = {};
+const note = (k, v) => (results[k] ??= []).push(v);
+
+try {
+  ensureImage();
+  const storeA = join(work, 'store-a');
+  // the built image in strata's store, as a build leaves it: uncompressed, no registry history
+  execFileSync('sh', ['-c', `${DOCKER} save ${IMAGE} | ${strata} --root ${storeA} image load -q`], { stdio: 'inherit' });
+  for (let run = 0; run < runs; run++) {
+    // push, cold: a fresh registry each
+    const rd = await startRegistry('docker-push');
+    const rs = await startRegistry('strata-push');
+    try {
+      execFileSync(DOCKER, ['tag', IMAGE, `${rd.host}/bench:d`]);
+      const dpush = measure(DOCKER, ['push', `${rd.host}/bench:d`], { env });
+      execFileSync(DOCKER, ['rmi', `${rd.host}/bench:d`], { stdio: 'ignore' });
+      // a built image has no compressed form yet: forget what an earlier run pushed
+      rmSync(join(storeA, 'distribution'), { recursive: true, force: true });
+      const spush = measure(strata, ['--root', storeA, 'push', '-q', IMAGE, `${rs.host}/bench:s`], { env });
+      const noop = measure(strata, ['--root', storeA, 'push', '-q', IMAGE, `${rs.host}/bench:s`], { env });
+      const inspect = measure(strata, ['image', 'inspect', `docker://${rs.host}/bench:s`], { env });
+      const skInspect = measure('skopeo', ['inspect', '--tls-verify=false', `docker://${rs.host}/bench:s`], { env });
+      note('dockerPush', dpush.secs);
+      note('strataPush', spush.secs);
+      note('pushRss', spush.rssMB);
+      note('noopPush', noop.secs);
+      note('inspect', inspect.secs);
+      note('skopeoInspect', skInspect.secs);
+      console.log(`run ${run + 1} push: docker ${fmt(dpush.secs)}, strata ${fmt(spush.secs)} (${(spush.secs / dpush.secs).toFixed(2)}×, RSS ${spush.rssMB.toFixed(0)} MB) | no-op push ${fmt(noop.secs)} | inspect docker:// ${fmt(inspect.secs)} (skopeo ${fmt(skInspect.secs)})`);
+
+      // pull, cold, of what docker pushed (gzip layers as Docker writes them)
+      const oci = join(work, `oci-${run}`);
+      const skopeoPull = measure('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${rd.host}/bench:d`, `oci:${oci}:x`], { env });
+      const storeB = join(work, `store-b-${run}`);
+      const spull = measure(strata, ['--root', storeB, 'pull', '-q', `${rd.host}/bench:d`], { env });
+      // docker pull, cold: the image (and its layers) leave Docker first; the busybox base stays
+      const id = execFileSync(DOCKER, ['image', 'inspect', '-f', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim();
+      execFileSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
+      const dpull = measure(DOCKER, ['pull', '-q', `${rd.host}/bench:d`], { env });
+      execFileSync(DOCKER, ['tag', `${rd.host}/bench:d`, IMAGE]);
+      execFileSync(DOCKER, ['rmi', `${rd.host}/bench:d`], { stdio: 'ignore' });
+      note('skopeoPull', skopeoPull.secs);
+      note('strataPull', spull.secs);
+      note('dockerPull', dpull.secs);
+      note('pullRss', spull.rssMB);
+      console.log(`run ${run + 1} pull: skopeo copy docker:// oci: ${fmt(skopeoPull.secs)}, strata pull ${fmt(spull.secs)} (${(spull.secs / skopeoPull.secs).toFixed(2)}× skopeo, ${(spull.secs / dpull.secs).toFixed(2)}× docker ${fmt(dpull.secs)}; RSS ${spull.rssMB.toFixed(0)} MB)`);
+      rmSync(oci, { recursive: true, force: true });
+      rmSync(storeB, { recursive: true, force: true });
+    } finally {
+      rd.stop();
+      rs.stop();
+    }
+  }
+  const m = (k) => median(results[k]);
+  console.log('\nmedians:');
+  console.log(`  pull:   strata ${fmt(m('strataPull'))} = ${(m('strataPull') / m('skopeoPull')).toFixed(2)}× skopeo copy (target ≤ 1.5), ${(m('strataPull') / m('dockerPull')).toFixed(2)}× docker pull (target ≤ 0.3); peak RSS ${m('pullRss').toFixed(0)} MB`);
+  console.log(`  push:   strata ${fmt(m('strataPush'))} = ${(m('strataPush') / m('dockerPush')).toFixed(2)}× docker push (target ≤ 0.5); peak RSS ${m('pushRss').toFixed(0)} MB`);
+  console.log(`  no-op push ${fmt(m('noopPush'))}, inspect docker:// ${fmt(m('inspect'))} (target ≤ 0.3 s each; skopeo inspect ${fmt(m('skopeoInspect'))})`);
+
+  if (big) {
+    // peak RSS moving a 1 GiB layer: push (compressing) and pull (decompressing), both streaming
+    const src = join(work, 'big');
+    mkdirSync(src);
+    const fd = openSync(join(src, 'blob'), 'w');
+    const buf = Buffer.alloc(1 << 20);
+    for (let n = 0; n < 1024; n++) writeSync(fd, randomFillSync(buf));
+    closeSync(fd);
+    execFileSync('tar', ['-C', src, '-cf', join(work, 'big.tar'), 'blob']);
+    rmSync(src, { recursive: true, force: true });
+    const storeC = join(work, 'store-c');
+    execFileSync(strata, ['--root', storeC, 'image', 'import', join(work, 'big.tar'), 'big:1'], { stdio: 'ignore' });
+    rmSync(join(work, 'big.tar'), { force: true });
+    const r = await startRegistry('big');
+    try {
+      const push = measure(strata, ['--root', storeC, 'push', '-q', 'big:1', `${r.host}/big:1`], { env });
+      const pull = measure(strata, ['--root', join(work, 'store-d'), 'pull', '-q', `${r.host}/big:1`], { env });
+      console.log(`  1 GiB layer: push ${fmt(push.secs)} peak RSS ${push.rssMB.toFixed(0)} MB; pull ${fmt(pull.secs)} peak RSS ${pull.rssMB.toFixed(0)} MB (target < 150 MB)`);
+    } finally {
+      r.stop();
+    }
+  }
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+  else console.error(`kept ${work}`);
+}
