@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTar, setXattr, writeTar, type TarWriteEntry } from '@strata/tar';
 import { layerFromUncompressed, readAll } from '@strata/layer';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { cleanupTempDirs, isRoot, requireOrSkip, tempDir } from '@strata/testing';
 import { createWritableLayer, ensureSnapshots } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
@@ -55,7 +55,7 @@ describe('writable layer capture (no runtime: a hand-made upper dir)', () => {
 });
 
 describe('snapshots of layers that imply parent directories', () => {
-  it.skipIf(process.getuid?.() !== 0)('copy the owner, mode and times of the directory below (overlayfs shows the top-most copy)', async () => {
+  it.skipIf(!requireOrSkip(isRoot(), 'snapshots with owned parent directories need root'))('copy the owner, mode and times of the directory below (overlayfs shows the top-most copy)', async () => {
     const root = tempDir();
     const owned = { ...D('home/app'), uid: 1000, gid: 1001, mode: 0o750, mtime: M + 7 };
     const layers = [
