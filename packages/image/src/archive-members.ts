@@ -1,11 +1,10 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { extract as tarExtract } from 'tar-stream';
-import { StrataError } from '@strata/errors';
+import { StrataError, isStrataError } from '@strata/errors';
+import { cleanPath, isTarHeader, readTar } from '@strata/tar';
 import { decompress } from '@strata/layer';
-import { feed, peek, sniff } from './decode';
+import { peek, sniff } from './decode';
 import type { Staging, StagedBlob } from './staging';
-import { isTarHeader } from './tar-writer';
 
 /** JSON documents (manifests, configs, index) are kept in memory up to this size. */
 const JSON_LIMIT = 32 * 1024 * 1024;
@@ -28,12 +27,16 @@ export interface Members {
   readonly what: string;
 }
 
-/** A member name made relative and clean; `..` and absolute names are refused, as Docker does. */
+/** A member name made relative and clean (@strata/tar's cleanPath); absolute names and `..` escapes are refused, as Docker does. */
 export function cleanMemberName(name: string): string {
   if (name.startsWith('/')) throw new StrataError('UNSAFE_PATH', `archive member "${name}" has an absolute path`);
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new StrataError('UNSAFE_PATH', `archive member "${name}" escapes the archive root`);
-  return parts.join('/');
+  let clean: string;
+  try {
+    clean = cleanPath(name);
+  } catch {
+    throw new StrataError('UNSAFE_PATH', `archive member "${name}" escapes the archive root`);
+  }
+  return clean === '.' ? '' : clean;
 }
 
 function resolveLink(from: string, target: string, symbolic: boolean): string {
@@ -82,41 +85,31 @@ export async function readArchiveStream(input: AsyncIterable<Uint8Array>, stagin
   const files = new Map<string, Member>();
   const links = new Map<string, string>();
   let inMemory = 0;
-  const extract = tarExtract();
-  const fed = feed(extract, rest);
-
   try {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const name = cleanMemberName(h.name);
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const size = h.size ?? 0;
-        const { head: first, rest: body } = await peek(entry as unknown as AsyncIterable<Uint8Array>, Math.min(size, 64));
+    for await (const { entry, body } of readTar(rest, { what, clean: false })) {
+      const name = cleanMemberName(entry.name ?? entry.path);
+      if (entry.type === 'file') {
+        const size = entry.size;
+        const { head: first, rest: content } = await peek(body, Math.min(size, 64));
         if (inMemory + size <= MEMORY_BUDGET && (size <= SMALL_LIMIT || (size <= JSON_LIMIT && looksLikeJson(first)))) {
           inMemory += size;
           const chunks: Buffer[] = [];
-          for await (const c of body) chunks.push(c as Buffer);
+          for await (const c of content) chunks.push(Buffer.from(c));
           files.set(name, { kind: 'bytes', bytes: Buffer.concat(chunks) });
         } else {
-          files.set(name, { kind: 'staged', blob: await staging.stage(body, `${what}: ${name}`) });
+          files.set(name, { kind: 'staged', blob: await staging.stage(content, `${what}: ${name}`) });
         }
         links.delete(name);
-      } else if (h.type === 'symlink' || h.type === 'link') {
-        links.set(name, resolveLink(name, h.linkname ?? '', h.type === 'symlink'));
+      } else if (entry.type === 'symlink' || entry.type === 'hardlink') {
+        links.set(name, resolveLink(name, entry.linkname ?? '', entry.type === 'symlink'));
         files.delete(name);
-        entry.resume();
-      } else {
-        entry.resume();
       }
     }
-    await fed;
   } catch (err) {
-    extract.destroy();
-    await fed;
-    if (err instanceof StrataError) throw err;
-    const msg = (err as Error).message ?? String(err);
-    if (/unexpected end|premature close|truncated/i.test(msg)) throw new StrataError('INVALID_ARCHIVE', `${what} is truncated`, { cause: err });
-    if (/invalid tar header|invalid header/i.test(msg)) throw new StrataError('INVALID_ARCHIVE', `${what} is not a valid tar archive (${msg})`, { cause: err });
+    if (isStrataError(err, 'INVALID_TAR')) {
+      const truncated = /truncated/.test(err.message);
+      throw new StrataError('INVALID_ARCHIVE', truncated ? `${what} is truncated` : `${what} is not a valid tar archive (${err.message})`, { cause: err });
+    }
     throw err;
   }
   return membersOf(files, links, what);

@@ -1,13 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { extract as tarExtract } from 'tar-stream';
-import { StrataError } from '@strata/errors';
+import { StrataError, isStrataError } from '@strata/errors';
+import { isTarHeader, readTar } from '@strata/tar';
 import { sha256, type ImageConfig, type RuntimeConfig } from '@strata/oci';
 import { applyChanges } from './changes';
 import { commitImages, type ArchiveSource } from './load';
 import { createStaging } from './staging';
 import type { ImageSink } from './store-sink';
-import { isTarHeader } from './tar-writer';
-import { feed, peek } from './decode';
+import { peek } from './decode';
 
 export interface ImportOptions {
   root: string;
@@ -37,25 +36,13 @@ async function checkRootfsTar(file: string, what: string): Promise<void> {
   const { head, rest } = await peek(src, 512);
   if (head.length === 0) throw new StrataError('INVALID_TAR', `${what} is empty, not a tar archive`);
   if (!isTarHeader(head.subarray(0, 512))) throw new StrataError('INVALID_TAR', `${what} is not a tar archive`);
-  const extract = tarExtract();
-  const fed = feed(extract, rest);
   try {
-    for await (const entry of extract) {
-      const parts: string[] = [];
-      for (const p of entry.header.name.split('/')) {
-        if (p === '..') {
-          if (parts.length === 0) throw new StrataError('UNSAFE_PATH', `${what}: member "${entry.header.name}" escapes the root`);
-          parts.pop();
-        } else if (p && p !== '.') parts.push(p);
-      }
-      entry.resume();
-    }
+    // readTar refuses a member whose name escapes the root (UNSAFE_PATH), whatever else it is.
+    for await (const _ of readTar(rest, { what })) void _;
   } catch (err) {
-    extract.destroy();
-    if (err instanceof StrataError) throw err;
+    if (err instanceof StrataError && !isStrataError(err, 'INVALID_TAR')) throw err;
     throw new StrataError('INVALID_TAR', `${what} is not a valid tar archive (${(err as Error).message})`, { cause: err });
   } finally {
-    await fed;
     src.destroy();
   }
 }

@@ -2,7 +2,7 @@ export type { EntryType, TarEntry } from './entry';
 export { cleanPath, parentOf, baseOf, joinRel, comparePaths } from './clean-path';
 export { WHITEOUT_PREFIX, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, parseWhiteout, whiteoutPath, opaquePath, isWhiteoutName } from './whiteout';
 export type { Whiteout } from './whiteout';
-export { readTar, indexTarFile } from './read-tar';
+export { readTar, indexTarFile, isTarHeader } from './read-tar';
 export type { TarReadEntry, ReadTarOptions, IndexedTarEntry } from './read-tar';
 export { writeTar, encodeEntryHeader } from './write-tar';
 export type { TarWriteEntry, WriteTarOptions } from './write-tar';

@@ -73,6 +73,19 @@ function checksumOk(h: Buffer): boolean {
   return want === unsigned || want === signed;
 }
 
+/** Whether a 512-byte block is a tar header (its checksum matches): how a tar is told from other bytes. */
+export function isTarHeader(block: Uint8Array): boolean {
+  if (block.length < 512) return false;
+  const h = Buffer.from(block.buffer, block.byteOffset, 512);
+  return !isZeroBlock(h) && checksumOk(h);
+}
+
+/** An end-of-archive block (all zeros). */
+function isZeroBlock(h: Uint8Array): boolean {
+  for (let i = 0; i < 512; i++) if (h[i] !== 0) return false;
+  return true;
+}
+
 /** PAX records: `<len> <key>=<value>\n`, values kept as raw bytes (xattrs can be binary). */
 function parsePax(buf: Buffer, into: Map<string, Buffer>): void {
   let off = 0;
@@ -222,7 +235,7 @@ export async function* readTar(src: AsyncIterable<Uint8Array>, opts: ReadTarOpti
       const h = await r.exact(512);
       if (!h) return; // a tar without end blocks: accepted, like GNU tar
       // End of archive (one or two zero blocks); whatever follows is padding.
-      if (h.every((b) => b === 0)) return;
+      if (isZeroBlock(h)) return;
       const step = decodeBlock(h, st, opts, what);
       if (step.kind === 'meta') {
         const data = await r.exact(step.padded);
@@ -281,8 +294,6 @@ export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTa
   try {
     const fileSize = fstatSync(fd).size;
     const st = newState();
-    const h = Buffer.alloc(512);
-    let pos = 0;
     const readAt = (buf: Buffer, at: number) => {
       let got = 0;
       while (got < buf.length) {
@@ -292,11 +303,24 @@ export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTa
       }
       return got;
     };
+    // Headers are read through a window: the headers of small files (most of a layer) sit a block
+    // or two apart, so one read serves many of them instead of one read each.
+    const win = Buffer.allocUnsafe(WINDOW);
+    let winStart = 0;
+    let winLen = 0;
+    const blockAt = (at: number): Buffer | undefined => {
+      if (at < winStart || at + 512 > winStart + winLen) {
+        winStart = at;
+        winLen = readAt(win, at);
+        if (winLen === 0) return undefined;
+        if (winLen < 512) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+      }
+      return win.subarray(at - winStart, at - winStart + 512);
+    };
+    let pos = 0;
     for (;;) {
-      const n = readAt(h, pos);
-      if (n === 0) break;
-      if (n < 512) throw new StrataError('INVALID_TAR', `${what} is truncated`);
-      if (h.every((b) => b === 0)) break;
+      const h = blockAt(pos);
+      if (h === undefined || isZeroBlock(h)) break;
       pos += 512;
       const step = decodeBlock(h, st, opts, what);
       if (step.kind === 'meta') {
@@ -321,3 +345,5 @@ export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTa
   }
   return out;
 }
+
+const WINDOW = 64 * 1024;
