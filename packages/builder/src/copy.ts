@@ -13,6 +13,7 @@ import { lowerFs } from './lower-fs';
 import type { SourceNode, SourceTree } from './source-tree';
 import { unpackArchive } from './unpack';
 import { download } from './download';
+import type { TransportOptions } from '@strata/registry';
 import { copyStepKey } from './copy-key';
 
 /** Expands COPY/ADD heredoc bodies: `\\` escapes whatever the escape directive, quotes stay (BuildKit ExpandRaw). */
@@ -48,12 +49,14 @@ export async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instructi
     matches.push({ node, nodes: [node], data });
   }
   const downloads: string[] = [];
+  // ADD <url> goes through the registry client's transport (timeouts, proxies, extra CAs)
+  const net = ctx.opts.registry ?? { env: ctx.opts.env };
   try {
     for (const u of urls) {
       const file = join(ctx.store.root, 'tmp', `download-${process.pid}-${randomBytes(6).toString('hex')}`);
       downloads.push(file);
       const checksum = ins.kind === 'add' ? ins.checksum : undefined;
-      matches.push(checksum !== undefined && SHA256_DIGEST.test(checksum) ? deferredUrl(u, checksum, file) : await fetchUrl(u, checksum, file));
+      matches.push(checksum !== undefined && SHA256_DIGEST.test(checksum) ? deferredUrl(u, checksum, file, net) : await fetchUrl(u, checksum, file, net));
     }
     return await copyMatches(ctx, st, ins, matches, srcTree, { what, sources, destWord, dest, chown, chmod, parents, excludes, from });
   } finally {
@@ -128,14 +131,14 @@ async function copyMatches(
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** `ADD --checksum` of a URL: a match keyed by the checksum, downloaded only if the layer is made. */
-function deferredUrl(url: string, checksum: string, file: string): SourceMatch {
+function deferredUrl(url: string, checksum: string, file: string, net: TransportOptions): SourceMatch {
   const node: SourceNode = { path: urlFileName(url), type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, mtime: 0, sourcePath: file };
   return {
     node,
     nodes: [node],
     downloaded: checksum,
     fetch: async () => {
-      const got = (await fetchUrl(url, checksum, file)).node;
+      const got = (await fetchUrl(url, checksum, file, net)).node;
       node.size = got.size;
       node.mtime = got.mtime;
     },
@@ -148,8 +151,8 @@ function urlFileName(url: string): string {
   return base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
 }
 
-async function fetchUrl(url: string, checksum: string | undefined, file: string): Promise<SourceMatch> {
-  const res = await download(url, `ADD ${url}`, file);
+async function fetchUrl(url: string, checksum: string | undefined, file: string, net: TransportOptions): Promise<SourceMatch> {
+  const res = await download(url, `ADD ${url}`, file, net);
   if (checksum !== undefined && res.digest !== checksum) {
     throw new StrataError('DIGEST_MISMATCH', `ADD ${url}: digest mismatch ${res.digest}: ${checksum}`);
   }

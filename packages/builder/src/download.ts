@@ -1,33 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync, rmSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import type { IncomingMessage } from 'node:http';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
-
-const MAX_REDIRECTS = 10;
-
-let extraCa: string[] | undefined;
-
-/**
- * Trusted CAs for HTTPS. The `strata` launcher moves NODE_EXTRA_CA_CERTS to STRATA_EXTRA_CA_CERTS
- * (node would otherwise parse that bundle at every start, ~50 ms, for commands that never open
- * a TLS connection); it is read here, on first use, on top of node's own roots.
- */
-async function trustedCa(): Promise<string[] | undefined> {
-  const file = process.env.STRATA_EXTRA_CA_CERTS;
-  if (!file) return undefined;
-  if (extraCa === undefined) {
-    let pem: string;
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new StrataError('NOT_FOUND', `extra CA certificates ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const { rootCertificates } = await import('node:tls');
-    extraCa = [...rootCertificates, pem];
-  }
-  return extraCa;
-}
+import type { TransportOptions } from '@strata/registry';
 
 export interface Downloaded {
   /** sha256 digest of the body. */
@@ -39,59 +13,55 @@ export interface Downloaded {
   url: string;
 }
 
-// http, https and tls are loaded here, not at start-up: most commands never open a connection.
-async function get(url: URL): Promise<IncomingMessage> {
-  const headers = { 'user-agent': 'strata', accept: '*/*' };
-  const secure = url.protocol === 'https:';
-  const { request } = secure ? await import('node:https') : await import('node:http');
-  const ca = secure ? await trustedCa() : undefined;
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers, ...(ca ? { ca } : {}) }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
- * GET `url` (http or https) into `file`, following redirects, hashing as it streams (the body
- * is never held in memory); a status other than 2xx is an error and leaves no file.
+ * GET `url` (http or https) into `file`, hashing as it streams (the body is never held in
+ * memory), on the registry client's transport: its timeouts, `HTTPS_PROXY`/`NO_PROXY`, extra CAs
+ * (`STRATA_EXTRA_CA_CERTS`), bounded retries of 5xx and reset connections, and up to 10 redirects
+ * (Go's http client, as BuildKit). A status other than 2xx is an error and leaves no file.
  */
-export async function download(url: string, what: string, file: string): Promise<Downloaded> {
-  let current = new URL(url);
-  for (let hops = 0; ; hops++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
-      throw new StrataError('BUILD_FAILED', `${what}: unsupported URL scheme ${current.protocol}`);
-    }
-    let res: IncomingMessage;
+export async function download(url: string, what: string, file: string, net: TransportOptions = {}): Promise<Downloaded> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new StrataError('BUILD_FAILED', `${what}: invalid URL`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new StrataError('BUILD_FAILED', `${what}: unsupported URL scheme ${target.protocol}`);
+  // loaded on first use: most builds download nothing
+  const { createTransport } = await import('@strata/registry');
+  const transport = createTransport({ ...net, anyHttp: true, maxRedirects: 10 });
+  try {
+    let res;
     try {
-      res = await get(current);
+      res = await transport.request({ method: 'GET', url: target, headers: { accept: '*/*' } });
     } catch (err) {
-      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`);
+      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`, { cause: err });
     }
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location) {
-      res.resume();
-      if (hops >= MAX_REDIRECTS) throw new StrataError('BUILD_FAILED', `${what}: stopped after ${MAX_REDIRECTS} redirects`);
-      current = new URL(res.headers.location, current);
-      continue;
-    }
-    if (status < 200 || status >= 300) {
-      res.resume();
-      throw new StrataError('BUILD_FAILED', `${what}: invalid response status ${status}`);
+    if (res.status < 200 || res.status >= 300) {
+      await res.body.dump().catch(() => undefined);
+      throw new StrataError('BUILD_FAILED', `${what}: invalid response status ${res.status}`);
     }
     const hash = createHash('sha256');
     let size = 0;
-    res.on('data', (c: Buffer) => {
-      hash.update(c);
-      size += c.length;
-    });
+    // One chunk at a time, written before the next is read: memory stays flat however big the body.
+    const fd = openSync(file, 'w', 0o600);
     try {
-      await pipeline(res, createWriteStream(file, { mode: 0o600 }));
+      for await (const chunk of res.body) {
+        const c = chunk as Buffer;
+        hash.update(c);
+        size += c.length;
+        for (let off = 0; off < c.length; ) off += writeSync(fd, c, off, c.length - off);
+      }
     } catch (err) {
+      closeSync(fd);
       rmSync(file, { force: true });
-      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`);
+      throw new StrataError('BUILD_FAILED', `${what}: ${(err as Error).message}`, { cause: err });
     }
+    closeSync(fd);
     const lm = res.headers['last-modified'];
-    return { digest: `sha256:${hash.digest('hex')}`, size, url: current.href, ...(lm ? { lastModified: lm } : {}) };
+    const lastModified = Array.isArray(lm) ? lm[0] : lm;
+    return { digest: `sha256:${hash.digest('hex')}`, size, url: res.url.href, ...(lastModified ? { lastModified } : {}) };
+  } finally {
+    await transport.close();
   }
 }

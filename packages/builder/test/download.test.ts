@@ -108,7 +108,9 @@ describe('ADD <url>', () => {
     const r = await runCommand('/usr/bin/time', ['-f', '%M', process.execPath, STRATA_BIN, '--root', root, 'build', '-q', '-t', 'strata-dl:big', ctx]);
     expect(r.code, r.stderr).toBe(0);
     const peakKb = Number(r.stderr.trim().split('\n').pop());
-    expect(peakKb * 1024).toBeLessThan(BIG * 0.75);
+    // undici (the registry transport ADD uses) keeps ~80 MB more than node:http at any body size
+    // (measured flat from 160 MB to 640 MB): a body held in memory would still pass BIG + node itself
+    expect(peakKb * 1024).toBeLessThan(150 * 2 ** 20);
     const sum = await runCommand('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(STRATA_BIN)} --root ${root} image cat strata-dl:big /big.bin | sha256sum`]);
     const chunk = Buffer.alloc(1 << 20, 'strata-');
     const h = createHash('sha256');

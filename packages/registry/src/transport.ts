@@ -22,6 +22,10 @@ export interface TransportOptions {
   tlsVerify?: boolean;
   /** Hosts allowed over plain http besides loopback ones (Docker's insecure-registries). */
   insecureHosts?: readonly string[];
+  /** Plain http to any host: for `ADD <url>`, whose URL names its scheme (not for registries). */
+  anyHttp?: boolean;
+  /** Redirects followed before giving up (default 5; Go's http client, which BuildKit uses, 10). */
+  maxRedirects?: number;
   /** Docker's per-registry TLS directory: `DIR/HOST:PORT/{*.crt, *.cert, *.key}`. */
   certsDir?: string;
   timeouts?: Timeouts;
@@ -70,7 +74,6 @@ const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_NOT_YET_VALID',
 ]);
-const MAX_REDIRECTS = 5;
 
 export function header(h: HttpResponse['headers'], name: string): string | undefined {
   const v = h[name.toLowerCase()];
@@ -140,6 +143,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
   const t = { connectMs: 30_000, headersMs: 600_000, bodyMs: 120_000, ...opts.timeouts };
   const dispatchers = new Map<string, Dispatcher>();
   const insecure = new Set(opts.insecureHosts ?? []);
+  const maxRedirects = opts.maxRedirects ?? 5;
   let extraCa: string[] | undefined;
 
   function tlsFor(host: string): Record<string, unknown> {
@@ -233,7 +237,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
       const location = header(res.headers, 'location');
       if (!follow || res.status < 300 || res.status >= 400 || res.status === 304 || !location) return res;
       await res.body.dump().catch(() => undefined);
-      if (hop >= MAX_REDIRECTS) throw new StrataError('REGISTRY_ERROR', `${req.url.host}: more than ${MAX_REDIRECTS} redirects`);
+      if (hop >= maxRedirects) throw new StrataError('REGISTRY_ERROR', `${req.url.host}: stopped after ${maxRedirects} redirects`);
       const next = new URL(location, url);
       if (next.origin !== url.origin) {
         // blob storage behind a redirect gets a signed URL, never the registry's credentials
@@ -271,7 +275,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
   }
 
   function allowsHttp(host: string): boolean {
-    return opts.tlsVerify === false || isLoopback(host) || insecure.has(host);
+    return opts.anyHttp === true || opts.tlsVerify === false || isLoopback(host) || insecure.has(host);
   }
 
   return {
