@@ -28,6 +28,8 @@ export interface StartOptions {
   /** Output goes only to the log (a detached container's monitor). */
   detached?: boolean;
   now?: () => Date;
+  /** Lines for people: warnings (a teardown that failed and is left for the next command), timings with -v. */
+  log?: (line: string) => void;
 }
 
 export interface AttachIo {
@@ -125,9 +127,12 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
   const log = openLog(root, id, now);
   let net: NetworkSetup | undefined;
   let exitCode = 125;
+  let setupMs = 0;
   try {
     const mounts = runtimeMounts(root, rec, now());
+    const t0 = Date.now();
     net = await setUpNetwork(root, rec, o);
+    setupMs = Date.now() - t0;
     if (net.settings) rec = updateContainer(root, id, { network: net.settings });
     const tty = rec.config.tty;
     const r = await runProcess({
@@ -161,7 +166,10 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
     throw err;
   } finally {
     // The network goes before the live entry: a crash in between leaves an entry to recover.
-    await net?.teardown().catch(() => {});
+    // A teardown that fails keeps its record: the next strata command tries again (recoverHost).
+    const t0 = Date.now();
+    await net?.teardown().catch((err: Error) => o.log?.(`warning: tearing down the network of ${rec?.name ?? id}: ${err.message}`));
+    if (net?.settings && rec?.config.network === 'bridge') o.log?.(`network: set up in ${setupMs} ms, torn down in ${Date.now() - t0} ms`);
     unregisterLive(id, runDir);
     await log.close();
     const done = readContainer(root, id);

@@ -55,7 +55,7 @@ async function attached(ctx: CommandContext, id: string, stdin: Readable | undef
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   try {
-    const exitCode = await runContainer(root, id, { stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { signal: abort.signal, stopTimeoutSec: timeout, env: ctx.io.env, now: () => ctx.now() });
+    const exitCode = await runContainer(root, id, { stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { signal: abort.signal, stopTimeoutSec: timeout, env: ctx.io.env, now: () => ctx.now(), log: (l) => (l.startsWith('warning') ? ctx.log(`strata: ${l}`) : ctx.debug(l)) });
     return { kind: 'none', exitCode };
   } catch (err) {
     const code = (err as { exitCode?: number }).exitCode;
@@ -114,7 +114,7 @@ export async function runMonitor(ctx: CommandContext, id: string, o: { stopTimeo
   const stop = () => abort.abort();
   process.on('SIGTERM', stop);
   try {
-    await runContainer(ctx.globals.root, id, { stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { detached: true, signal: abort.signal, stopTimeoutSec: stopTimeout(o), env: ctx.io.env, now: () => ctx.now() });
+    await runContainer(ctx.globals.root, id, { stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { detached: true, signal: abort.signal, stopTimeoutSec: stopTimeout(o), env: ctx.io.env, now: () => ctx.now(), log: (l) => ctx.io.stderr.write(`${l}\n`) });
     return { kind: 'none', exitCode: 0 };
   } catch (err) {
     ctx.io.stderr.write(monitorFailureLine(err));

@@ -1,0 +1,134 @@
+// A dockerd of the test's own, with Docker's default bridge networking and iptables, so published
+// ports can be compared with strata's. The machine's shared dockerd runs with --iptables=false
+// (no NAT, no published-port rules): this one gets its own bridge, subnet, data-root, exec-root,
+// pidfile and socket, and takes away every rule it added when it stops.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { busyboxRootfsTar, DOCKER } from '@strata/testing';
+
+export const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p)) ?? 'dockerd';
+/** The test dockerd's bridge and subnet: chosen not to overlap strata's 10.88-91/16 or docker0's 172.17/16. */
+export const TEST_BRIDGE = 'stratadk0';
+export const TEST_SUBNET_PREFIX = '10.213.0.';
+const BRIDGE_CIDR = '10.213.0.1/24';
+
+export interface TestDockerd {
+  /** `docker -H unix://…` argv prefix. */
+  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): { code: number; out: string; err: string };
+  host: string;
+  gateway: string;
+  stop(): Promise<void>;
+}
+
+function iptablesSave(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of ['filter', 'nat']) out[t] = execFileSync('iptables', ['-w', '-t', t, '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+  return out;
+}
+
+/** Rules and chains of this dockerd only: they name its bridge, its subnet or a DOCKER chain. */
+function isDockers(line: string): boolean {
+  return line.includes('DOCKER') || line.includes(TEST_BRIDGE) || line.includes(TEST_SUBNET_PREFIX);
+}
+
+/** Remove what the test dockerd added to netfilter (its chains and the rules that name them, its bridge, its subnet). */
+function removeDockerRules(before: Record<string, string[]>): void {
+  const after = iptablesSave();
+  for (const t of ['nat', 'filter']) {
+    const added = after[t].filter((l) => !before[t].includes(l) && isDockers(l));
+    for (const l of added.filter((x) => x.startsWith('-A '))) {
+      const args = l.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
+      try {
+        execFileSync('iptables', ['-w', '-t', t, '-D', ...args], { stdio: 'ignore' });
+      } catch {
+        // gone with its chain
+      }
+    }
+    const chains = added.filter((x) => x.startsWith('-N ')).map((x) => x.slice(3));
+    for (const c of chains) execFileSync('iptables', ['-w', '-t', t, '-F', c], { stdio: 'ignore' });
+    for (const c of chains) execFileSync('iptables', ['-w', '-t', t, '-X', c], { stdio: 'ignore' });
+  }
+}
+
+export async function startTestDockerd(): Promise<TestDockerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-dockerd-'));
+  const sock = join(dir, 'docker.sock');
+  const host = `unix://${sock}`;
+  const before = iptablesSave();
+  // ip_forward already on (strata's bridge plugin turns it on too): dockerd then leaves the FORWARD policy alone.
+  writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+  execFileSync('ip', ['link', 'add', TEST_BRIDGE, 'type', 'bridge']);
+  execFileSync('ip', ['addr', 'add', BRIDGE_CIDR, 'dev', TEST_BRIDGE]);
+  execFileSync('ip', ['link', 'set', TEST_BRIDGE, 'up']);
+  writeFileSync(join(dir, 'daemon.json'), '{}');
+  const log = openSync(join(dir, 'dockerd.log'), 'a');
+  const child: ChildProcess = spawn(DOCKERD, [
+    '--config-file', join(dir, 'daemon.json'),
+    '--data-root', join(dir, 'data'),
+    '--exec-root', join(dir, 'exec'),
+    '--pidfile', join(dir, 'docker.pid'),
+    '--host', host,
+    '--bridge', TEST_BRIDGE,
+    '--iptables=true',
+    '--ip-masq=true',
+    '--userland-proxy=true',
+  ], { stdio: ['ignore', log, log] });
+  const docker: TestDockerd['docker'] = (args, opts = {}) => {
+    try {
+      const out = execFileSync(DOCKER, ['-H', host, ...args], { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
+      return { code: 0, out, err: '' };
+    } catch (e) {
+      const err = e as { status?: number; stdout?: string; stderr?: string };
+      return { code: err.status ?? 1, out: err.stdout ?? '', err: err.stderr ?? '' };
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null) {
+      docker(['rm', '-f', ...docker(['ps', '-aq']).out.split('\n').filter(Boolean)]);
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r(undefined);
+        }, 20_000);
+        child.on('exit', () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+    }
+    removeDockerRules(before);
+    try {
+      execFileSync('ip', ['link', 'del', TEST_BRIDGE], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    // containerd's shim mounts under exec-root and data-root are gone with dockerd; make sure.
+    for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(dir)).reverse()) {
+      try {
+        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+      } catch {
+        // not a mount any more
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 120; i++) {
+    if (docker(['info', '--format', '{{.ServerVersion}}']).code === 0) break;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (docker(['info']).code !== 0) {
+    const text = readFileSync(join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-5).join('\n');
+    await stop();
+    throw new Error(`the test dockerd did not start:\n${text}`);
+  }
+  const imp = docker(['import', '--change', 'CMD ["sh"]', '--change', 'EXPOSE 80', busyboxRootfsTar(), 'strata-test/busybox-web:latest']);
+  if (imp.code !== 0) {
+    await stop();
+    throw new Error(`docker import failed: ${imp.err}`);
+  }
+  return { docker, host, gateway: BRIDGE_CIDR.split('/')[0], stop };
+}
