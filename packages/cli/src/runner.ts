@@ -4,6 +4,7 @@ import { StrataError } from '@strata/errors';
 import { clockOf } from './clock';
 import { resolveRoot } from './root';
 import { renderTable, type Column } from './table';
+import { exitCodeOf, formatError } from './errors';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -152,21 +153,10 @@ export class OutputBuffer {
   }
 }
 
-/** Exit code for an error, after printing it as one line (plus a hint line) on stderr. */
-export function reportError(err: unknown, io: Io, verbose: boolean): number {
-  if (err instanceof StrataError) {
-    io.stderr.write(`strata: ${err.message}\n`);
-    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
-    if (verbose && err.cause) io.stderr.write(`cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
-    return 2;
-  }
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
-    io.stderr.write(`strata: ${e.message}\n`);
-    return 2;
-  }
-  io.stderr.write(`strata: internal error: ${(e as Error)?.stack ?? String(err)}\n`);
-  return 3;
+/** Exit code for an error, after printing it as one line (plus a hint line) on stderr (errors.ts). */
+export function reportError(err: unknown, io: Io, verbose: boolean, json = false): number {
+  io.stderr.write(formatError(err, { verbose, json }));
+  return exitCodeOf(err);
 }
 
 /**
@@ -177,14 +167,20 @@ export function action<A extends unknown[]>(io: Io, fn: (ctx: CommandContext, ..
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     let verbose = false;
+    let json = false;
     try {
       const ctx = makeContext(cmd, io);
+      // Library code reads no environment: what it takes from there, the CLI hands it (loaded
+      // only when set: most commands never open the store).
+      const lockSeconds = Number(io.env.STRATA_LOCK_TIMEOUT);
+      if (lockSeconds > 0) (await import('@strata/image-store')).setLockTimeout(lockSeconds * 1000);
       verbose = ctx.globals.verbose;
+      json = ctx.globals.format === 'json';
       const result = await fn(ctx, ...(args.slice(0, -1) as A));
       process.exitCode = await render(result, ctx);
     } catch (err) {
       if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return;
-      process.exitCode = reportError(err, io, verbose);
+      process.exitCode = reportError(err, io, verbose, json);
     }
   };
 }

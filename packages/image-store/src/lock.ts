@@ -20,7 +20,7 @@ export interface StoreLock {
 }
 
 export interface LockOptions {
-  /** Give up after this long (LOCKED). Default: $STRATA_LOCK_TIMEOUT seconds, else 120 s. */
+  /** Give up after this long (LOCKED). Default: what `setLockTimeout` set, else 120 s. */
   timeoutMs?: number;
 }
 
@@ -53,11 +53,18 @@ function holderAlive(h: { pid: number; start?: string }): boolean {
   return now === undefined || now === h.start;
 }
 
+let defaultTimeoutMs = 120_000;
+
+/** How long every store lock of this process waits before LOCKED (the CLI sets it from STRATA_LOCK_TIMEOUT). */
+export function setLockTimeout(ms: number): void {
+  if (Number.isFinite(ms) && ms > 0) defaultTimeoutMs = ms;
+}
+
 export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
   const lockPath = join(root, 'lock');
   const guardPath = join(root, 'lock.break');
   const tmpDir = join(root, 'tmp');
-  const timeoutMs = opts.timeoutMs ?? (Number(process.env.STRATA_LOCK_TIMEOUT) > 0 ? Number(process.env.STRATA_LOCK_TIMEOUT) * 1000 : 120_000);
+  const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
 
   async function tryCreate(token: string): Promise<boolean> {
     const tmp = join(tmpDir, `lockfile-${process.pid}-${randomBytes(6).toString('hex')}`);

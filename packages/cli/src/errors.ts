@@ -1,0 +1,52 @@
+import { StrataError, type ErrorCode } from '@strata/errors';
+
+/**
+ * How an error ends the program, in one place: the exit status of each error code, the hint
+ * printed when the error has none of its own, and the one-line rendering on stderr.
+ */
+
+/** Exit status: 2 for every user-reachable failure (usage or operation), 130 for an interrupt, 3 for a bug. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof StrataError) return err.code === 'INTERRUPTED' ? 130 : 2;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') return 2;
+  return 3;
+}
+
+/** What to do about an error of this code, when the error does not say more itself. */
+export const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
+  USAGE: 'see `strata COMMAND --help`',
+  IMAGE_NOT_FOUND: '`strata image ls` lists the local images; `strata pull REF` fetches one from a registry',
+  INVALID_REFERENCE: 'a reference is [registry/]name[:tag][@sha256:…], in lower case',
+  BLOB_NOT_FOUND: '`strata store check` shows what the store is missing',
+  STORE_CORRUPT: '`strata store check` shows what is damaged; `strata store gc` removes what nothing uses',
+  DIGEST_MISMATCH: 'the bytes were damaged on the way or on disk; fetch or load them again',
+  LOCKED: 'another strata process holds the store lock: wait for it (STRATA_LOCK_TIMEOUT sets how long, in seconds)',
+  RUNTIME_NOT_FOUND: 'install runc or crun (Debian: apt-get install runc), or name one with STRATA_RUNTIME',
+  AUTH_FAILED: '`strata login SERVER` stores credentials (or `docker login`: strata reads ~/.docker/config.json)',
+  DOCKERIGNORE_SYNTAX: 'patterns follow Go filepath.Match; `strata context check PATH` shows which pattern decides',
+  COPY_SOURCE_NOT_FOUND: '`strata context ls` shows what the build context holds after .dockerignore',
+  PORT_ALLOCATED: 'publish on another host port, or give only the container port for an ephemeral one',
+};
+
+export function hintOf(err: StrataError): string | undefined {
+  return err.hint ?? DEFAULT_HINTS[err.code];
+}
+
+/** The text of an error as printed: `strata: <message>` and, where there is one, `hint: <hint>`; or one JSON line. */
+export function formatError(err: unknown, opts: { json?: boolean; verbose?: boolean } = {}): string {
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  if (err instanceof StrataError) {
+    const hint = hintOf(err);
+    if (opts.json) return `${JSON.stringify({ error: { code: err.code, message: oneLine(err.message), ...(hint ? { hint } : {}) } })}\n`;
+    let out = `strata: ${oneLine(err.message)}\n`;
+    if (hint) out += `hint: ${hint}\n`;
+    if (opts.verbose && err.cause) out += `cause: ${String((err.cause as Error).stack ?? err.cause)}\n`;
+    return out;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    return opts.json ? `${JSON.stringify({ error: { code: 'IO_ERROR', message: oneLine(e.message) } })}\n` : `strata: ${oneLine(e.message)}\n`;
+  }
+  return `strata: internal error: ${(e as Error)?.stack ?? String(err)}\n`;
+}
