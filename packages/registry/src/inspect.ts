@@ -2,6 +2,7 @@ import { parseImageConfig, repositoryName, type Reference } from '@strata/oci';
 import type { Registries } from './registry';
 import { DEFAULT_PLATFORM, readSmallBlob, resolveImage, referenceOf } from './resolve';
 import type { PlatformSpec } from './platform';
+import { goTime } from './oci-convert';
 
 /** `skopeo inspect docker://…`'s object, field for field. */
 export interface RemoteInspect {
@@ -59,7 +60,8 @@ export async function inspectRemote(opts: InspectOptions): Promise<RemoteInspect
     Name: repositoryName(ref),
     Digest: r.top.digest,
     RepoTags: tags,
-    ...(config.created !== undefined ? { Created: config.created } : {}),
+    // skopeo prints the time as Go formats it (no trailing zeros in the fraction)
+    ...(config.created !== undefined ? { Created: goTime(config.created) ?? config.created } : {}),
     DockerVersion: typeof config.docker_version === 'string' ? config.docker_version : '',
     Labels: rc.Labels ?? null,
     Architecture: config.architecture,

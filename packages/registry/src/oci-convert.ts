@@ -24,7 +24,7 @@ function goString(s: string): string {
 }
 
 /** time.Time's RFC3339Nano: fraction without trailing zeros, `Z` for a zero offset. */
-function goTime(s: string): string | undefined {
+export function goTime(s: string): string | undefined {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$/.exec(s);
   if (!m) return undefined;
   const frac = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
