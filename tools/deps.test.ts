@@ -126,6 +126,22 @@ describe('declared dependencies', () => {
     expect(problems).toEqual([]);
   });
 
+  it('docs/DEPENDENCIES.md lists and describes every dependency (node tools/deps-table.mjs)', () => {
+    const manifests = [rootManifest, ...pkgs.map((p) => readJson<Manifest>(join(root, 'packages', p, 'package.json')))];
+    const external = (fields: Array<keyof Manifest>) =>
+      [...new Set(manifests.flatMap((m) => fields.flatMap((f) => Object.keys((m[f] as Record<string, string>) ?? {}))))]
+        .filter((d) => !d.startsWith('@strata/'))
+        .sort();
+    const doc = readFileSync(join(root, 'docs/DEPENDENCIES.md'), 'utf8');
+    const listed = (section: string) =>
+      [...(doc.match(new RegExp(`<!-- ${section} -->([\\s\\S]*?)<!-- /${section} -->`))?.[1] ?? '').matchAll(/^\| `([^`]+)` \|.*\|$/gm)]
+        .map((m) => m[1]!)
+        .sort();
+    expect(listed('runtime')).toEqual(external(['dependencies', 'optionalDependencies', 'peerDependencies']));
+    expect(listed('dev')).toEqual(external(['devDependencies']));
+    expect(doc).not.toContain('say what it does for strata');
+  });
+
   it('the root uses every dependency it declares', () => {
     const files = [...codeFiles(join(root, 'tools')), ...codeFiles(join(root, 'packages')), join(root, 'vitest.config.ts')];
     const imported = importedBy(files);
