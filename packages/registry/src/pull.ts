@@ -3,7 +3,7 @@ import {
   formatReference, parseImageConfig, parseIndex, parseManifest, repositoryName, shortId, withDefaultTag,
   type Descriptor, type Digest, type Reference,
 } from '@strata/oci';
-import { commitImages, createStaging, type LoadedImage, type StagedBlob } from '@strata/image';
+import type { LoadedImage, StagedBlob } from '@strata/image';
 import type { Registries } from './registry';
 import { DEFAULT_PLATFORM, parallel, readSmallBlob, resolveImage, referenceOf } from './resolve';
 import { formatPlatform, type PlatformSpec } from './platform';
@@ -66,6 +66,8 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   }
 
   const store = await opts.openStore();
+  // loaded here: inspect, tags and copy need none of the store-side modules (nor their native codecs)
+  const { commitImages, createStaging } = await import('@strata/image');
   const staging = createStaging(opts.root, 'pull');
   let ok = false;
   try {

@@ -3,7 +3,6 @@ import {
   MediaType, layerCompression, ociLayerMediaType, parseManifest, sha256, shortId, withDefaultTag,
   type Descriptor, type Digest, type Manifest, type Reference,
 } from '@strata/oci';
-import { compress } from '@strata/layer';
 import type { Image } from '@strata/image';
 import type { Registries, Repository } from './registry';
 import { parallel, referenceOf } from './resolve';
@@ -92,6 +91,7 @@ export async function pushImage(opts: PushOptions): Promise<PushResult> {
 
   // 2. Layer by layer: skip, mount, or compress and upload.
   const encoding = opts.compress ?? 'gzip';
+  const { compress } = await import('@strata/layer');
   const descs = await parallel(layers, opts.jobs ?? 5, async (layer): Promise<Descriptor> => {
     const diffId = await layer.diffId();
     const candidates = opts.distribution

@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// the parts of undici this uses, not its index (see undici-parts.d.ts)
+import Agent from 'undici/lib/dispatcher/agent.js';
+import apiRequest from 'undici/lib/api/api-request.js';
 import { StrataError } from '@strata/errors';
 import { isLoopback } from './names';
 
@@ -142,6 +145,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const t = { connectMs: 30_000, headersMs: 600_000, bodyMs: 120_000, ...opts.timeouts };
   const dispatchers = new Map<string, Dispatcher>();
+  const pending = new Map<string, Promise<Dispatcher>>();
   const insecure = new Set(opts.insecureHosts ?? []);
   const maxRedirects = opts.maxRedirects ?? 5;
   let extraCa: string[] | undefined;
@@ -187,22 +191,31 @@ export function createTransport(opts: TransportOptions = {}): Transport {
     return tls;
   }
 
-  function dispatcherFor(url: URL): Dispatcher {
+  async function dispatcherFor(url: URL): Promise<Dispatcher> {
     const key = `${url.protocol}//${url.host}`;
     let d = dispatchers.get(key);
     if (d) return d;
+    const waiting = pending.get(key);
+    if (waiting) return waiting;
     const tls = url.protocol === 'https:' ? tlsFor(url.host) : {};
     const base = { connect: { timeout: t.connectMs, ...tls }, headersTimeout: t.headersMs, bodyTimeout: t.bodyMs, connections: 8 };
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
     const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
     if (httpsProxy || httpProxy) {
-      d = new EnvHttpProxyAgent({
-        ...base,
-        httpProxy: httpProxy ?? '',
-        httpsProxy: httpsProxy ?? httpProxy ?? '',
-        noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
-        requestTls: tls,
-      });
+      // the proxy agent is loaded only where a proxy is set; the pool exists before the first await
+      const proxied = import('undici/lib/dispatcher/env-http-proxy-agent.js').then(
+        ({ default: EnvHttpProxyAgent }) =>
+          new EnvHttpProxyAgent({
+            ...base,
+            httpProxy: httpProxy ?? '',
+            httpsProxy: httpsProxy ?? httpProxy ?? '',
+            noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
+            requestTls: tls,
+          }),
+      );
+      pending.set(key, proxied);
+      d = await proxied;
+      pending.delete(key);
     } else {
       d = new Agent(base);
     }
@@ -214,11 +227,13 @@ export function createTransport(opts: TransportOptions = {}): Transport {
     let body: Uint8Array | string | AsyncIterable<Uint8Array> | undefined;
     if (typeof req.body === 'function') body = await req.body();
     else body = req.body;
-    const res = await request(url, {
+    const dispatcher = await dispatcherFor(url);
+    const res = await apiRequest.call(dispatcher, {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: req.method,
       headers,
       body: body as never,
-      dispatcher: dispatcherFor(url),
       headersTimeout: t.headersMs,
       bodyTimeout: t.bodyMs,
     });

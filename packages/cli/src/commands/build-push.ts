@@ -3,11 +3,11 @@ import { parseReference } from '@strata/oci';
 import type { Store } from '@strata/image-store';
 import type { CommandContext } from '../runner';
 import { progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
-import { pushImage } from '@strata/registry';
 
 export async function pushBuilt(ctx: CommandContext, store: Store, tags: string[]): Promise<void> {
   const { distribution } = await storeEnd(ctx);
-  const registries = registriesFor(ctx, undefined);
+  const registries = await registriesFor(ctx, undefined);
+  const { pushImage } = await import('@strata/registry');
   const printer = transferPrinter(ctx, progressMode(ctx, 'plain'));
   try {
     for (const tag of tags) {

@@ -5,11 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { normalizeReference, parseReference, type Reference } from '@strata/oci';
-import { dockerArchive, loadImages, ociArchive } from '@strata/image';
-import { copyImage, parsePlatformSpec, pullImage, pushImage, type CopyEnd, type Registries } from '@strata/registry';
+import type { CopyEnd, Registries } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { pauseHook } from '../test-hooks';
-import { parseBool, progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
+import { parseBool, progressMode, registryOptions, storeEnd, transferPrinter } from './registry-lib';
 
 /** A transport as skopeo spells it, or a plain reference (the store). */
 export type End =
@@ -59,11 +58,14 @@ async function writeAtomically(file: string, stream: AsyncIterable<Uint8Array>):
 export async function run(ctx: CommandContext, srcArg: string, destArg: string, flags: CopyFlags): Promise<CommandResult> {
   const src = parseEnd(srcArg);
   const dest = parseEnd(destArg);
+  const { copyImage, parsePlatformSpec, pullImage, pushImage } = await import('@strata/registry');
+  const { dockerArchive, loadImages, ociArchive } = await import('@strata/image');
   const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
   const opened: Registries[] = [];
+  const { openRegistries } = await import('@strata/registry');
   const regs = (v: string | undefined, flag: string) => {
-    const r = registriesFor(ctx, parseBool(v, flag));
+    const r = openRegistries(registryOptions(ctx, parseBool(v, flag)));
     opened.push(r);
     return r;
   };

@@ -18,7 +18,7 @@ export async function runRemoteInspect(ctx: CommandContext, refs: string[], flag
   if (refs.length !== 1) throw new StrataError('USAGE', 'inspect docker://… takes exactly one reference');
   if (flags.format && flags.format !== 'json' && flags.format !== 'table') throw new StrataError('USAGE', '--format templates apply to local images; docker://… prints JSON');
   const reference = registryReference(refs[0]);
-  const registries = registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const registries = await registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
   try {
     if (flags.config) {
       const bytes = await remoteConfig({ registries, reference });

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { formatReference, parseReference, withDefaultTag } from '@strata/oci';
-import { parsePlatformSpec, pullImage } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { pauseHook } from '../test-hooks';
 import { parseBool, progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
@@ -19,11 +18,12 @@ export function registryReference(s: string) {
 }
 
 export async function run(ctx: CommandContext, refArg: string, flags: PullFlags): Promise<CommandResult> {
+  const { parsePlatformSpec, pullImage } = await import('@strata/registry');
   const reference = registryReference(refArg);
   if (flags.allPlatforms && flags.platform) throw new StrataError('USAGE', '--platform and --all-platforms exclude each other');
   const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
-  const registries = registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const registries = await registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
   const { store, distribution } = await storeEnd(ctx);
   try {
     const r = await pullImage({

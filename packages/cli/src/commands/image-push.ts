@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { formatReference, withDefaultTag } from '@strata/oci';
-import { pushImage } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { registryReference } from './image-pull';
 import { parseBool, progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
@@ -33,7 +32,8 @@ export async function run(ctx: CommandContext, refArg: string, dest: string | un
   const { store, distribution } = await storeEnd(ctx);
   const stored = await store.useImage(refArg.replace(/^docker:\/\//, ''));
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
-  const registries = registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const registries = await registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const { pushImage } = await import('@strata/registry');
   try {
     const r = await pushImage({
       registries,

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { listTags, remoteDigest } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { registryReference } from './image-pull';
 import { parseBool, registriesFor } from './registry-lib';
 
 export async function runTags(ctx: CommandContext, ref: string, flags: { tlsVerify?: string }): Promise<CommandResult> {
-  const registries = registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const registries = await registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const { listTags } = await import('@strata/registry');
   try {
     const tags = await listTags(registries, registryReference(ref));
     if (ctx.globals.format === 'json') return { kind: 'records', records: tags.map((tag) => ({ tag })) };
@@ -16,7 +16,8 @@ export async function runTags(ctx: CommandContext, ref: string, flags: { tlsVeri
 }
 
 export async function runDigest(ctx: CommandContext, ref: string, flags: { tlsVerify?: string }): Promise<CommandResult> {
-  const registries = registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const registries = await registriesFor(ctx, parseBool(flags.tlsVerify, '--tls-verify'));
+  const { remoteDigest } = await import('@strata/registry');
   try {
     return { kind: 'text', text: await remoteDigest(registries, registryReference(ref)) };
   } finally {

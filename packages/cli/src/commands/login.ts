@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
-import { login, logout } from '@strata/registry';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { parseBool, registryOptions } from './registry-lib';
 
@@ -25,12 +24,14 @@ export async function runLogin(ctx: CommandContext, server: string | undefined, 
   const password = flags.passwordStdin ? await readStdin(ctx) : flags.password;
   if (!password) throw new StrataError('USAGE', 'login needs a password: --password-stdin (or -p)');
   if (flags.password !== undefined) ctx.log('WARNING! Using --password via the CLI is insecure. Use --password-stdin.');
+  const { login } = await import('@strata/registry');
   const r = await login({ ...registryOptions(ctx, parseBool(flags.tlsVerify, '--tls-verify')), server, username: flags.username, password, env: ctx.io.env });
   ctx.debug(`login for ${r.domain} saved in ${r.where}`);
   return { kind: 'text', text: 'Login Succeeded' };
 }
 
 export async function runLogout(ctx: CommandContext, server: string | undefined): Promise<CommandResult> {
+  const { logout } = await import('@strata/registry');
   const r = await logout({ server, env: ctx.io.env });
   return { kind: 'text', text: r.removed ? `Removing login credentials for ${r.domain}` : `Not logged in to ${r.domain}` };
 }

@@ -1,14 +1,16 @@
 // Shared by the registry commands: options → registries, the store end, transfer progress.
 import { StrataError } from '@strata/errors';
 import { openDistribution, openStore, type Store } from '@strata/image-store';
-import { openRegistries, type Registries, type TransferEvent } from '@strata/registry';
+import type { Registries, TransferEvent } from '@strata/registry';
 import type { CommandContext } from '../runner';
 import { parseBool, registryOptions } from './registry-options';
 
 export { parseBool, registryOptions };
 
 /** Registries for one end of a transfer; its TLS setting is its own. */
-export function registriesFor(ctx: CommandContext, tlsVerify: boolean | undefined): Registries {
+export async function registriesFor(ctx: CommandContext, tlsVerify: boolean | undefined): Promise<Registries> {
+  // loaded on use: every `image …` command registers these verbs, few of them reach a registry
+  const { openRegistries } = await import('@strata/registry');
   return openRegistries(registryOptions(ctx, tlsVerify));
 }
 
