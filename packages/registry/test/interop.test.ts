@@ -31,7 +31,7 @@ describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
   it('docker pulls and runs an image strata pushed', async () => {
     const env = envFor(plain, join(dir, 'cfg-plain'));
     const ref = `${plain.host}/interop/bb:1`;
-    await strataOk(['push', 'bb:1', ref], root(), env);
+    const pushed = await strataOk(['push', 'bb:1', ref], root(), env);
     dockerImages.push(ref);
     await dockerOk(['pull', '-q', ref], { env });
     const ran = await docker(['run', '--rm', '--network', 'none', ref, '/bin/busybox', 'echo', 'pushed by strata'], { env });
@@ -39,6 +39,10 @@ describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
     // the image ID Docker computes is the config digest strata kept
     const id = (await dockerOk(['image', 'inspect', '-f', '{{.Id}}', ref])).out.trim();
     expect((await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'bb:1'], root(), env)).out.trim()).toBe(id);
+    // the digest docker pulled is the one strata pushed, and both list it in RepoDigests
+    const dockerDigests = JSON.parse((await dockerOk(['image', 'inspect', '-f', '{{json .RepoDigests}}', ref])).out);
+    expect(dockerDigests).toEqual([pushed.out.trim().replace(':1@', '@')]);
+    expect(JSON.parse((await strataOk(['image', 'inspect', 'bb:1'], root(), env)).out)[0].RepoDigests).toEqual(dockerDigests);
   });
 
   it('strata pulls what docker push and skopeo copy pushed', async () => {

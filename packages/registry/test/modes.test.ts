@@ -50,6 +50,9 @@ describe.skipIf(!ready).each(['plain', 'basic', 'tls', 'token'] as const)('docke
     const other = join(dir, 'store2');
     await strataOk(['pull', '-q', `${reg.host}/modes/bb:1`], other, env);
     expect((await strataOk(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/modes/bb:1`], other, env)).out.trim()).toBe(id);
+    // RepoDigests as Docker shows them: the repository and the manifest digest pushed
+    const digest = pushed.out.trim().split('@')[1];
+    expect(JSON.parse((await strataOk(['image', 'inspect', `${reg.host}/modes/bb:1`], other, env)).out)[0].RepoDigests).toEqual([`${reg.host}/modes/bb@${digest}`]);
     const check = await runStrata(['store', 'check'], { root: other });
     expect(check.code).toBe(0);
   });

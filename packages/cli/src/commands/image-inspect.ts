@@ -1,7 +1,7 @@
 // `strata image inspect REF… [--format TEMPLATE]`: Docker's JSON array, or a Go template per image.
 import { existsSync } from 'node:fs';
 import { isStrataError } from '@strata/errors';
-import { openStore, readIndex, refName, type Store } from '@strata/image-store';
+import { openDistribution, openStore, readIndex, refName, type Store } from '@strata/image-store';
 import {
   compileTemplate,
   dockerInspect,
@@ -138,6 +138,19 @@ export interface ImageInspectOptions {
   format?: string;
 }
 
+/** Docker's RepoDigests: `name@digest` of each registry the image was pulled from or pushed to (the index's digest for multi-platform pulls). */
+function repoDigests(store: Store, id: Digest): string[] {
+  const seen = new Set<string>();
+  for (const s of openDistribution(store.root).imageSources(id)) {
+    try {
+      seen.add(familiarReference({ ...parseReference(s.repository), digest: s.indexDigest ?? s.digest }));
+    } catch {
+      // a record naming no valid repository: not shown
+    }
+  }
+  return [...seen].sort();
+}
+
 /** The inspect object of one stored image. */
 export async function inspectStoredImage(store: Store, ref: string): Promise<DockerImageInspect> {
   const img = await findImage(store, ref);
@@ -148,7 +161,7 @@ export async function inspectStoredImage(store: Store, ref: string): Promise<Doc
     id: img.id,
     config: img.config,
     repoTags: tags,
-    repoDigests: [],
+    repoDigests: repoDigests(store, img.id),
     size,
     lastTagTime: img.lastTagTime,
   });
