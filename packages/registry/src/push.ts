@@ -75,6 +75,8 @@ export async function pushImage(opts: PushOptions): Promise<PushResult> {
       continue;
     }
     if (m.config.digest !== imageId || m.layers.length !== layers.length) continue;
+    // an explicit --compress asks for that format: a manifest in another is not reused
+    if (opts.compress !== undefined && m.layers.some((l) => layerCompression(l.mediaType) !== opts.compress)) continue;
     if (current?.digest === src.digest) {
       for (const l of m.layers) progress({ type: 'layer', id: shortId(l.digest), status: 'Layer already exists' });
       stats.skipped = m.layers.length;

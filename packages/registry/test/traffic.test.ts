@@ -38,6 +38,20 @@ describe.skipIf(!ready)('registry traffic and builds', () => {
     expect((await strataOk(['image', 'digest', `docker://${reg.host}/traffic/copied:1`], join(dir, 'src'), env)).out).toBe(a);
   });
 
+  it('--chunk-size uploads in PATCH chunks; --compress zstd; both pull back to the same image', async () => {
+    const src = join(dir, 'src');
+    const before = countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//);
+    await strataOk(['push', '--chunk-size', '256k', '--compress', 'zstd', 'bb:1', `${reg.host}/traffic/zstd:1`], src, env);
+    // a ~2 MB zstd layer in 256 KiB chunks
+    expect(countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//) - before).toBeGreaterThan(2);
+    const manifest = JSON.parse((await strataOk(['image', 'inspect', '--raw', `docker://${reg.host}/traffic/zstd:1`], src, env)).out);
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd']);
+    const other = join(dir, 'zstd-puller');
+    await strataOk(['pull', '-q', `${reg.host}/traffic/zstd:1`], other, env);
+    const id = (await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'bb:1'], src, env)).out;
+    expect((await strataOk(['image', 'inspect', '-f', '{{.Id}}', `${reg.host}/traffic/zstd:1`], other, env)).out).toBe(id);
+  });
+
   it('build FROM a registry image pulls it; --push sends only the new layer; --pull re-checks', async () => {
     const root = join(dir, 'builder');
     const ctxDir = join(dir, 'context');
