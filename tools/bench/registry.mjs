@@ -11,7 +11,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, measure, median, option } from './lib.mjs';
 
@@ -95,13 +95,16 @@ try {
       const noop = measure(strata, ['--root', storeA, 'push', '-q', IMAGE, `${rs.host}/bench:s`], { env });
       const inspect = measure(strata, ['image', 'inspect', `docker://${rs.host}/bench:s`], { env });
       const skInspect = measure('skopeo', ['inspect', '--tls-verify=false', `docker://${rs.host}/bench:s`], { env });
+      // node's and the bundle's own start, for scale: a busy machine stretches it most
+      const startup = measure(strata, ['--version'], { env });
+      note('startup', startup.secs);
       note('dockerPush', dpush.secs);
       note('strataPush', spush.secs);
       note('pushRss', spush.rssMB);
       note('noopPush', noop.secs);
       note('inspect', inspect.secs);
       note('skopeoInspect', skInspect.secs);
-      console.log(`run ${run + 1} push: docker ${fmt(dpush.secs)}, strata ${fmt(spush.secs)} (${(spush.secs / dpush.secs).toFixed(2)}×, RSS ${spush.rssMB.toFixed(0)} MB) | no-op push ${fmt(noop.secs)} | inspect docker:// ${fmt(inspect.secs)} (skopeo ${fmt(skInspect.secs)})`);
+      console.log(`run ${run + 1} push: docker ${fmt(dpush.secs)}, strata ${fmt(spush.secs)} (${(spush.secs / dpush.secs).toFixed(2)}×, RSS ${spush.rssMB.toFixed(0)} MB) | no-op push ${fmt(noop.secs)} | inspect docker:// ${fmt(inspect.secs)} (skopeo ${fmt(skInspect.secs)}; strata --version ${fmt(startup.secs)})`);
 
       // pull, cold, of what docker pushed (gzip layers as Docker writes them)
       const oci = join(work, `oci-${run}`);
@@ -130,7 +133,8 @@ try {
   console.log('\nmedians:');
   console.log(`  pull:   strata ${fmt(m('strataPull'))} = ${(m('strataPull') / m('skopeoPull')).toFixed(2)}× skopeo copy (target ≤ 1.5), ${(m('strataPull') / m('dockerPull')).toFixed(2)}× docker pull (target ≤ 0.3); peak RSS ${m('pullRss').toFixed(0)} MB`);
   console.log(`  push:   strata ${fmt(m('strataPush'))} = ${(m('strataPush') / m('dockerPush')).toFixed(2)}× docker push (target ≤ 0.5); peak RSS ${m('pushRss').toFixed(0)} MB`);
-  console.log(`  no-op push ${fmt(m('noopPush'))}, inspect docker:// ${fmt(m('inspect'))} (target ≤ 0.3 s each; skopeo inspect ${fmt(m('skopeoInspect'))})`);
+  console.log(`  no-op push ${fmt(m('noopPush'))}, inspect docker:// ${fmt(m('inspect'))} (target ≤ 0.3 s each; skopeo inspect ${fmt(m('skopeoInspect'))}; strata --version ${fmt(m('startup'))})`);
+  console.log(`  load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores: figures above ~2 mean a contended machine)`);
 
   if (big) {
     // peak RSS moving a 1 GiB layer: push (compressing) and pull (decompressing), both streaming
