@@ -17,7 +17,13 @@ const sorted = (s: string) => s.split('\n').filter(Boolean).sort();
 
 describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
   const root = join(tempDir(), 'store');
-  const s = (args: string[], input?: string) => runStrata(args, { root, input });
+  // No bridge network unless a test asks: the bridge tests (packages/container/test/network.test.ts)
+  // count what containers leave on the host, and containers of other files would disturb them.
+  const noBridge = (args: string[]) => {
+    const i = args.findIndex((a, j) => args[j - 1] === 'container' && (a === 'run' || a === 'create'));
+    return i < 0 || args.includes('--network') ? args : [...args.slice(0, i + 1), '--network', 'none', ...args.slice(i + 1)];
+  };
+  const s = (args: string[], input?: string) => runStrata(noBridge(args), { root, input });
 
   beforeAll(async () => {
     const r = await s(['image', 'import', '--change', 'CMD ["sh"]', busyboxRootfsTar(), IMAGE]);
@@ -138,7 +144,7 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
       [['sleep', '60'], 137], // PID 1 without a handler ignores SIGTERM
     ];
     for (const [cmd, want] of cases) {
-      const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'term', '--stop-timeout', '1', IMAGE, ...cmd], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--network', 'none', '--name', 'term', '--stop-timeout', '1', IMAGE, ...cmd], { stdio: 'ignore' });
       for (let i = 0; i < 100; i++) {
         await new Promise((r) => setTimeout(r, 100));
         if ((await s(['--format', 'json', 'container', 'ls'])).out.includes('"term"')) break;
@@ -169,7 +175,7 @@ describe.skipIf(!peerAvailable('runc'))('strata container (runc)', () => {
   });
 
   it('SIGKILL of strata mid-run leaves no mount or runtime state after the next command', async () => {
-    const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--name', 'victim', IMAGE, 'sleep', '60'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [STRATA_BIN, '--root', root, 'container', 'run', '--network', 'none', '--name', 'victim', IMAGE, 'sleep', '60'], { stdio: 'ignore' });
     let running = false;
     for (let i = 0; i < 100 && !running; i++) {
       await new Promise((r) => setTimeout(r, 100));

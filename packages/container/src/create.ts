@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname as hostHostname } from 'node:os';
 import { createWritableLayer, removeWritableLayer } from '@strata/cow';
 import { StrataError, wrapError } from '@strata/errors';
@@ -93,6 +94,24 @@ export function mergeEnv(base: string[], extra: string[]): string[] {
     else out.push(e);
   }
   return out;
+}
+
+/**
+ * Docker's copy-up keeps files' times but not those of directories it wrote children into (it
+ * sets a directory's times before its children): such a directory shows the time of the copy,
+ * an empty one keeps its own. `cp -a` kept them all; do as Docker.
+ */
+function directoriesAtCopyTime(dir: string): void {
+  const now = Date.now() / 1000;
+  const walk = (d: string) => {
+    const names = readdirSync(d);
+    for (const n of names) {
+      const p = join(d, n);
+      if (lstatSync(p).isDirectory()) walk(p);
+    }
+    if (names.length) utimesSync(d, now, now);
+  };
+  walk(dir);
 }
 
 /** `--network` → the mode (and, for container:, the container it names must exist). */
@@ -308,7 +327,10 @@ export async function createContainer(root: string, o: CreateOptions): Promise<C
       if (!m.nocopy && volumeIsEmpty(v)) copies.push({ path: m.target, dest: v.mountpoint });
     }
     writeContainer(root, rec); // anonymous volumes now have their names
-    if (copies.length) await w.copyOut(copies);
+    if (copies.length) {
+      const copied = await w.copyOut(copies);
+      for (const c of copies) if (copied.includes(c.path)) directoriesAtCopyTime(c.dest);
+    }
   } catch (err) {
     for (const m of mounts) if (m.type === 'volume' && m.source) removeVolumeUser(root, m.source, id);
     for (const n of made) {
