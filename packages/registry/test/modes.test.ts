@@ -42,10 +42,10 @@ describe.skipIf(!ready).each(['plain', 'basic', 'tls', 'token'] as const)('docke
     const pushed = await strataOk(['image', 'push', '--progress', 'plain', 'bb:1', `${reg.host}/modes/bb:1`], root(), env);
     expect(pushed.out).toMatch(new RegExp(`^${reg.host}/modes/bb:1@sha256:[0-9a-f]{64}\\n$`));
     expect(pushed.stderr).not.toContain(reg.password);
-    const before = uploads(reg.log());
+    const before = uploads(await reg.settledLog());
     const again = await strataOk(['--format', 'json', 'image', 'push', 'bb:1', `${reg.host}/modes/bb:1`], root(), env);
     expect(JSON.parse(again.out)).toMatchObject({ uploaded: 0, uploadedBytes: 0 });
-    expect(uploads(reg.log())).toBe(before);
+    expect(uploads(await reg.settledLog())).toBe(before);
     const id = (await strataOk(['image', 'inspect', '--format', '{{.Id}}', 'bb:1'], root(), env)).out.trim();
     const other = join(dir, 'store2');
     await strataOk(['pull', '-q', `${reg.host}/modes/bb:1`], other, env);

@@ -15,7 +15,7 @@ describe.skipIf(!ready)('registry traffic and builds', () => {
   let reg: RegistryServer;
   let dir: string;
   const env = { TZ: 'UTC', SOURCE_DATE_EPOCH: '' };
-  const mounts = () => countRequests(reg.log(), 'POST', /\/blobs\/uploads\/\?mount=/);
+  const mounts = async () => countRequests(await reg.settledLog(), 'POST', /\/blobs\/uploads\/\?mount=/);
 
   beforeAll(async () => {
     dir = tempDir('strata-traffic-');
@@ -29,21 +29,21 @@ describe.skipIf(!ready)('registry traffic and builds', () => {
   });
 
   it('a copy within one registry mounts every blob and uploads none', async () => {
-    const up = uploads(reg.log());
-    const m = mounts();
+    const up = uploads(await reg.settledLog());
+    const m = await mounts();
     await strataOk(['image', 'copy', `docker://${reg.host}/traffic/base:1`, `docker://${reg.host}/traffic/copied:1`], join(dir, 'src'), env);
-    expect(uploads(reg.log())).toBe(up);
-    expect(mounts() - m).toBe(2); // the layer and the config
+    expect(uploads(await reg.settledLog())).toBe(up);
+    expect((await mounts()) - m).toBe(2); // the layer and the config
     const a = (await strataOk(['image', 'digest', `docker://${reg.host}/traffic/base:1`], join(dir, 'src'), env)).out;
     expect((await strataOk(['image', 'digest', `docker://${reg.host}/traffic/copied:1`], join(dir, 'src'), env)).out).toBe(a);
   });
 
   it('--chunk-size uploads in PATCH chunks; --compress zstd; both pull back to the same image', async () => {
     const src = join(dir, 'src');
-    const before = countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//);
+    const before = countRequests(await reg.settledLog(), 'PATCH', /\/blobs\/uploads\//);
     await strataOk(['push', '--chunk-size', '256k', '--compress', 'zstd', 'bb:1', `${reg.host}/traffic/zstd:1`], src, env);
     // a ~2 MB zstd layer in 256 KiB chunks
-    expect(countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//) - before).toBeGreaterThan(2);
+    expect(countRequests(await reg.settledLog(), 'PATCH', /\/blobs\/uploads\//) - before).toBeGreaterThan(2);
     const manifest = JSON.parse((await strataOk(['image', 'inspect', '--raw', `docker://${reg.host}/traffic/zstd:1`], src, env)).out);
     expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd']);
     const other = join(dir, 'zstd-puller');
@@ -59,15 +59,15 @@ describe.skipIf(!ready)('registry traffic and builds', () => {
     writeFileSync(join(dir, 'Dockerfile'), `FROM ${reg.host}/traffic/base:1\nCOPY hello.txt /hello.txt\n`);
     await import('node:fs').then((fs) => fs.mkdirSync(ctxDir, { recursive: true }));
     writeFileSync(join(ctxDir, 'hello.txt'), 'hello from a layer of its own\n');
-    const upBefore = countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//);
-    const m = mounts();
+    const upBefore = countRequests(await reg.settledLog(), 'PATCH', /\/blobs\/uploads\//);
+    const m = await mounts();
     await strataOk(['build', '-q', '-f', join(dir, 'Dockerfile'), '-t', `${reg.host}/traffic/app:1`, '--push', ctxDir], root, env);
     // one layer streamed (one PATCH), the base layer mounted from traffic/base where it came from
-    expect(countRequests(reg.log(), 'PATCH', /\/blobs\/uploads\//) - upBefore).toBe(1);
-    expect(mounts() - m).toBe(1);
-    const pulls = countRequests(reg.log(), 'GET', /\/traffic\/base\/manifests\//);
+    expect(countRequests(await reg.settledLog(), 'PATCH', /\/blobs\/uploads\//) - upBefore).toBe(1);
+    expect((await mounts()) - m).toBe(1);
+    const pulls = countRequests(await reg.settledLog(), 'GET', /\/traffic\/base\/manifests\//);
     await strataOk(['build', '-q', '--pull', '-f', join(dir, 'Dockerfile'), '-t', 'app:2', ctxDir], root, env);
-    expect(countRequests(reg.log(), 'GET', /\/traffic\/base\/manifests\//)).toBe(pulls + 1);
+    expect(countRequests(await reg.settledLog(), 'GET', /\/traffic\/base\/manifests\//)).toBe(pulls + 1);
     const other = join(dir, 'puller');
     await strataOk(['pull', '-q', `${reg.host}/traffic/app:1`], other, env);
     expect((await strataOk(['image', 'cat', `${reg.host}/traffic/app:1`, '/hello.txt'], other, env)).out).toBe('hello from a layer of its own\n');

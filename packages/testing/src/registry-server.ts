@@ -27,6 +27,8 @@ export interface RegistryServer {
   certsDir?: string;
   /** Everything the registry logged (its access log counts requests). */
   log(): string;
+  /** The log once the registry has been quiet for 200 ms (its access-log lines may trail the responses). */
+  settledLog(): Promise<string>;
   /** Requests the token server answered (token mode). */
   tokenRequests(): Array<{ scope: string[]; authorized: boolean }>;
   stop(): Promise<void>;
@@ -176,6 +178,13 @@ export async function startRegistry(mode: RegistryMode, dir: string, opts: { use
     caFile,
     certsDir,
     log: () => log,
+    settledLog: async () => {
+      for (let i = 0, seen = -1; i < 30 && seen !== log.length; i++) {
+        seen = log.length;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return log;
+    },
     tokenRequests: () => token?.requests ?? [],
     stop: async () => {
       child.kill('SIGTERM');
