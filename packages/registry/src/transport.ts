@@ -202,9 +202,10 @@ export function createTransport(opts: TransportOptions = {}): Transport {
     const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
     const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
     if (httpsProxy || httpProxy) {
-      // the proxy agent is loaded only where a proxy is set; the pool exists before the first await
-      const proxied = import('undici/lib/dispatcher/env-http-proxy-agent.js').then(
-        ({ default: EnvHttpProxyAgent }) =>
+      // the proxy agent is loaded only where a proxy is set; the pool is shared before the first await
+      // undici's index here: the proxy agents use request APIs its index installs on Dispatcher
+      const proxied = import('undici').then(
+        ({ EnvHttpProxyAgent }) =>
           new EnvHttpProxyAgent({
             ...base,
             httpProxy: httpProxy ?? '',
