@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
 import { parseMount, type Mount, type RunInstruction } from '@strata/dockerfile';
-import { runOnLayers } from '@strata/cow';
+import { runOnLayers, upperNotes } from '@strata/cow';
 import { runProcess, type MountSpec } from '@strata/runtime';
-import { applyLayer, readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { applyLayer, writeTar, type TarWriteEntry } from '@strata/tar';
+import type { Digest } from '@strata/oci';
 import { lowerFs } from './lower-fs';
 import { stepKey } from '@strata/layer-cache';
 import { cleanSource } from './copy-plan';
@@ -88,6 +89,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
   const id = ctx.stepId;
   const tail: string[] = [];
   let cleanupLayer: (() => Promise<void>) | undefined;
+  let commit: ((diffId: Digest) => boolean) | undefined;
   const scratch = join(ctx.store.root, 'tmp', `build-run-${process.pid}-${randomBytes(6).toString('hex')}`);
   const releases: Array<() => void> = [];
   try {
@@ -158,6 +160,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
         root: ctx.store.root,
         layers: st.layers,
         config: { args: argv, env: procEnv, cwd: st.config.WorkingDir || '/', user: st.config.User ?? '', network },
+        output: 'entries',
         exec: (c) =>
           runProcess({
             ...c,
@@ -173,7 +176,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
           }),
       });
       cleanupLayer = r.cleanup;
-      if (r.exitCode !== 0 || !r.layer) {
+      if (r.exitCode !== 0) {
         const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
         throw new StrataError('BUILD_FAILED', `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}${shown}`);
       }
@@ -198,23 +201,18 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
           }
         }
       }
-      const layerPath = r.layer.path;
-      if (stubs.length === 0 && ctx.epoch === undefined) return createReadStream(layerPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
-      async function* entries(): AsyncGenerator<TarWriteEntry> {
+      // The layer streams from the upper dir straight into the store (one walk, one write), and
+      // what the walk notices lets the upper dir become the layer's snapshot afterwards.
+      const notes = upperNotes(ctx.epoch);
+      const names = new Set(stubs.map((x) => x.path));
+      function* entries(): Generator<TarWriteEntry> {
         yield* stubs;
-        const names = new Set(stubs.map((x) => x.path));
-        for await (const { entry, body } of readTar(createReadStream(layerPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>)) {
-          if (entry.path === '.' || names.has(entry.path)) {
-            for await (const _ of body) void _;
-            continue;
-          }
-          const { name: _n, ...rest } = entry;
-          void _n;
-          yield entry.type === 'file' ? { ...rest, open: () => body } : rest;
-        }
+        for (const e of r.entries(notes)) if (!names.has(e.path)) yield e;
       }
+      if (ctx.opts.snapshotsFromUpper !== false) commit = (diffId) => r.commitSnapshot({ diffId, notes, extraDirs: stubs });
       return writeTar(entries(), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
     });
+    if (!cached && commit && rec.layer) commit(rec.layer.digest);
     addLayer(ctx, st, rec, createdBy);
     return { cached };
   } finally {

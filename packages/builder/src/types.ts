@@ -52,6 +52,12 @@ export interface BuildOptions {
   cacheTo?: string;
   /** The layer cache (default: the store's own). */
   layerCache?: LayerCache;
+  /**
+   * A RUN step's upper dir becomes the snapshot of its layer (default true), so the next step
+   * unpacks nothing. False: the snapshot is unpacked from the stored layer when needed (the
+   * tests compare the two ways).
+   */
+  snapshotsFromUpper?: boolean;
 }
 
 export interface StepReport {

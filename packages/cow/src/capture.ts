@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { Hasher, type Digest } from '@strata/oci';
 import { entryFromStat, hardlinks, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
-import { comparePaths, joinRel, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
+import { comparePaths, joinRel, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
 import { lowerView, type LowerDir } from './lower-view';
 
@@ -98,12 +98,38 @@ function what(a: BigIntStats, b: BigIntStats): NonNullable<Change['what']> {
 }
 
 /**
+ * What a walk of an upper dir noticed that committing the dir as a snapshot needs: overlayfs's own
+ * xattrs to strip, the opaque directories, entries a layer does not hold, and mtimes the layer
+ * clamps (`clampMtime`).
+ */
+export interface UpperNotes {
+  /** With SOURCE_DATE_EPOCH: entries whose mtime the layer tar clamps to it. */
+  clampMtime?: number;
+  overlayXattrs: Array<{ path: string; names: string[] }>;
+  opaque: string[];
+  /** Entries the layer leaves out or reads differently (sockets, user files named .wh.*). */
+  unusual: string[];
+  clamped: Array<{ path: string; symlink: boolean }>;
+}
+
+export function upperNotes(clampMtime?: number): UpperNotes {
+  return { clampMtime, overlayXattrs: [], opaque: [], unusual: [], clamped: [] };
+}
+
+/**
  * The upper dir as OCI layer entries, in deterministic (sorted) order: 0/0 char devices become
  * `.wh.<name>`, an opaque directory gets a `.wh..wh..opq` entry right after it, overlay's own
  * xattrs are dropped, other xattrs kept; files linked several times become hardlink entries.
+ * Without `xattrs` (a map of the whole tree), each entry's are read as it is visited: one walk.
  */
-export function* upperEntries(upperdir: string, xattrs = readTreeXattrs(upperdir)): Generator<TarWriteEntry> {
+export function* upperEntries(upperdir: string, xattrs?: Map<string, Record<string, Buffer>>, notes?: UpperNotes): Generator<TarWriteEntry> {
   const linked = hardlinks();
+  const attrsOf = (rel: string, abs: string) => (xattrs ? xattrs.get(rel) : readXattrs(abs));
+  if (notes) {
+    const own = attrsOf('.', upperdir);
+    const names = Object.keys(own ?? {}).filter((k) => OVERLAY_XATTR.test(k) && k !== 'trusted.overlay.opaque');
+    if (names.length) notes.overlayXattrs.push({ path: '.', names });
+  }
   function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
     for (const name of sortedNames(abs)) {
       const crel = joinRel(rel, name);
@@ -114,15 +140,25 @@ export function* upperEntries(upperdir: string, xattrs = readTreeXattrs(upperdir
         continue;
       }
       const e = entryFromStat(crel, cabs, st);
-      if (!e) continue;
-      const attrs = xattrs.get(crel);
+      if (!e) {
+        notes?.unusual.push(crel);
+        continue;
+      }
+      if (notes && name.startsWith(WHITEOUT_PREFIX)) notes.unusual.push(crel);
+      const attrs = attrsOf(crel, cabs);
       if (attrs) {
         const kept = Object.fromEntries(Object.entries(attrs).filter(([k]) => !OVERLAY_XATTR.test(k)));
         if (Object.keys(kept).length) e.xattrs = kept;
+        if (notes) {
+          const strip = Object.keys(attrs).filter((k) => OVERLAY_XATTR.test(k) && k !== 'trusted.overlay.opaque');
+          if (strip.length) notes.overlayXattrs.push({ path: crel, names: strip });
+        }
       }
+      if (notes?.clampMtime !== undefined && e.mtime > notes.clampMtime) notes.clamped.push({ path: crel, symlink: e.type === 'symlink' });
       yield linked(e, st);
       if (e.type === 'dir') {
         if (attrs?.['trusted.overlay.opaque']?.toString() === 'y') {
+          notes?.opaque.push(crel);
           yield { path: joinRel(crel, WHITEOUT_OPAQUE), type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };
         }
         yield* visit(crel, cabs);

@@ -1,14 +1,15 @@
-export { ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, snapshotsDir, readSnapshotMeta } from './snapshots';
+export { commitSnapshot, ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, snapshotsDir, readSnapshotMeta } from './snapshots';
 export type { Snapshot } from './snapshots';
 export {
   createWritableLayer, writableLayer, removeWritableLayer, listWritableLayers, recoverWritableLayers, writableDir,
   writableSnapshotsPresent, ensureWritableSnapshots, snapshotsInUse, pruneSnapshots,
 } from './writable';
 export type { WritableLayer, WritableLayerRecord, CreateWritableOptions, WritableRecovery, RootfsSpec } from './writable';
-export { upperChanges, copyChanges, upperEntries, writeLayerFile } from './capture';
+export { upperChanges, copyChanges, upperEntries, upperNotes, writeLayerFile } from './capture';
+export type { UpperNotes } from './capture';
 export { overlaySupported, buildCopyRootfs } from './copy';
 export { runOnLayers } from './run-on-layers';
-export type { RunOnLayersOptions, RunOnLayersResult, ExecContext } from './run-on-layers';
+export type { RunOnLayersOptions, RunOnLayersResult, ExecContext, CommitOptions } from './run-on-layers';
 export { currentOwner, ownerAlive, ownerOf } from './owner';
 export type { Owner } from './owner';
 export { readTreeXattrs } from './xattrs';

@@ -101,6 +101,34 @@ function implicitDirBelow(below: ReturnType<typeof lowerView>, rel: string): Imp
   return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: Number(st.mtimeNs) / 1e9, atime: Number(st.atimeNs) / 1e9 };
 }
 
+/**
+ * Make `dir` (a tree in overlay lower-dir form: whiteouts as 0/0 char devices, opaque directories
+ * marked) the snapshot of `chainId`, by renaming it into place: a RUN step's upper dir is
+ * already the unpacked form of its layer (containerd's overlay snapshotter commits it the same
+ * way), so nothing is unpacked again. False, leaving `dir` where it is, when the snapshot exists.
+ */
+export function commitSnapshot(root: string, o: { chainId: Digest; diffId: Digest; dir: string; opaque: string[] }): boolean {
+  const base = snapshotsDir(root);
+  const dest = join(base, digestHex(o.chainId));
+  if (readMeta(dest)) return false;
+  mkdirSync(base, { recursive: true });
+  const tmp = join(base, `.tmp-${digestHex(o.chainId).slice(0, 16)}-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(tmp);
+  renameSync(o.dir, join(tmp, 'fs'));
+  const meta: Meta = { chainId: o.chainId, diffId: o.diffId, opaque: o.opaque.filter((p) => p !== '.'), created: new Date().toISOString() };
+  writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(meta)}\n`);
+  try {
+    renameSync(tmp, dest);
+    return true;
+  } catch (err) {
+    // Another process committed or unpacked the same snapshot first: give the tree back.
+    renameSync(join(tmp, 'fs'), o.dir);
+    rmSync(tmp, { recursive: true, force: true });
+    if (readMeta(dest)) return false;
+    throw err;
+  }
+}
+
 /** A snapshot's metadata, when it is complete. */
 export function readSnapshotMeta(root: string, chainId: Digest): { chainId: Digest; diffId: Digest; opaque: string[] } | undefined {
   return readMeta(join(snapshotsDir(root), digestHex(chainId)));

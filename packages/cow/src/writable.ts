@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { chainIds, digestHex, type Digest } from '@strata/oci';
 import { changeEntries, type Change, type Layer } from '@strata/layer';
-import { copyChanges, upperChanges, upperEntries, writeLayerFile } from './capture';
+import { copyChanges, upperChanges, upperEntries, writeLayerFile, type UpperNotes } from './capture';
+import type { TarWriteEntry } from '@strata/tar';
 import { copyOutOfView } from './copy-out';
 import { lowerView } from './lower-view';
 import { buildCopyRootfs, overlaySupported } from './copy';
@@ -52,6 +53,8 @@ export interface WritableLayer {
   changes(): Change[];
   /** The writable layer as an uncompressed OCI layer tar in `file` (OCI whiteouts, sorted, deterministic). */
   writeLayer(file: string): Promise<Layer & { path: string }>;
+  /** The same layer as tar entries, read once as they are consumed (`notes`: see `UpperNotes`, overlay only). */
+  entries(notes?: UpperNotes): Iterable<TarWriteEntry>;
   /**
    * Both of the above for a container that no longer runs, reading the upper dir's xattrs once
    * (a RUN step or a commit needs the changes and then the layer of one unchanging upper dir).
@@ -194,6 +197,7 @@ function layerOf(root: string, rec: WritableLayerRecord): WritableLayer {
       if (mode === 'copy') return writeLayerFile(changeEntries(upperdir, copyChanges(upperdir, lowers())), file);
       return writeLayerFile(upperEntries(upperdir, readTreeXattrs(upperdir)), file);
     },
+    entries: (notes) => (mode === 'copy' ? changeEntries(upperdir, copyChanges(upperdir, lowers())) : upperEntries(upperdir, undefined, notes)),
     capture: () => {
       if (mode === 'copy') {
         const changes = copyChanges(upperdir, lowers());

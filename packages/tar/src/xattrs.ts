@@ -1,4 +1,4 @@
-import { listAttributesSync, getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
+import { listAttributesSync, getAttributeSync, removeAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 
 // Extended attributes through @napi-rs/xattr, whose calls are the l*xattr ones: a symlink's own
 // attributes, never its target's. The one place strata reads and writes them.
@@ -27,4 +27,9 @@ export function readXattrs(path: string): Record<string, Buffer> | undefined {
 /** Set one extended attribute of a path (not following a symlink); throws the system error. */
 export function setXattr(path: string, name: string, value: Uint8Array): void {
   setAttributeSync(path, name, value);
+}
+
+/** Remove one extended attribute of a path (not following a symlink); throws the system error. */
+export function removeXattr(path: string, name: string): void {
+  removeAttributeSync(path, name);
 }

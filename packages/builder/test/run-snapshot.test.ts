@@ -1,0 +1,51 @@
+// A RUN step's upper dir becomes the snapshot of its layer (nothing is unpacked for the next
+// step). The next steps must see exactly what they would see on a snapshot unpacked from the
+// stored layer: the same build, once each way, gives the same image digest, with later steps that
+// read the earlier layers' metadata (owners, modes, times, links, whiteouts, opaque directories,
+// mount-point stubs) into files of their own layers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { snapshotUnpackCount } from '@strata/cow';
+import { openStore } from '@strata/image-store';
+import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, runStrata, tempDir, writeTree } from '@strata/testing';
+import { build } from '../src';
+
+afterAll(cleanupTempDirs);
+
+const DOCKERFILE = `FROM strata-test/busybox:latest
+RUN mkdir -p /d/sub /d/keep && echo a > /d/a && ln /d/a /d/hl && ln -s a /d/sym && chown 1000:1000 /d/sub && chmod 700 /d/sub \\
+ && echo x > /bin/newfile && rm /etc/group && rm -rf /home && mkdir /home && echo h > /home/h && mkfifo /d/fifo && touch -d @1600000000 /d/keep
+RUN --mount=type=tmpfs,target=/mnt/t/deep echo in-mount > /d/after-mount
+RUN chmod 640 /d/a && chown 1:1 /d/hl && ls -lnR --full-time /d /home /mnt > /listing && (cat /etc/group || echo no-group) > /group \\
+ && stat -c '%n %a %u %g %h %Y %F' /d /d/* /home /home/h /mnt /mnt/t /mnt/t/deep /bin/newfile > /stat
+`;
+
+describe.skipIf(!peerAvailable('runc') && !peerAvailable('crun'))('RUN snapshots from the upper dir', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = join(tempDir(), 'seed');
+    const r = await runStrata(['image', 'import', busyboxRootfsTar(), 'strata-test/busybox:latest'], { root: base });
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  async function buildWith(snapshotsFromUpper: boolean) {
+    const root = join(tempDir(), snapshotsFromUpper ? 'upper' : 'unpacked');
+    const load = await runStrata(['image', 'save', '-o', join(root + '.tar'), 'strata-test/busybox:latest'], { root: base });
+    expect(load.code, load.stderr).toBe(0);
+    expect((await runStrata(['image', 'load', '-i', join(root + '.tar')], { root })).code).toBe(0);
+    const store = await openStore(root);
+    const ctx = writeTree(tempDir(), { Dockerfile: DOCKERFILE });
+    const before = snapshotUnpackCount();
+    const r = await build({ store, contextDir: ctx, sourceDateEpoch: 1_700_000_000, snapshotsFromUpper });
+    return { id: r.id, unpacked: snapshotUnpackCount() - before, store };
+  }
+
+  it('gives the image a snapshot unpacked from the layer gives, and unpacks only the base', async () => {
+    const viaUpper = await buildWith(true);
+    const viaTar = await buildWith(false);
+    // The base is unpacked either way; the upper dirs of steps 1 and 2 are what step 2 and 3 ran on.
+    expect(viaUpper.unpacked).toBe(1);
+    expect(viaTar.unpacked).toBe(3);
+    expect(viaUpper.id).toBe(viaTar.id);
+  });
+});

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// RUN-heavy builds, strata against `docker build` (BuildKit) in the same run (not a test):
+//   node tools/build-cli.mjs && node tools/bench/run-heavy.mjs [--runs 3] [--files 20000] [--mib 100]
+// busybox base; `RUN` writing N small files plus M MiB, then `RUN true`, then `RUN echo hi > /x`,
+// with --no-cache (a cold build each time). Target: ≤ 0.7× Docker's wall time (issue #15).
+// Also reports the median time of each step (strata --progress plain) and strata's peak RSS.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, measure, median, option } from './lib.mjs';
+
+const RUNS = option('runs', 3);
+const FILES = option('files', 20_000);
+const MIB = option('mib', 100);
+const work = mkdtempSync(join(tmpdir(), 'strata-bench-runheavy-'));
+const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
+const TAG = 'strata-it-build/runheavy';
+
+try {
+  ensureDockerBase();
+  const root = join(work, 'store');
+  const tar = join(work, 'busybox.tar');
+  execFileSync('sh', ['-c', `${DOCKER} save ${DOCKER_BASE} > ${tar}`]);
+  execFileSync(STRATA, ['--root', root, 'image', 'load', '-i', tar], { stdio: 'ignore' });
+  const ctx = join(work, 'ctx');
+  mkdirSync(ctx);
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    `FROM ${DOCKER_BASE}
+RUN mkdir -p /data/small && cd /data/small && i=0 && while [ $i -lt ${FILES} ]; do echo "file $i" > f$i; i=$((i+1)); done && dd if=/dev/urandom of=/data/big bs=1M count=${MIB} 2>/dev/null
+RUN true
+RUN echo hi > /x
+`,
+  );
+  const s = [];
+  const d = [];
+  const steps = [];
+  let peak = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const x = measure(STRATA, ['--root', root, 'build', '--no-cache', '--progress', 'plain', '-t', 'runheavy:1', ctx]);
+    s.push(x.ms);
+    peak = Math.max(peak, x.rssMB);
+    d.push(measure(DOCKER, ['build', '--no-cache', '-q', '-t', TAG, ctx], { env: denv }).ms);
+  }
+  // Per step, from one more strata build's JSON progress events.
+  const json = spawnSync(STRATA, ['--root', root, 'build', '--no-cache', '--progress', 'json', '-t', 'runheavy:1', ctx], { encoding: 'utf8' });
+  for (const line of json.stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line);
+    if (e.type === 'step' && (e.status === 'done' || e.status === 'cached')) steps.push({ name: e.name, ms: e.elapsedMs });
+  }
+  for (const st of steps) console.log(`  ${String(st.ms).padStart(6)} ms  ${st.name.slice(0, 90)}`);
+  const ratio = median(s) / median(d);
+  console.log(`RUN-heavy (${FILES} files + ${MIB} MiB)  strata ${median(s).toFixed(0)} ms   docker ${median(d).toFixed(0)} ms   ratio ${ratio.toFixed(3)} (target ≤ 0.7) ${ratio <= 0.7 ? 'ok' : 'MISSED'}   strata peak RSS ${peak.toFixed(0)} MB`);
+  console.log(JSON.stringify({ bench: 'run-heavy', files: FILES, mib: MIB, runs: RUNS, strataMs: s.map(Math.round), dockerMs: d.map(Math.round), ratio: Number(ratio.toFixed(3)), peakRssMb: Math.round(peak), steps }));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  try {
+    execFileSync(DOCKER, ['rmi', '-f', TAG], { stdio: 'ignore' });
+  } catch {}
+}
