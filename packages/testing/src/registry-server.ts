@@ -64,12 +64,13 @@ function b64url(b: Buffer | string): string {
 }
 
 /** A token server: Basic credentials in, an RS256 JWT with the scopes asked for out (none for anonymous callers). */
-async function startTokenServer(dir: string, user: string, password: string, service: string): Promise<{ realm: string; certFile: string; issuer: string; requests: Array<{ scope: string[]; authorized: boolean }>; server: Server }> {
+async function startTokenServer(dir: string, user: string, password: string, service: string, expireFirst: boolean): Promise<{ realm: string; certFile: string; issuer: string; requests: Array<{ scope: string[]; authorized: boolean }>; server: Server }> {
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '3650', '-subj', '/CN=strata test token issuer'], dir);
   const key = createPrivateKey(readFileSync(join(dir, 'token.key')));
   const certDer = new X509Certificate(readFileSync(join(dir, 'token.crt'))).raw;
   const issuer = 'strata-test-issuer';
   const requests: Array<{ scope: string[]; authorized: boolean }> = [];
+  const issued = new Set<number>();
   const server = createHttpServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const auth = req.headers.authorization ?? '';
@@ -88,7 +89,10 @@ async function startTokenServer(dir: string, user: string, password: string, ser
           return { type: parts[0], name: parts.slice(1, -1).join(':'), actions: parts[parts.length - 1].split(',') };
         })
       : [];
-    const now = Math.floor(Date.now() / 1000);
+    // expireFirst: the first token given to a logged-in client expired an hour ago (it must ask again)
+    const stale = expireFirst && authorized && issued.size === 0;
+    if (authorized) issued.add(requests.length);
+    const now = Math.floor(Date.now() / 1000) - (stale ? 7200 : 0);
     const header = { typ: 'JWT', alg: 'RS256', x5c: [certDer.toString('base64')] };
     const claims = { iss: issuer, sub: authorized ? user : '', aud: service, exp: now + 300, nbf: now - 60, iat: now, jti: randomBytes(8).toString('hex'), access };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
@@ -114,7 +118,7 @@ function probe(url: string, ca: string | undefined): Promise<number> {
 }
 
 /** Start a registry in `mode` with its storage under `dir` (a fresh directory per registry). */
-export async function startRegistry(mode: RegistryMode, dir: string, opts: { user?: string; password?: string } = {}): Promise<RegistryServer> {
+export async function startRegistry(mode: RegistryMode, dir: string, opts: { user?: string; password?: string; expireFirstToken?: boolean } = {}): Promise<RegistryServer> {
   const user = opts.user ?? 'strata';
   const password = opts.password ?? 'p4ss,word "quoted"';
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -152,7 +156,7 @@ export async function startRegistry(mode: RegistryMode, dir: string, opts: { use
     lines.push('auth:', '  htpasswd:', '    realm: strata-test', `    path: ${join(dir, 'htpasswd')}`);
   }
   if (mode === 'token') {
-    token = await startTokenServer(dir, user, password, 'strata-test-registry');
+    token = await startTokenServer(dir, user, password, 'strata-test-registry', opts.expireFirstToken === true);
     lines.push('auth:', '  token:', `    realm: ${token.realm}`, '    service: strata-test-registry', `    issuer: ${token.issuer}`, `    rootcertbundle: ${token.certFile}`);
   }
   writeFileSync(join(dir, 'config.yml'), `${lines.join('\n')}\n`);
