@@ -42,13 +42,19 @@ describe.skipIf(!ready).each(['plain', 'basic', 'tls', 'token'] as const)('docke
     const pushed = await strataOk(['image', 'push', '--progress', 'plain', 'bb:1', `${reg.host}/modes/bb:1`], root(), env);
     expect(pushed.out).toMatch(new RegExp(`^${reg.host}/modes/bb:1@sha256:[0-9a-f]{64}\\n$`));
     expect(pushed.stderr).not.toContain(reg.password);
+    // Docker's per-layer wording, one line per change without a terminal
+    expect(pushed.stderr).toMatch(/^The push refers to repository \[127\.0\.0\.1:\d+\/modes\/bb\]$/m);
+    expect(pushed.stderr).toMatch(/^[0-9a-f]{12}: Pushed$/m);
     const before = uploads(await reg.settledLog());
     const again = await strataOk(['--format', 'json', 'image', 'push', 'bb:1', `${reg.host}/modes/bb:1`], root(), env);
     expect(JSON.parse(again.out)).toMatchObject({ uploaded: 0, uploadedBytes: 0 });
     expect(uploads(await reg.settledLog())).toBe(before);
     const id = (await strataOk(['image', 'inspect', '--format', '{{.Id}}', 'bb:1'], root(), env)).out.trim();
     const other = join(dir, 'store2');
-    await strataOk(['pull', '-q', `${reg.host}/modes/bb:1`], other, env);
+    const pulled = await strataOk(['pull', '--progress', 'json', `${reg.host}/modes/bb:1`], other, env);
+    const events = pulled.stderr.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
+    expect(events.some((e) => e.type === 'layer' && e.status === 'Pull complete')).toBe(true);
+    expect(pulled.out).toBe(`${reg.host}/modes/bb:1\n`);
     expect((await strataOk(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/modes/bb:1`], other, env)).out.trim()).toBe(id);
     // RepoDigests as Docker shows them: the repository and the manifest digest pushed
     const digest = pushed.out.trim().split('@')[1];
