@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { currentOwner, ensureWritableSnapshots, ownerAlive, writableLayer, writableSnapshotsPresent } from '@strata/cow';
@@ -80,8 +80,9 @@ async function setUpNetwork(root: string, rec: ContainerRecord, o: StartOptions)
   }
   let ports: PortReservation | undefined;
   try {
+    const onStep = (s: string, ms: number) => o.log?.(`network: ${s} ${ms} ms`);
     ports = await reservePorts(rec.config.publish ?? []);
-    const a = await attach(rec.id, ports.bindings, { runDir, env: o.env });
+    const a = await attach(rec.id, ports.bindings, { runDir, env: o.env, onStep });
     const held = ports;
     return {
       mode: { netns: a.netns },
@@ -89,7 +90,7 @@ async function setUpNetwork(root: string, rec: ContainerRecord, o: StartOptions)
       settings: { ip: a.ip, prefixLen: a.prefixLen, gateway: a.gateway, mac: a.mac, ports: a.ports, netns: a.netns },
       teardown: async () => {
         try {
-          await detach(rec.id, { runDir, env: o.env });
+          await detach(rec.id, { runDir, env: o.env, onStep });
         } finally {
           await held.release();
         }
@@ -225,7 +226,8 @@ export async function startDetached(root: string, id: string, monitor: string[])
       if (exited !== null && exited !== 0) throw failed();
       return;
     }
-    if (now.startedAt !== startedBefore && now.state === 'running' && (!!now.network || now.config.network !== 'bridge')) return;
+    // Running means the OCI runtime has the container (its network and mounts are set up by then).
+    if (now.startedAt !== startedBefore && now.state === 'running' && existsSync(join(runtimeDir(root, id), id, 'state.json'))) return;
     if (exited !== null && exited !== 0) throw failed();
     if (Date.now() > deadline) throw new StrataError('RUNTIME_ERROR', `container ${rec.name} did not start within 60 s`);
     await new Promise((r) => setTimeout(r, 20));

@@ -3,7 +3,7 @@
 // (no NAT, no published-port rules): this one gets its own bridge, subnet, data-root, exec-root,
 // pidfile and socket, and takes away every rule it added when it stops.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busyboxRootfsTar, DOCKER } from '@strata/testing';
@@ -34,7 +34,7 @@ function isDockers(line: string): boolean {
 }
 
 /** Remove what the test dockerd added to netfilter (its chains and the rules that name them, its bridge, its subnet). */
-function removeDockerRules(before: Record<string, string[]>): void {
+function removeDockerRules(before: Record<string, string[]> = { filter: [], nat: [] }): void {
   const after = iptablesSave();
   for (const t of ['nat', 'filter']) {
     const added = after[t].filter((l) => !before[t].includes(l) && isDockers(l));
@@ -52,7 +52,39 @@ function removeDockerRules(before: Record<string, string[]>): void {
   }
 }
 
+function unmountUnder(dir: string): void {
+  for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(dir)).reverse()) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      // not a mount any more
+    }
+  }
+}
+
+/** What an interrupted earlier run left: its dockerd (by its pidfile), its dirs, bridge and rules. */
+function cleanLeftovers(): void {
+  const stale = readdirSync(tmpdir()).filter((n) => n.startsWith('strata-dockerd-')).map((n) => join(tmpdir(), n));
+  for (const dir of stale) {
+    try {
+      const pid = Number(readFileSync(join(dir, 'docker.pid'), 'utf8'));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pidfile or no such process
+    }
+  }
+  if (existsSync(`/sys/class/net/${TEST_BRIDGE}`)) {
+    removeDockerRules();
+    execFileSync('ip', ['link', 'del', TEST_BRIDGE], { stdio: 'ignore' });
+  }
+  for (const dir of stale) {
+    unmountUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function startTestDockerd(): Promise<TestDockerd> {
+  cleanLeftovers();
   const dir = mkdtempSync(join(tmpdir(), 'strata-dockerd-'));
   const sock = join(dir, 'docker.sock');
   const host = `unix://${sock}`;
@@ -106,13 +138,7 @@ export async function startTestDockerd(): Promise<TestDockerd> {
       // already gone
     }
     // containerd's shim mounts under exec-root and data-root are gone with dockerd; make sure.
-    for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(dir)).reverse()) {
-      try {
-        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-      } catch {
-        // not a mount any more
-      }
-    }
+    unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 120; i++) {

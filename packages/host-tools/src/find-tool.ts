@@ -22,7 +22,7 @@ export const TOOLS = {
 export type ToolName = keyof typeof TOOLS;
 
 /** The CNI plugins strata runs, from Debian's containernetworking-plugins. */
-export const CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'loopback'] as const;
+export const CNI_PLUGINS = ['bridge', 'host-local', 'static', 'portmap', 'loopback'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 
 /** Where CNI plugins are looked for when `$CNI_PATH` is not set (Debian's, then upstream's). */

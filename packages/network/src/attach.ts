@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
-import { bridgeConfig, ensureNetwork, run, runDirOf, type BridgeNetwork, type NetworkOptions } from './bridge';
+import { findCniPlugin } from '@strata/host-tools';
+import { bridgeConfig, ensureNetwork, ipamConfig, run, runDirOf, type BridgeNetwork, type NetworkOptions } from './bridge';
 import { runPlugin, type CniResult } from './cni';
 import type { PortBinding } from './publish';
 
@@ -29,8 +30,10 @@ interface TeardownRecord {
   netns: string;
   network: BridgeNetwork;
   ports: PortBinding[];
+  /** host-local's config (the lease is released with it). */
+  ipamConfig?: Record<string, unknown>;
   bridgeConfig: Record<string, unknown>;
-  /** The bridge plugin's ADD result (portmap's prevResult on DEL too). */
+  /** The container's address as host-local gave it: portmap's prevResult. */
   result?: CniResult;
   attachment?: NetworkAttachment;
 }
@@ -86,36 +89,59 @@ function portmapConfig(r: TeardownRecord): Record<string, unknown> {
 const macOf = (res: CniResult) => res.interfaces?.find((i) => i.name === 'eth0' && i.sandbox)?.mac ?? '';
 
 /**
- * Put a container on the bridge: a named network namespace (`ip netns add`), the `bridge` plugin
- * (veth into the bridge, an address from `host-local`, default route, masquerading) beside the
- * `loopback` plugin, then `portmap` for the published ports (already reserved by the caller).
- * The teardown record is written first; a failure part-way tears down what was done.
+ * Put a container on the bridge. The address comes first, from `host-local` (its lease files and
+ * lock make concurrent starts safe without a daemon), together with the named network namespace
+ * (`ip netns add`); then, all at once: the `bridge` plugin (veth into the bridge, the address
+ * given through the `static` IPAM plugin, default route, hairpin), `loopback`, and `portmap` for
+ * the published ports (already reserved by the caller) — portmap waits for the bridge only the
+ * first time, when there is no bridge yet to set route_localnet on. The teardown record is
+ * written first; a failure part-way tears down what was done.
  */
 export async function attach(id: string, ports: readonly PortBinding[], o: NetworkOptions = {}): Promise<NetworkAttachment> {
   const runDir = runDirOf(o);
   const network = await ensureNetwork(o);
+  findCniPlugin('static', o.env); // the bridge plugin runs it: a clear error now rather than its own later
   const netnsName = `strata-${id.slice(0, 24)}`;
-  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [...ports], bridgeConfig: bridgeConfig(network, runDir) };
+  const ipam = ipamConfig(network, runDir);
+  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [...ports], ipamConfig: ipam, bridgeConfig: bridgeConfig(network, runDir) };
   writeRecord(runDir, rec);
+  let t = Date.now();
+  const step = (name: string) => {
+    const now = Date.now();
+    o.onStep?.(name, now - t);
+    t = now;
+  };
+  const plugin = (p: 'bridge' | 'loopback' | 'portmap' | 'host-local', config: Record<string, unknown>, ifname = 'eth0') =>
+    runPlugin({ plugin: p, command: 'ADD', containerId: id, netns: rec.netns, ifname, config, env: o.env });
   try {
-    await run('ip', ['netns', 'add', netnsName]);
-    const [result] = await Promise.all([
-      runPlugin({ plugin: 'bridge', command: 'ADD', containerId: id, netns: rec.netns, ifname: 'eth0', config: rec.bridgeConfig, env: o.env }),
-      runPlugin({ plugin: 'loopback', command: 'ADD', containerId: id, netns: rec.netns, ifname: 'lo', config: { cniVersion: '1.0.0', name: `${network.name}-lo`, type: 'loopback' }, env: o.env }),
-    ]);
-    if (!result?.ips?.length) throw new StrataError('NETWORK_SETUP', 'the bridge plugin gave the container no address');
-    rec.result = result;
+    const [, lease] = await Promise.all([run('ip', ['netns', 'add', netnsName]), plugin('host-local', ipam)]);
+    const addr = lease?.ips?.[0];
+    if (!addr) throw new StrataError('NETWORK_SETUP', 'host-local gave the container no address');
+    rec.result = { cniVersion: '1.0.0', ips: [{ address: addr.address, gateway: addr.gateway ?? network.gateway }] };
+    rec.bridgeConfig = bridgeConfig(network, runDir, addr.address);
     writeRecord(runDir, rec);
-    if (rec.ports.length) await runPlugin({ plugin: 'portmap', command: 'ADD', containerId: id, netns: rec.netns, ifname: 'eth0', config: portmapConfig(rec), env: o.env });
-    const [ip, prefix] = result.ips[0].address.split('/');
+    step('netns add + host-local ADD');
+    const bridgeThere = existsSync(`/sys/class/net/${network.bridge}`);
+    const early = rec.ports.length > 0 && bridgeThere;
+    const [result] = await Promise.all([
+      plugin('bridge', rec.bridgeConfig),
+      plugin('loopback', { cniVersion: '1.0.0', name: `${network.name}-lo`, type: 'loopback' }, 'lo'),
+      early ? plugin('portmap', portmapConfig(rec)) : undefined,
+    ]);
+    step(early ? 'bridge + loopback + portmap ADD' : 'bridge + loopback ADD');
+    if (rec.ports.length && !early) {
+      await plugin('portmap', portmapConfig(rec));
+      step('portmap ADD');
+    }
+    const [ip, prefix] = addr.address.split('/');
     rec.attachment = {
       netns: rec.netns,
       network: network.name,
       bridge: network.bridge,
       ip,
       prefixLen: Number(prefix),
-      gateway: result.ips[0].gateway ?? network.gateway,
-      mac: macOf(result),
+      gateway: addr.gateway ?? network.gateway,
+      mac: result ? macOf(result) : '',
       ports: rec.ports,
     };
     writeRecord(runDir, rec);
@@ -127,10 +153,9 @@ export async function attach(id: string, ports: readonly PortBinding[], o: Netwo
 }
 
 /**
- * Undo `attach` (from its teardown record; nothing to do without one): portmap and bridge DEL
- * together (the bridge plugin removes the veth, the lease and the masquerading rule while the
- * namespace still exists), then the namespace. Safe to repeat. On failure the record stays, for
- * the next try.
+ * Undo `attach` (from its teardown record; nothing to do without one): bridge, portmap and
+ * host-local DEL together (the veth, the port mappings, the lease), then the namespace. Safe to
+ * repeat. On failure the record stays, for the next try.
  */
 export async function detach(id: string, o: NetworkOptions = {}): Promise<void> {
   const runDir = runDirOf(o);
@@ -138,15 +163,21 @@ export async function detach(id: string, o: NetworkOptions = {}): Promise<void> 
   if (!rec) return;
   const netnsThere = existsSync(rec.netns);
   const netns = netnsThere ? rec.netns : '';
-  const dels: Array<Promise<unknown>> = [
-    runPlugin({ plugin: 'bridge', command: 'DEL', containerId: id, netns, ifname: 'eth0', config: rec.bridgeConfig, env: o.env }),
-  ];
-  if (rec.ports.length) dels.push(runPlugin({ plugin: 'portmap', command: 'DEL', containerId: id, netns, ifname: 'eth0', config: portmapConfig(rec), env: o.env }));
+  const del = (p: 'bridge' | 'portmap' | 'host-local', config: Record<string, unknown>) => runPlugin({ plugin: p, command: 'DEL', containerId: id, netns, ifname: 'eth0', config, env: o.env });
+  const dels: Array<Promise<unknown>> = [del('bridge', rec.bridgeConfig)];
+  if (rec.ports.length) dels.push(del('portmap', portmapConfig(rec)));
+  if (rec.ipamConfig) dels.push(del('host-local', rec.ipamConfig));
+  const t = Date.now();
   const results = await Promise.allSettled(dels);
+  o.onStep?.('bridge + portmap + host-local DEL', Date.now() - t);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   // The namespace stays until the plugins are done with it: without it, a later bridge DEL could
   // no longer find the address whose masquerading rule it must remove.
   if (failed) throw failed.reason;
-  if (netnsThere) await run('ip', ['netns', 'del', rec.netnsName]);
+  if (netnsThere) {
+    const t2 = Date.now();
+    await run('ip', ['netns', 'del', rec.netnsName]);
+    o.onStep?.('netns del', Date.now() - t2);
+  }
   rmSync(recordFile(runDir, id), { force: true });
 }

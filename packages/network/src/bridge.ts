@@ -13,6 +13,8 @@ export const NETWORK_NAME = 'strata';
 export const BRIDGE_NAME = 'strata0';
 /** strata's own filter chain, jumped to first from FORWARD (so a FORWARD policy of DROP, as Docker sets, does not cut containers off). */
 export const FORWARD_CHAIN = 'STRATA-FORWARD';
+/** strata's own nat chain, jumped to from POSTROUTING: the bridge's masquerading, one rule for the network as Docker's. */
+export const NAT_CHAIN = 'STRATA-POSTROUTING';
 
 /** `RUN_DIR/networks/strata.json`: the bridge network as strata made it. */
 export interface BridgeNetwork {
@@ -21,7 +23,12 @@ export interface BridgeNetwork {
   subnet: string;
   gateway: string;
   created: string;
+  /** Which set of network-level rules was made (older records are brought up to date). */
+  rules?: number;
 }
+
+/** The version of `addNetworkRules`' rules. */
+const RULES = 2;
 
 export interface NetworkOptions {
   /** Host-wide state directory (default /run/strata, a tmpfs: it goes with the bridge at reboot). */
@@ -29,6 +36,8 @@ export interface NetworkOptions {
   /** The bridge's subnet when the network is made (default: `$STRATA_BRIDGE_SUBNET`, else the first free default). */
   subnet?: string;
   env?: NodeJS.ProcessEnv;
+  /** Called with the time each step of attach/detach took (for -v and benchmarks). */
+  onStep?: (step: string, ms: number) => void;
 }
 
 export function runDirOf(o: NetworkOptions = {}): string {
@@ -114,20 +123,36 @@ export async function ensureNetwork(o: NetworkOptions = {}): Promise<BridgeNetwo
     return n;
   };
   const existing = readNetwork(runDir);
-  if (existing) return check(existing);
+  if (existing?.rules === RULES) return check(existing);
   return withLock(runDir, async () => {
     const again = readNetwork(runDir);
-    if (again) return check(again);
+    if (again?.rules === RULES) return check(again);
+    if (again) {
+      // made by an older strata: its rules are brought up to date
+      check(again);
+      await addNetworkRules(again.subnet);
+      const n = { ...again, rules: RULES };
+      atomicJson(networkFile(runDir), n);
+      return n;
+    }
     const cidr = chooseSubnet(BRIDGE_NAME, wanted);
-    await addForwardRules();
-    const n: BridgeNetwork = { name: NETWORK_NAME, bridge: BRIDGE_NAME, subnet: formatCidr(cidr), gateway: gatewayOf(cidr), created: new Date().toISOString() };
+    await addNetworkRules(formatCidr(cidr));
+    const n: BridgeNetwork = { name: NETWORK_NAME, bridge: BRIDGE_NAME, subnet: formatCidr(cidr), gateway: gatewayOf(cidr), created: new Date().toISOString(), rules: RULES };
     atomicJson(networkFile(runDir), n);
     return n;
   });
 }
 
-async function addForwardRules(): Promise<void> {
-  await removeForwardRules();
+/**
+ * The network's own rules, made once with the network (not per container: fewer iptables calls a
+ * start, nothing per container to leak): FORWARD accepts the bridge's traffic, and the subnet's
+ * traffic leaving by another interface is masqueraded — Docker's docker0 rule, word for word.
+ */
+async function addNetworkRules(subnet: string): Promise<void> {
+  await removeNetworkRules();
+  await run('iptables', ['-t', 'nat', '-N', NAT_CHAIN]);
+  await run('iptables', ['-t', 'nat', '-A', NAT_CHAIN, '-s', subnet, '!', '-o', BRIDGE_NAME, '-j', 'MASQUERADE']);
+  await run('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-j', NAT_CHAIN]);
   await run('iptables', ['-N', FORWARD_CHAIN]);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
@@ -135,15 +160,17 @@ async function addForwardRules(): Promise<void> {
   await run('iptables', ['-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
 }
 
-async function removeForwardRules(): Promise<void> {
-  // Each jump that may be there (a crashed earlier setup could have left one).
-  for (let i = 0; i < 5; i++) {
-    const out = await run('iptables', ['-S', 'FORWARD'], { ignoreFailure: true });
-    if (!out.includes(`-j ${FORWARD_CHAIN}`)) break;
-    await run('iptables', ['-D', 'FORWARD', '-j', FORWARD_CHAIN], { ignoreFailure: true });
+async function removeNetworkRules(): Promise<void> {
+  for (const [table, from, chain] of [['filter', 'FORWARD', FORWARD_CHAIN], ['nat', 'POSTROUTING', NAT_CHAIN]]) {
+    // Each jump that may be there (a crashed earlier setup could have left one).
+    for (let i = 0; i < 5; i++) {
+      const out = await run('iptables', ['-t', table, '-S', from], { ignoreFailure: true });
+      if (!out.includes(`-j ${chain}`)) break;
+      await run('iptables', ['-t', table, '-D', from, '-j', chain], { ignoreFailure: true });
+    }
+    await run('iptables', ['-t', table, '-F', chain], { ignoreFailure: true });
+    await run('iptables', ['-t', table, '-X', chain], { ignoreFailure: true });
   }
-  await run('iptables', ['-F', FORWARD_CHAIN], { ignoreFailure: true });
-  await run('iptables', ['-X', FORWARD_CHAIN], { ignoreFailure: true });
 }
 
 /** Leases host-local holds for the network (files named by address). */
@@ -168,7 +195,7 @@ export async function removeNetwork(o: NetworkOptions = {}): Promise<boolean> {
   return withLock(runDir, async () => {
     const attached = existsSync(join(runDir, 'net')) ? readdirSync(join(runDir, 'net')).filter((n) => n.endsWith('.json')) : [];
     if (attached.length || leases(runDir).length) return false;
-    await removeForwardRules();
+    await removeNetworkRules();
     if (existsSync(`/sys/class/net/${BRIDGE_NAME}`)) await run('ip', ['link', 'del', BRIDGE_NAME], { ignoreFailure: true });
     const nat = await run('iptables', ['-t', 'nat', '-S'], { ignoreFailure: true });
     const mappings = nat.split('\n').filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') || l.startsWith('-A CNI-DN-'));
@@ -185,19 +212,32 @@ export async function removeNetwork(o: NetworkOptions = {}): Promise<boolean> {
   });
 }
 
-/** The CNI config of the bridge network (the `bridge` plugin with `host-local` IPAM). */
-export function bridgeConfig(n: BridgeNetwork, runDir: string): Record<string, unknown> {
+/** host-local's part of the network config: the subnet, its leases in RUN_DIR/cni/strata/. */
+export function ipamConfig(n: BridgeNetwork, runDir: string): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: n.name,
+    ipam: { type: 'host-local', ranges: [[{ subnet: n.subnet, gateway: n.gateway }]], dataDir: ipamDir(runDir) },
+  };
+}
+
+/**
+ * The CNI config of the bridge plugin for one container: its address (from host-local, given
+ * through the `static` IPAM plugin), or without one host-local itself (a DEL of an old record).
+ */
+export function bridgeConfig(n: BridgeNetwork, runDir: string, address?: string): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
     name: n.name,
     type: 'bridge',
     bridge: n.bridge,
-    // A default route through the bridge (isGateway alone loses the replies), NAT to the outside
-    // as Docker's docker0, and hairpin so a container reaches its own published port.
+    // A default route through the bridge (isGateway alone loses the replies), and hairpin so a
+    // container reaches its own published port. Masquerading is the network's one rule
+    // (addNetworkRules), not the plugin's chain a container.
     isGateway: true,
     isDefaultGateway: true,
-    ipMasq: true,
+    ipMasq: false,
     hairpinMode: true,
-    ipam: { type: 'host-local', ranges: [[{ subnet: n.subnet, gateway: n.gateway }]], dataDir: ipamDir(runDir) },
+    ipam: address ? { type: 'static', addresses: [{ address, gateway: n.gateway }] } : (ipamConfig(n, runDir).ipam as Record<string, unknown>),
   };
 }

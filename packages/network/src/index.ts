@@ -6,7 +6,7 @@ export { parseCidr, formatCidr, overlaps, hostRoutes, chooseSubnet, DEFAULT_SUBN
 export type { Cidr } from './subnet';
 export {
   ensureNetwork, removeNetwork, readNetwork, leases, bridgeConfig, runDirOf, ipamDir,
-  DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN,
+  DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN, NAT_CHAIN,
 } from './bridge';
 export type { BridgeNetwork, NetworkOptions } from './bridge';
 export { attach, detach, attachedIds, attachmentOf } from './attach';
