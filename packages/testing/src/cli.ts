@@ -26,9 +26,23 @@ export function runStrata(args: string[], opts: RunOptions = {}): Promise<CliRes
   return runCommand(process.execPath, [STRATA_BIN, ...argv], opts);
 }
 
+/**
+ * Tests reach nothing beyond loopback. A command that tries anyway (a FROM of an image the store
+ * lacks asks docker.io) meets a proxy on a loopback port where nothing listens, and fails at
+ * once; loopback itself goes direct. A test that needs its own proxy sets these in `env`.
+ */
+export const LOOPBACK_ONLY_ENV: Record<string, string> = {
+  HTTP_PROXY: 'http://127.0.0.1:9',
+  HTTPS_PROXY: 'http://127.0.0.1:9',
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  NO_PROXY: 'localhost,127.0.0.1,::1,127.0.0.0/8',
+  no_proxy: 'localhost,127.0.0.1,::1,127.0.0.0/8',
+};
+
 export function runCommand(cmd: string, args: string[], opts: Omit<RunOptions, 'root'> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...LOOPBACK_ONLY_ENV, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

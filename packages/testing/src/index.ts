@@ -1,6 +1,6 @@
 export { tempDir, cleanupTempDirs, writeTree, hashTree } from './tmp';
 export type { TreeSpec } from './tmp';
-export { runStrata, runCommand, REPO_ROOT, STRATA_BIN } from './cli';
+export { LOOPBACK_ONLY_ENV, runStrata, runCommand, REPO_ROOT, STRATA_BIN } from './cli';
 export type { CliResult, RunOptions } from './cli';
 export { DOCKER, peerAvailable, docker, dockerOk } from './peers';
 export { requireOrSkip, isRoot } from './require';
