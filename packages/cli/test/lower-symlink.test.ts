@@ -46,7 +46,7 @@ describe.skipIf(!peerAvailable('docker'))('an entry below a path a lower layer m
 
   it.skipIf(!peerAvailable('runc') && !peerAvailable('crun'))('container run sees what docker run sees', async () => {
     const theirs = await dockerOk(['run', '--rm', TAG, 'sh', '-c', LISTING]);
-    const ours = await runStrata(['container', 'run', '--rm', TAG, 'sh', '-c', LISTING], { root });
+    const ours = await runStrata(['container', 'run', '--rm', '--network', 'none', TAG, 'sh', '-c', LISTING], { root });
     expect(ours.code, ours.stderr).toBe(0);
     expect(ours.out).toBe(theirs.out);
     expect(ours.out).not.toContain('LEAKED');
