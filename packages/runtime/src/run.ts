@@ -137,7 +137,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     // overlayfs stacks at most 500 lower dirs (OVL_MAX_STACK); Docker caps images at 125 layers.
     if (lowers.length > 500) throw new StrataError('UNSUPPORTED', `too many layers for overlayfs (${lowers.length - 1}; the kernel stacks at most 499 plus strata's init layer)`);
     if (options.length > 4000) throw new StrataError('UNSUPPORTED', `too many layers for one overlay mount (${lowers.length})`);
-    script = `set -e; cd "$1"; mount -t overlay strata -o "$2" rootfs; shift 2; exec "$@"`;
+    script = `set -e; cd "$2"; "$1" -t overlay strata -o "$3" rootfs; shift 3; exec "$@"`;
     writeFileSync(join(o.bundleDir, 'mount-options'), options);
   } else {
     rootfsPath = (o.rootfs as { path: string }).path;
@@ -172,7 +172,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   const log = join(o.bundleDir, 'runtime.log');
   const runtimeArgs = [runtime, '--root', o.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundleDir, o.id];
   const [cmd, args] = script
-    ? [findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
+    ? [findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', findTool('mount'), o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
     : [runtimeArgs[0], runtimeArgs.slice(1)];
 
   const stdio: StdioOptions = [stdioOf(o.stdin ?? 'ignore'), stdioOf(o.stdout ?? 'inherit'), stdioOf(o.stderr ?? 'inherit')];
