@@ -2,9 +2,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import {
-  Hasher, MediaType, isIndexMediaType, parseIndex, parseManifest, sha256, shortId,
+  Hasher, MediaType, isIndexMediaType, ociLayerMediaType, parseIndex, parseManifest, sha256, shortId,
   type Descriptor, type Digest, type Reference,
 } from '@strata/oci';
+import type { Image } from '@strata/image';
 import { convertedConfig, dockerManifestToOci } from './oci-convert';
 import { openOciDir, type OciDir } from './oci-dir';
 import { selectPlatform, type PlatformSpec } from './platform';
@@ -116,6 +117,35 @@ function verified(d: Descriptor, src: AsyncIterable<Uint8Array>, what: string, c
     const got = h.digest();
     if (got !== d.digest) throw new StrataError('DIGEST_MISMATCH', `${what}: blob ${d.digest} hashes to ${got}`);
   })();
+}
+
+/**
+ * A stored image (uncompressed layers) into an OCI layout: each layer compressed as a push does
+ * (gzip level 1 by default: the same tar gives the same digest), config kept byte for byte, an OCI
+ * manifest named `ref` in index.json.
+ */
+export async function copyImageToOciDir(image: Image, dir: string, ref: string | undefined, opts: { compress?: 'gzip' | 'zstd'; level?: number } = {}): Promise<{ digest: Digest }> {
+  const { compress } = await import('@strata/layer');
+  const oci = await openOciDir(dir, { create: true });
+  const encoding = opts.compress ?? 'gzip';
+  const level = opts.level ?? (encoding === 'gzip' ? 1 : 3);
+  const layers: Descriptor[] = [];
+  for (const layer of await image.layers()) {
+    const { digest, size } = await oci.putStream(compress(await layer.uncompressed(), encoding, { level }));
+    layers.push({ mediaType: ociLayerMediaType(encoding), digest, size });
+  }
+  const rawConfig = Buffer.from(await image.rawConfig());
+  const configDigest = await oci.putBytes(rawConfig);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_MANIFEST,
+    config: { mediaType: MediaType.OCI_CONFIG, digest: configDigest, size: rawConfig.length },
+    layers,
+  }));
+  const digest = await oci.putBytes(manifest);
+  await oci.name({ digest, size: manifest.length, mediaType: MediaType.OCI_MANIFEST }, ref);
+  rmSync(join(dir, 'tmp'), { recursive: true, force: true });
+  return { digest };
 }
 
 /**

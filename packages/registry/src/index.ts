@@ -18,6 +18,6 @@ export type { RemoteInspect, InspectOptions } from './inspect';
 export { login, logout } from './login';
 export type { LoginOptions } from './login';
 export type { LocalStore, DistributionRecords, TransferEvent, Progress } from './types';
-export { copyImage } from './copy';
+export { copyImage, copyImageToOciDir } from './copy';
 export { dockerConfigToOci, dockerManifestToOci } from './oci-convert';
 export type { CopyEnd, CopyOptions, CopyResult } from './copy';

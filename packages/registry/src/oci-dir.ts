@@ -20,6 +20,8 @@ export interface OciDir {
   has(d: Descriptor): Promise<boolean>;
   open(d: Descriptor): Promise<AsyncIterable<Uint8Array>>;
   put(d: Descriptor, src: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Bytes whose digest is known only once written (a layer compressed on the way). */
+  putStream(src: AsyncIterable<Uint8Array>): Promise<{ digest: Digest; size: number }>;
   putBytes(bytes: Uint8Array): Promise<Digest>;
   /** Name the top manifest in index.json. */
   name(top: { digest: Digest; size: number; mediaType: string }, ref: string | undefined): Promise<void>;
@@ -87,6 +89,10 @@ export async function openOciDir(dir: string, opts: { create: boolean }): Promis
     put: async (d, src) => {
       if (!blobs) throw new Error('oci dir opened read-only');
       await blobs.put(src, { expected: d.digest, expectedSize: d.size });
+    },
+    putStream: async (src) => {
+      if (!blobs) throw new Error('oci dir opened read-only');
+      return blobs.put(src);
     },
     putBytes: async (bytes) => {
       if (!blobs) throw new Error('oci dir opened read-only');

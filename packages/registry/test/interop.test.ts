@@ -63,6 +63,21 @@ describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
     expect(check.code).toBe(0);
   });
 
+  it('store → oci:DIR (layers compressed once, config kept): skopeo reads it, and it copies back to the same image', async () => {
+    const env = envFor(plain, join(dir, 'cfg-plain'));
+    const layout = join(dir, 'from-store');
+    await strataOk(['image', 'copy', 'bb:1', `oci:${layout}:v1`], root(), env);
+    const seen = JSON.parse((await skopeo(['inspect', `oci:${layout}:v1`])).out);
+    const id = (await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'bb:1'], root(), env)).out.trim();
+    expect(seen.Layers).toHaveLength(1);
+    const back = join(dir, 'store-oci');
+    await strataOk(['image', 'copy', `oci:${layout}:v1`, 'back:1'], back, env);
+    expect((await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'back:1'], back, env)).out.trim()).toBe(id);
+    // compressed deterministically: a second copy writes the same manifest
+    await strataOk(['image', 'copy', 'bb:1', `oci:${join(dir, 'from-store-2')}:v1`], root(), env);
+    expect(readFileSync(join(dir, 'from-store-2', 'index.json'), 'utf8')).toBe(readFileSync(join(layout, 'index.json'), 'utf8'));
+  });
+
   it('one config.json: docker login → strata pull, strata login → docker pull', async () => {
     const ref = `${basic.host}/interop/bb:1`;
     const cfgA = join(dir, 'cfg-a');

@@ -58,7 +58,7 @@ async function writeAtomically(file: string, stream: AsyncIterable<Uint8Array>):
 export async function run(ctx: CommandContext, srcArg: string, destArg: string, flags: CopyFlags): Promise<CommandResult> {
   const src = parseEnd(srcArg);
   const dest = parseEnd(destArg);
-  const { copyImage, parsePlatformSpec, pullImage, pushImage } = await import('@strata/registry');
+  const { copyImage, copyImageToOciDir, parsePlatformSpec, pullImage, pushImage } = await import('@strata/registry');
   const { dockerArchive, loadImages, ociArchive } = await import('@strata/image');
   const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
@@ -113,6 +113,10 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
       const pick = loaded.find((l) => src.ref === undefined || l.tags.some((t) => t === src.ref || t.endsWith(`:${src.ref}`))) ?? loaded[0];
       await store.tag(pick.id, normalizeReference(dest.ref));
       digest = pick.id;
+    } else if (src.kind === 'store' && dest.kind === 'oci') {
+      const { store } = await storeEnd(ctx);
+      const stored = await store.useImage(src.ref);
+      digest = (await copyImageToOciDir(stored.image, dest.dir, dest.ref)).digest;
     } else if (src.kind === 'store' && (dest.kind === 'oci-archive' || dest.kind === 'docker-archive')) {
       const { store } = await storeEnd(ctx);
       const stored = await store.useImage(src.ref);
