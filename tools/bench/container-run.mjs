@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // Benchmark: a container with a published port on the bridge, strata against Docker in the same
-// run (alternating, so both see the same machine load):
+// run (alternating, so all see the same machine load):
 //   strata container run --rm -p 18080:80 IMAGE true   vs   docker run --rm -p 18080:80 IMAGE true
-// and the same with --network none for reference. With -v strata prints how long its network
-// set-up (netns, CNI bridge + loopback, portmap) and teardown (CNI DEL, netns) took: their median
-// sum is the "network cost a container" figure. Targets (issue 16): strata ≤ 1.0× Docker's wall
+// against two dockerds: the machine's shared one (run with --iptables=false: -p is only a
+// userland proxy there) and one with Docker's default networking (iptables and NAT, as strata's
+// bridge; tools/docker-with-iptables.mjs); and the same with --network none for reference.
+// strata's `run` hands the network teardown to a cleanup process and returns (as podman's conmon
+// runs `podman container cleanup`); to measure the teardown too, every run is repeated with
+// STRATA_CLEANUP=inline, where -v prints how long the set-up (netns, host-local, CNI bridge +
+// loopback + portmap) and the teardown (CNI DEL, netns) took: their median sum is the "network
+// cost a container" figure. Targets (issue 16): strata ≤ 1.0× Docker's wall
 // time; set-up plus teardown ≤ 250 ms. Not part of the test suite; needs root, runc, Docker.
 //
 //   node tools/build-cli.mjs && node tools/bench/container-run.mjs [--runs N] [--port P]
@@ -13,16 +18,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, REPO, STRATA, measure, median, option } from './lib.mjs';
+import { startTestDockerd } from '../docker-with-iptables.mjs';
 
 const runs = option('runs', 10);
 const port = option('port', 18080);
 const IMAGE = 'strata-bench/busybox-web:1';
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-crun-'));
 const root = join(work, 'store');
+let own;
 
-function timed(cmd, args) {
+function timed(cmd, args, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-1500)}`);
   return { ms, stderr: r.stderr };
@@ -33,9 +40,11 @@ try {
   execFileSync('bash', [join(REPO, 'tools/make-busybox-rootfs.sh'), tar]);
   execFileSync(STRATA, ['--root', root, 'image', 'import', '--change', 'CMD ["sh"]', '--change', 'EXPOSE 80', tar, IMAGE], { stdio: 'ignore' });
   execFileSync(DOCKER, ['import', '--change', 'CMD ["sh"]', '--change', 'EXPOSE 80', tar, IMAGE], { stdio: 'ignore' });
+  own = await startTestDockerd({ rootfsTar: tar, image: IMAGE });
 
   const strataRun = (net) => [STRATA, ['--root', root, '-v', 'container', 'run', '--rm', ...net, IMAGE, 'true']];
   const dockerRun = (net) => [DOCKER, ['run', '--rm', ...net, IMAGE, 'true']];
+  const ownRun = (net) => [DOCKER, ['-H', own.host, 'run', '--rm', ...net, IMAGE, 'true']];
   const cases = [
     { name: `-p ${port}:80 (bridge)`, net: ['-p', `${port}:80`] },
     { name: '--network none', net: ['--network', 'none'] },
@@ -45,27 +54,33 @@ try {
     // warm-up: caches, the strata0 bridge and its chains made once
     timed(...strataRun(c.net));
     timed(...dockerRun(c.net));
+    timed(...ownRun(c.net));
     const st = [];
+    const inline = [];
     const dk = [];
+    const dki = [];
     const setup = [];
     const teardown = [];
     let rss = 0;
     for (let i = 0; i < runs; i++) {
-      const s = timed(...strataRun(c.net));
-      st.push(s.ms);
+      st.push(timed(...strataRun(c.net)).ms);
+      const s = timed(...strataRun(c.net), { ...process.env, STRATA_CLEANUP: 'inline' });
+      inline.push(s.ms);
       const m = /network: set up in (\d+) ms, torn down in (\d+) ms/.exec(s.stderr);
       if (m) {
         setup.push(Number(m[1]));
         teardown.push(Number(m[2]));
       }
       dk.push(timed(...dockerRun(c.net)).ms);
+      dki.push(timed(...ownRun(c.net)).ms);
     }
     rss = measure(strataRun(c.net)[0], strataRun(c.net)[1]).rssMB;
     const ms = (x) => `${x.toFixed(0)} ms`;
     console.log(`\n${c.name}, ${runs} runs each, alternating`);
-    console.log(`  strata container run --rm: median ${ms(median(st))} (peak RSS ${rss.toFixed(0)} MB)`);
-    console.log(`  docker run --rm:           median ${ms(median(dk))}`);
-    console.log(`  ratio strata/docker: ${(median(st) / median(dk)).toFixed(2)} (target ≤ 1.00)`);
+    console.log(`  strata container run --rm: median ${ms(median(st))} (peak RSS ${rss.toFixed(0)} MB); with the teardown inline ${ms(median(inline))}`);
+    console.log(`  docker run --rm:           median ${ms(median(dk))} (the shared dockerd, --iptables=false)`);
+    console.log(`  docker run --rm:           median ${ms(median(dki))} (a dockerd with Docker's default networking)`);
+    console.log(`  ratio strata/docker: ${(median(st) / median(dk)).toFixed(2)} · ${(median(st) / median(dki)).toFixed(2)} (target ≤ 1.00)`);
     if (setup.length) {
       const both = setup.map((v, i) => v + teardown[i]);
       console.log(`  strata network: set-up median ${ms(median(setup))}, teardown median ${ms(median(teardown))}, together ${ms(median(both))} (target ≤ 250 ms)`);
@@ -74,6 +89,7 @@ try {
   console.log(`\nload average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${process.env.STRATA_BENCH_NOTE ?? ''}`);
   console.log('note: the strata0 bridge and its chains stay after the benchmark, as docker0 does.');
 } finally {
+  await own?.stop();
   spawnSync(STRATA, ['--root', root, 'container', 'prune'], { stdio: 'ignore' });
   spawnSync(DOCKER, ['rmi', '-f', IMAGE], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });

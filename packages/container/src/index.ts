@@ -6,7 +6,7 @@ export type { ContainerRecord, ContainerConfig, ContainerState, MountConfig, Net
 export { parseVolumeFlag, parseMountFlag, parseTmpfsFlag, parseVolumesFrom, parseBytes } from './flags';
 export { createContainer, mergeEnv } from './create';
 export type { CreateOptions } from './create';
-export { runContainer, startDetached, monitorFailureLine, DEFAULT_PATH } from './start';
+export { runContainer, startDetached, finishCleanup, monitorFailureLine, DEFAULT_PATH } from './start';
 export type { StartOptions, AttachIo } from './start';
 export { signalContainer, waitStopped, stopContainer, killContainer, waitContainer } from './stop';
 export { removeContainer, pruneContainers } from './remove';

@@ -2,15 +2,15 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { currentOwner, ensureWritableSnapshots, ownerAlive, writableLayer, writableSnapshotsPresent } from '@strata/cow';
+import { currentOwner, ensureWritableSnapshots, ownerAlive, ownerOf, writableLayer, writableSnapshotsPresent, type Owner } from '@strata/cow';
 import { StrataError, isStrataError, type ErrorCode } from '@strata/errors';
 import { openStore } from '@strata/image-store';
-import { attach, attachmentOf, detach, hostsFile, reservePorts, resolvConf, type PortReservation } from '@strata/network';
+import { attach, attachmentOf, detach, handOff, hostsFile, resolvConf } from '@strata/network';
 import { DEFAULT_RUN_DIR } from '@strata/network/run-dir';
 import { runProcess, runtimeState, type MountSpec, type NetworkMode as RuntimeNetwork } from '@strata/runtime';
 import { createVolume, findVolume } from '@strata/volume';
 import { mergeEnv } from './create';
-import { registerLive, unregisterLive } from './live';
+import { liveEntries, registerLive, unregisterLive } from './live';
 import { openLog, tee } from './logs';
 import { dropContainer } from './recover';
 import { containerDir, readContainer, runtimeDir, updateContainer, type ContainerRecord, type NetworkSettings } from './records';
@@ -30,6 +30,13 @@ export interface StartOptions {
   now?: () => Date;
   /** Lines for people: warnings (a teardown that failed and is left for the next command), timings with -v. */
   log?: (line: string) => void;
+  /**
+   * The argv of a process that finishes the network teardown after the container has exited
+   * (`strata container __cleanup ID`, as podman's conmon runs `podman container cleanup`): the
+   * container's owner hands the teardown to it and returns at once. Without it, the teardown is
+   * done inline before returning.
+   */
+  cleanup?: string[];
 }
 
 export interface AttachIo {
@@ -56,7 +63,8 @@ interface NetworkSetup {
   mode: RuntimeNetwork;
   etc: { hosts: string; resolvConf: string };
   settings?: NetworkSettings;
-  teardown(): Promise<void>;
+  /** Only a bridge network has something to tear down. */
+  teardown?: () => Promise<void>;
 }
 
 /** The network a start needs, by mode; bridge: reserve the ports, then attach (CNI). */
@@ -64,8 +72,8 @@ async function setUpNetwork(root: string, rec: ContainerRecord, o: StartOptions)
   const runDir = o.runDir ?? DEFAULT_RUN_DIR;
   const mode = rec.config.network;
   const hostname = rec.config.hostname;
-  if (mode === 'host') return { mode: 'host', etc: { hosts: hostsFile({ mode: 'host', hostname }), resolvConf: resolvConf({ mode: 'host' }) }, teardown: async () => {} };
-  if (mode === 'none') return { mode: 'none', etc: { hosts: hostsFile({ mode: 'none', hostname }), resolvConf: resolvConf({ mode: 'none' }) }, teardown: async () => {} };
+  if (mode === 'host') return { mode: 'host', etc: { hosts: hostsFile({ mode: 'host', hostname }), resolvConf: resolvConf({ mode: 'host' }) } };
+  if (mode === 'none') return { mode: 'none', etc: { hosts: hostsFile({ mode: 'none', hostname }), resolvConf: resolvConf({ mode: 'none' }) } };
   if (mode.startsWith('container:')) {
     const otherId = mode.slice('container:'.length);
     const other = readContainer(root, otherId);
@@ -73,33 +81,57 @@ async function setUpNetwork(root: string, rec: ContainerRecord, o: StartOptions)
       throw new StrataError('CONFLICT', `cannot join network of a non running container: ${other?.name ?? otherId}`);
     }
     const etc = { hosts: hostsFile({ mode: other.config.network === 'host' ? 'host' : other.network ? 'bridge' : 'none', hostname: other.config.hostname, ip: other.network?.ip }), resolvConf: resolvConf({ mode: other.config.network === 'host' ? 'host' : 'bridge' }) };
-    if (other.config.network === 'host') return { mode: 'host', etc, teardown: async () => {} };
+    if (other.config.network === 'host') return { mode: 'host', etc };
     const netns = attachmentOf(other.id, { runDir })?.netns ?? (await runtimeState({ runtime: other.config.runtime, stateDir: runtimeDir(root, other.id), id: other.id }).then((s) => (s ? `/proc/${s.pid}/ns/net` : undefined)));
     if (!netns) throw new StrataError('CONFLICT', `cannot join network of container ${other.name}: its network namespace is gone`);
-    return { mode: { netns }, etc, settings: other.network, teardown: async () => {} };
+    return { mode: { netns }, etc, settings: other.network };
   }
-  let ports: PortReservation | undefined;
+  const onStep = (s: string, ms: number) => o.log?.(`network: ${s} ${ms} ms`);
+  const a = await attach(rec.id, rec.config.publish ?? [], { runDir, env: o.env, onStep });
+  return {
+    mode: { netns: a.netns },
+    etc: { hosts: hostsFile({ mode: 'bridge', hostname, ip: a.ip }), resolvConf: resolvConf({ mode: 'bridge' }) },
+    settings: { ip: a.ip, prefixLen: a.prefixLen, gateway: a.gateway, mac: a.mac, ports: a.ports, netns: a.netns },
+    teardown: () => detach(rec.id, { runDir, env: o.env, onStep }),
+  };
+}
+
+/**
+ * Start the cleanup process and make it the owner of what is left (the live entry, the network's
+ * teardown record), before it can act: it waits until the live entry names it. Undefined when it
+ * could not be started (the caller tears down itself).
+ */
+function handToCleanup(root: string, id: string, argv: string[], runDir: string): Owner | undefined {
+  let child;
   try {
-    const onStep = (s: string, ms: number) => o.log?.(`network: ${s} ${ms} ms`);
-    ports = await reservePorts(rec.config.publish ?? []);
-    const a = await attach(rec.id, ports.bindings, { runDir, env: o.env, onStep });
-    const held = ports;
-    return {
-      mode: { netns: a.netns },
-      etc: { hosts: hostsFile({ mode: 'bridge', hostname, ip: a.ip }), resolvConf: resolvConf({ mode: 'bridge' }) },
-      settings: { ip: a.ip, prefixLen: a.prefixLen, gateway: a.gateway, mac: a.mac, ports: a.ports, netns: a.netns },
-      teardown: async () => {
-        try {
-          await detach(rec.id, { runDir, env: o.env, onStep });
-        } finally {
-          await held.release();
-        }
-      },
-    };
-  } catch (err) {
-    await ports?.release();
-    throw err;
+    child = spawn(argv[0], argv.slice(1), { detached: true, stdio: 'ignore' });
+  } catch {
+    return undefined;
   }
+  if (!child.pid) return undefined;
+  child.on('error', () => {});
+  child.unref();
+  const owner = ownerOf(child.pid);
+  handOff(id, owner, { runDir });
+  registerLive({ id, root, owner }, runDir);
+  return owner;
+}
+
+/**
+ * What a cleanup process does (`strata container __cleanup ID`): once the live entry names it,
+ * the network teardown, then the live entry. Anything that fails is left for the next command's
+ * recovery (the entry's owner, this process, is gone by then).
+ */
+export async function finishCleanup(id: string, o: { runDir?: string; env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): Promise<void> {
+  const runDir = o.runDir ?? DEFAULT_RUN_DIR;
+  for (let i = 0; i < 200; i++) {
+    const e = liveEntries(runDir).find((x) => x.id === id);
+    if (!e) return;
+    if (e.owner.pid === process.pid) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await detach(id, { runDir, env: o.env });
+  unregisterLive(id, runDir);
 }
 
 /**
@@ -169,9 +201,13 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
     // The network goes before the live entry: a crash in between leaves an entry to recover.
     // A teardown that fails keeps its record: the next strata command tries again (recoverHost).
     const t0 = Date.now();
-    await net?.teardown().catch((err: Error) => o.log?.(`warning: tearing down the network of ${rec?.name ?? id}: ${err.message}`));
-    if (net?.settings && rec?.config.network === 'bridge') o.log?.(`network: set up in ${setupMs} ms, torn down in ${Date.now() - t0} ms`);
-    unregisterLive(id, runDir);
+    const cleaner = net?.teardown && o.cleanup ? handToCleanup(root, id, o.cleanup, runDir) : undefined;
+    if (cleaner) o.log?.(`network: set up in ${setupMs} ms, teardown handed to process ${cleaner.pid}`);
+    else {
+      await net?.teardown?.().catch((err: Error) => o.log?.(`warning: tearing down the network of ${rec?.name ?? id}: ${err.message}`));
+      if (net?.teardown) o.log?.(`network: set up in ${setupMs} ms, torn down in ${Date.now() - t0} ms`);
+      unregisterLive(id, runDir);
+    }
     await log.close();
     const done = readContainer(root, id);
     if (done) {

@@ -1,5 +1,5 @@
 // Publishing ports on the bridge, against Docker 20.10 with its default bridge networking and
-// iptables (a dockerd of the test's own, see test-dockerd.ts), then the leak checks: 50
+// iptables (a dockerd of the test's own, see tools/docker-with-iptables.mjs), then the leak checks: 50
 // `run -p … --rm` cycles and a kill -9 of strata, after which the host's netfilter rules, veths,
 // namespaces, leases and mounts are as before. Traffic goes only to 127.0.0.1 and to addresses
 // on the test's bridges (inside namespaces the test or strata made). All bridge-network tests of
@@ -8,9 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachedIds, removeNetwork, BRIDGE_NAME } from '@strata/network';
-import { cleanupTempDirs, isRoot, peerAvailable, requireOrSkip, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
+import { busyboxRootfsTar, cleanupTempDirs, isRoot, peerAvailable, requireOrSkip, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
 import { hostCounts, httpGet, httpUntil, HTTPD, IMAGE, importBase, natRulesFor, strata, udpEcho, udpEchoServerIn } from './helpers';
-import { startTestDockerd, TEST_SUBNET_PREFIX, type TestDockerd } from './test-dockerd';
+import { startTestDockerd, TEST_SUBNET_PREFIX, type TestDockerd } from '../../../tools/docker-with-iptables.mjs';
 
 const ok = requireOrSkip(isRoot(), 'needs root') && peerAvailable('runc') && peerAvailable('docker');
 
@@ -22,7 +22,7 @@ describe.skipIf(!ok)('published ports on the bridge, against Docker 20.10', () =
 
   beforeAll(async () => {
     await importBase(root);
-    dk = await startTestDockerd();
+    dk = await startTestDockerd({ rootfsTar: busyboxRootfsTar(), image: IMAGE });
   }, 180_000);
 
   afterAll(async () => {

@@ -1,10 +1,23 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
+import { processStartTime } from '@strata/cas/process';
 import { findCniPlugin } from '@strata/host-tools';
-import { bridgeConfig, ensureNetwork, ipamConfig, run, runDirOf, type BridgeNetwork, type NetworkOptions } from './bridge';
+import { bridgeConfig, ensureNetwork, ipamConfig, run, runDirOf, withLock, type BridgeNetwork, type NetworkOptions } from './bridge';
 import { runPlugin, type CniResult } from './cni';
-import type { PortBinding } from './publish';
+import { allocatePorts, sameHostPort } from './ports';
+import type { PortBinding, PortSpec } from './publish';
+
+/** A process, by pid and kernel start time (a reused pid is not mistaken for it). */
+export interface ProcessRef {
+  pid: number;
+  start: string;
+}
+
+const alive = (p: ProcessRef) => {
+  const s = processStartTime(p.pid);
+  return s !== undefined && (p.start === '' || s === p.start);
+};
 
 /** What a container on the bridge got. */
 export interface NetworkAttachment {
@@ -36,6 +49,8 @@ interface TeardownRecord {
   /** The container's address as host-local gave it: portmap's prevResult. */
   result?: CniResult;
   attachment?: NetworkAttachment;
+  /** The process tearing this down now (a cleanup process the container's owner handed it to). */
+  teardownOwner?: ProcessRef;
 }
 
 function recordFile(runDir: string, id: string): string {
@@ -56,6 +71,17 @@ function readRecord(runDir: string, id: string): TeardownRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Hand the teardown of a container's network to another process (its cleanup process): from now
+ * on `detach` in any other process leaves it alone while that process lives, and a start that
+ * wants one of its ports waits for it.
+ */
+export function handOff(id: string, to: ProcessRef, o: NetworkOptions = {}): void {
+  const runDir = runDirOf(o);
+  const rec = readRecord(runDir, id);
+  if (rec) writeRecord(runDir, { ...rec, teardownOwner: to });
 }
 
 /** Container IDs that have a network teardown record (attached, or left by a crash). */
@@ -97,14 +123,29 @@ const macOf = (res: CniResult) => res.interfaces?.find((i) => i.name === 'eth0' 
  * first time, when there is no bridge yet to set route_localnet on. The teardown record is
  * written first; a failure part-way tears down what was done.
  */
-export async function attach(id: string, ports: readonly PortBinding[], o: NetworkOptions = {}): Promise<NetworkAttachment> {
+export async function attach(id: string, specs: readonly PortSpec[], o: NetworkOptions = {}): Promise<NetworkAttachment> {
   const runDir = runDirOf(o);
   const network = await ensureNetwork(o);
   findCniPlugin('static', o.env); // the bridge plugin runs it: a clear error now rather than its own later
   const netnsName = `strata-${id.slice(0, 24)}`;
   const ipam = ipamConfig(network, runDir);
-  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [...ports], ipamConfig: ipam, bridgeConfig: bridgeConfig(network, runDir) };
-  writeRecord(runDir, rec);
+  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [], ipamConfig: ipam, bridgeConfig: bridgeConfig(network, runDir) };
+  // The ports are checked against the other containers' records and written in this one under
+  // the lock, so two starts never take the same port. A port a container still being torn down
+  // holds (its cleanup runs after its process ended) is waited for, at most 15 s.
+  for (let wait = 0; ; wait++) {
+    const busy = await withLock(runDir, async () => {
+      const others = attachedIds(o).filter((x) => x !== id).map((x) => readRecord(runDir, x)).filter((r): r is TeardownRecord => !!r);
+      const taken = others.flatMap((r) => r.ports);
+      const leaving = others.filter((r) => r.teardownOwner).flatMap((r) => r.ports);
+      if (wait < 150 && specs.some((p) => p.hostPort && leaving.some((b) => sameHostPort(b, p)))) return true;
+      rec.ports = await allocatePorts(specs, taken);
+      writeRecord(runDir, rec);
+      return false;
+    });
+    if (!busy) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   let t = Date.now();
   const step = (name: string) => {
     const now = Date.now();
@@ -161,6 +202,8 @@ export async function detach(id: string, o: NetworkOptions = {}): Promise<void> 
   const runDir = runDirOf(o);
   const rec = readRecord(runDir, id);
   if (!rec) return;
+  // Someone else (the cleanup process the owner handed it to) is on it.
+  if (rec.teardownOwner && rec.teardownOwner.pid !== process.pid && alive(rec.teardownOwner)) return;
   const netnsThere = existsSync(rec.netns);
   const netns = netnsThere ? rec.netns : '';
   const del = (p: 'bridge' | 'portmap' | 'host-local', config: Record<string, unknown>) => runPlugin({ plugin: p, command: 'DEL', containerId: id, netns, ifname: 'eth0', config, env: o.env });

@@ -79,7 +79,7 @@ export function run(tool: 'ip' | 'iptables', args: string[], opts: { ignoreFailu
 }
 
 /** A directory lock between strata processes (mkdir is atomic); a dead holder's lock is broken. */
-async function withLock<T>(runDir: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(runDir: string, fn: () => Promise<T>): Promise<T> {
   const dir = join(runDir, 'networks', '.lock');
   mkdirSync(join(runDir, 'networks'), { recursive: true });
   for (let i = 0; ; i++) {

@@ -1,7 +1,6 @@
 export { parsePublish, publishAll, portKey, formatBinding } from './publish';
 export type { PortSpec, PortBinding, Protocol } from './publish';
-export { reservePorts } from './ports';
-export type { PortReservation } from './ports';
+export { allocatePorts, portAllocated, sameHostPort } from './ports';
 export { parseCidr, formatCidr, overlaps, hostRoutes, chooseSubnet, DEFAULT_SUBNETS } from './subnet';
 export type { Cidr } from './subnet';
 export {
@@ -9,8 +8,8 @@ export {
   DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN, NAT_CHAIN,
 } from './bridge';
 export type { BridgeNetwork, NetworkOptions } from './bridge';
-export { attach, detach, attachedIds, attachmentOf } from './attach';
-export type { NetworkAttachment } from './attach';
+export { attach, detach, handOff, attachedIds, attachmentOf } from './attach';
+export type { NetworkAttachment, ProcessRef } from './attach';
 export { runPlugin } from './cni';
 export type { CniResult, PluginCall } from './cni';
 export { hostsFile, resolvConf } from './etc-files';

@@ -1,79 +1,62 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { StrataError } from '@strata/errors';
 import type { PortBinding, PortSpec } from './publish';
 
-/** Published host ports held open by the process that owns the container (as podman's conmon holds them). */
-export interface PortReservation {
-  /** The specs with every host port known (ephemeral ones as the kernel chose them). */
-  readonly bindings: PortBinding[];
-  release(): Promise<void>;
-}
-
-function listenTcp(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    // No connection ever reaches it: the port's traffic is DNATed to the container first.
-    s.listen({ host: host || '0.0.0.0', port, exclusive: true, backlog: 1 }, () => {
-      s.off('error', reject);
-      s.unref();
-      resolve(s);
-    });
-  });
-}
-
-function bindUdp(host: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: 'udp4' });
-    s.once('error', reject);
-    s.bind({ address: host || '0.0.0.0', port, exclusive: true }, () => {
-      s.off('error', reject);
-      s.unref();
-      resolve(s);
-    });
-  });
-}
-
 /** Docker's wording, so scripts that match on it keep working. */
-function allocated(p: PortSpec): StrataError {
+export function portAllocated(p: Pick<PortSpec, 'hostIp' | 'hostPort'>): StrataError {
   return new StrataError('PORT_ALLOCATED', `Bind for ${p.hostIp || '0.0.0.0'}:${p.hostPort} failed: port is already allocated`, {
     hint: 'another container or process holds that port: choose another with -p HOST:CONTAINER',
   });
 }
 
-/**
- * Bind every published host port in this process before the container starts: a port in use
- * (by another container or any other process) fails here, before anything is set up, and the
- * port stays ours for as long as the container runs; ephemeral ports (`-p 80`) get their
- * number here. Release when the container has stopped and its port mappings are gone.
- */
-export async function reservePorts(specs: readonly PortSpec[]): Promise<PortReservation> {
-  const held: Array<Server | Socket> = [];
-  const bindings: PortBinding[] = [];
-  const release = async () => {
-    await Promise.all(held.splice(0).map((h) => new Promise<void>((r) => (h as { close(cb: () => void): void }).close(() => r()))));
-  };
-  try {
-    for (const p of specs) {
-      const clash = bindings.find((b) => b.hostPort === p.hostPort && b.protocol === p.protocol && p.hostPort !== 0 && (b.hostIp === p.hostIp || !b.hostIp || !p.hostIp));
-      if (clash) throw allocated(p);
-      let h: Server | Socket;
-      try {
-        h = p.protocol === 'udp' ? await bindUdp(p.hostIp, p.hostPort) : await listenTcp(p.hostIp, p.hostPort);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw allocated(p);
-        if (code === 'EADDRNOTAVAIL') throw new StrataError('USAGE', `cannot publish on ${p.hostIp}: not an address of this host`);
-        throw new StrataError('NETWORK_SETUP', `reserving host port ${p.hostPort}/${p.protocol}: ${(err as Error).message}`, { cause: err });
-      }
-      held.push(h);
-      const a = h.address() as { port: number };
-      bindings.push({ ...p, hostPort: a.port });
+/** Whether two bindings take the same host port (the same protocol, and an address in common). */
+export function sameHostPort(a: Pick<PortSpec, 'hostIp' | 'hostPort' | 'protocol'>, b: Pick<PortSpec, 'hostIp' | 'hostPort' | 'protocol'>): boolean {
+  return a.hostPort === b.hostPort && a.protocol === b.protocol && (!a.hostIp || !b.hostIp || a.hostIp === b.hostIp);
+}
+
+/** Bind the port for a moment: free (its number, for port 0) or in use by some process. */
+function probe(p: PortSpec): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(portAllocated(p));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new StrataError('USAGE', `cannot publish on ${p.hostIp}: not an address of this host`));
+      else reject(new StrataError('NETWORK_SETUP', `checking host port ${p.hostPort}/${p.protocol}: ${err.message}`, { cause: err }));
+    };
+    if (p.protocol === 'udp') {
+      const s = createSocket({ type: 'udp4' });
+      s.once('error', fail);
+      s.bind({ address: p.hostIp || '0.0.0.0', port: p.hostPort, exclusive: true }, () => {
+        const port = s.address().port;
+        s.close(() => resolve(port));
+      });
+    } else {
+      const s = createServer();
+      s.once('error', fail);
+      s.listen({ host: p.hostIp || '0.0.0.0', port: p.hostPort, exclusive: true }, () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => resolve(port));
+      });
     }
-  } catch (err) {
-    await release();
-    throw err;
+  });
+}
+
+/**
+ * The host ports of a container's `-p` specs, checked before anything is set up: a port another
+ * strata container publishes (`taken`) or any process holds fails with Docker's "port is already
+ * allocated"; an ephemeral one (`-p 80`) gets a free number from the kernel. Nothing is held
+ * afterwards: the caller records the ports (under the network lock) where the next check sees
+ * them, and the port's traffic is DNATed to the container whoever binds it later (as Docker's
+ * without its userland proxy).
+ */
+export async function allocatePorts(specs: readonly PortSpec[], taken: readonly PortBinding[]): Promise<PortBinding[]> {
+  const out: PortBinding[] = [];
+  for (const p of specs) {
+    if (p.hostPort && [...taken, ...out].some((b) => sameHostPort(b, p))) throw portAllocated(p);
+    let port = await probe(p);
+    // An ephemeral number another strata container has (its port is unbound: the kernel may offer it).
+    for (let i = 0; !p.hostPort && [...taken, ...out].some((b) => sameHostPort(b, { ...p, hostPort: port })) && i < 20; i++) port = await probe(p);
+    out.push({ ...p, hostPort: port });
   }
-  return { bindings, release };
+  return out;
 }

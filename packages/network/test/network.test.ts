@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
-import { chooseSubnet, formatBinding, hostRoutes, hostsFile, parseCidr, parsePublish, publishAll, reservePorts, resolvConf } from '../src/index';
+import { allocatePorts, chooseSubnet, formatBinding, hostRoutes, hostsFile, parseCidr, parsePublish, publishAll, resolvConf, sameHostPort } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
 
@@ -90,24 +90,24 @@ describe('/etc/hosts and /etc/resolv.conf as Docker writes them', () => {
   });
 });
 
-describe('reservePorts', () => {
-  it('holds the ports, gives ephemeral ones a number, and fails on a taken one with Docker\'s words', async () => {
-    const r = await reservePorts([{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }, { hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, protocol: 'udp' }]);
-    const [tcp, udp] = r.bindings;
+describe('allocatePorts', () => {
+  it('numbers ephemeral ports, and fails on a port strata or another process has, with Docker\'s words', async () => {
+    const [tcp, udp] = await allocatePorts([{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }, { hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, protocol: 'udp' }], []);
     expect(tcp.hostPort).toBeGreaterThan(1024);
     expect(udp.hostPort).toBeGreaterThan(1024);
-    await expect(reservePorts([{ hostIp: '127.0.0.1', hostPort: tcp.hostPort, containerPort: 80, protocol: 'tcp' }])).rejects.toThrow(`Bind for 127.0.0.1:${tcp.hostPort} failed: port is already allocated`);
-    await expect(reservePorts([{ hostIp: '', hostPort: tcp.hostPort, containerPort: 80, protocol: 'tcp' }])).rejects.toMatchObject({ code: 'PORT_ALLOCATED' });
-    await r.release();
-    const again = await reservePorts([{ hostIp: '127.0.0.1', hostPort: tcp.hostPort, containerPort: 80, protocol: 'tcp' }]);
-    await again.release();
-    // a port some other process listens on
+    // published by another container (its record)
+    await expect(allocatePorts([{ hostIp: '', hostPort: tcp.hostPort, containerPort: 80, protocol: 'tcp' }], [tcp])).rejects.toThrow(`Bind for 0.0.0.0:${tcp.hostPort} failed: port is already allocated`);
+    await expect(allocatePorts([{ hostIp: '127.0.0.1', hostPort: udp.hostPort, containerPort: 1, protocol: 'udp' }], [udp])).rejects.toMatchObject({ code: 'PORT_ALLOCATED' });
+    // the same number on another protocol, or another address, is free
+    expect(await allocatePorts([{ hostIp: '127.0.0.2', hostPort: tcp.hostPort, containerPort: 80, protocol: 'tcp' }], [tcp])).toHaveLength(1);
+    // held by some other process
     const other = createServer();
     await new Promise<void>((res) => other.listen(0, '127.0.0.1', res));
     const port = (other.address() as { port: number }).port;
-    await expect(reservePorts([{ hostIp: '127.0.0.1', hostPort: port, containerPort: 1, protocol: 'tcp' }])).rejects.toMatchObject({ code: 'PORT_ALLOCATED' });
+    await expect(allocatePorts([{ hostIp: '127.0.0.1', hostPort: port, containerPort: 1, protocol: 'tcp' }], [])).rejects.toMatchObject({ code: 'PORT_ALLOCATED' });
     await new Promise((res) => other.close(res));
     // the same host port twice in one container
-    await expect(reservePorts([{ hostIp: '', hostPort: 18999, containerPort: 1, protocol: 'tcp' }, { hostIp: '', hostPort: 18999, containerPort: 2, protocol: 'tcp' }])).rejects.toThrow(/port is already allocated/);
+    await expect(allocatePorts([{ hostIp: '', hostPort: 18999, containerPort: 1, protocol: 'tcp' }, { hostIp: '', hostPort: 18999, containerPort: 2, protocol: 'tcp' }], [])).rejects.toThrow(/port is already allocated/);
+    expect(sameHostPort({ hostIp: '', hostPort: 1, protocol: 'tcp' }, { hostIp: '127.0.0.1', hostPort: 1, protocol: 'tcp' })).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import {
-  createContainer, findContainer, killContainer, monitorFailureLine, readContainer, runContainer, startDetached, type CreateOptions,
+  createContainer, findContainer, finishCleanup, killContainer, monitorFailureLine, readContainer, runContainer, startDetached, type CreateOptions,
 } from '@strata/container';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
 
@@ -30,6 +30,16 @@ function create(ctx: CommandContext, image: string, command: string[], o: Create
   return createContainer(ctx.globals.root, { ...flags, image, command, envSource: ctx.io.env, now: ctx.now(), log: (l) => (l.startsWith('WARNING') ? ctx.log(l) : ctx.debug(l)) });
 }
 
+/**
+ * The argv of the process that finishes a foreground container's network teardown after it
+ * exited (`container __cleanup ID`), so `run` returns without waiting for it; `STRATA_CLEANUP=inline`
+ * tears down before returning (for measurements).
+ */
+function cleanupArgv(ctx: CommandContext, id: string): string[] | undefined {
+  if (ctx.io.env.STRATA_CLEANUP === 'inline') return undefined;
+  return [process.execPath, process.argv[1], '--root', ctx.globals.root, 'container', '__cleanup', id];
+}
+
 /** The argv of the process that owns a detached container: this same program, `container __monitor ID`. */
 function monitorArgv(ctx: CommandContext, id: string, timeout: number | undefined): string[] {
   const argv = [process.execPath, process.argv[1], '--root', ctx.globals.root, 'container', '__monitor', id];
@@ -55,7 +65,14 @@ async function attached(ctx: CommandContext, id: string, stdin: Readable | undef
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   try {
-    const exitCode = await runContainer(root, id, { stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, { signal: abort.signal, stopTimeoutSec: timeout, env: ctx.io.env, now: () => ctx.now(), log: (l) => (l.startsWith('warning') ? ctx.log(`strata: ${l}`) : ctx.debug(l)) });
+    const exitCode = await runContainer(root, id, { stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr }, {
+      signal: abort.signal,
+      stopTimeoutSec: timeout,
+      env: ctx.io.env,
+      now: () => ctx.now(),
+      log: (l) => (l.startsWith('warning') ? ctx.log(`strata: ${l}`) : ctx.debug(l)),
+      cleanup: cleanupArgv(ctx, id),
+    });
     return { kind: 'none', exitCode };
   } catch (err) {
     const code = (err as { exitCode?: number }).exitCode;
@@ -177,6 +194,13 @@ export function register(container: Command, io: Io): void {
     .option('-i, --interactive', 'attach stdin too')
     .option('--stop-timeout <seconds>', 'seconds between SIGTERM and SIGKILL when stopped with a signal')
     .action(action(io, (ctx, refs: string[], o: { attach?: boolean; interactive?: boolean; stopTimeout?: string }) => runStart(ctx, refs, o)));
+  container
+    .command('__cleanup', { hidden: true })
+    .argument('<id>')
+    .action(action(io, async (ctx, id: string) => {
+      await finishCleanup(id, { env: ctx.io.env });
+      return { kind: 'none' };
+    }));
   container
     .command('__monitor', { hidden: true })
     .argument('<id>')

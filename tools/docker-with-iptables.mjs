@@ -1,45 +1,49 @@
-// A dockerd of the test's own, with Docker's default bridge networking and iptables, so published
-// ports can be compared with strata's. The machine's shared dockerd runs with --iptables=false
-// (no NAT, no published-port rules): this one gets its own bridge, subnet, data-root, exec-root,
-// pidfile and socket, and takes away every rule it added when it stops.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// A dockerd of one's own, with Docker's default bridge networking and iptables, so published ports
+// can be compared with strata's (packages/container/test/network.test.ts) and timed against them
+// (tools/bench/container-run.mjs). The machine's shared dockerd runs with --iptables=false (no
+// NAT, no published-port rules): this one gets its own bridge, subnet, data-root, exec-root,
+// pidfile and socket, and takes away every rule it added when it stops. Plain JavaScript, so the
+// benchmarks (not built) and the tests both use it.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfsTar, DOCKER } from '@strata/testing';
 
+/** Debian's docker client (the one on PATH first may be another). */
+export const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 export const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => existsSync(p)) ?? 'dockerd';
 /** The test dockerd's bridge and subnet: chosen not to overlap strata's 10.88-91/16 or docker0's 172.17/16. */
 export const TEST_BRIDGE = 'stratadk0';
 export const TEST_SUBNET_PREFIX = '10.213.0.';
 const BRIDGE_CIDR = '10.213.0.1/24';
 
-export interface TestDockerd {
-  /** `docker -H unix://…` argv prefix. */
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): { code: number; out: string; err: string };
-  host: string;
-  gateway: string;
-  stop(): Promise<void>;
-}
+/**
+ * @typedef {object} TestDockerd
+ * @property {(args: string[], opts?: {input?: string, timeoutMs?: number}) => {code: number, out: string, err: string}} docker
+ * @property {string} host  unix:// socket
+ * @property {string} gateway  the bridge's address
+ * @property {() => Promise<void>} stop
+ */
 
-function iptablesSave(): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+function iptablesSave() {
+  /** @type {Record<string, string[]>} */
+  const out = {};
   for (const t of ['filter', 'nat']) out[t] = execFileSync('iptables', ['-w', '-t', t, '-S'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
   return out;
 }
 
 /** Rules and chains of this dockerd only: they name its bridge, its subnet or a DOCKER chain. */
-function isDockers(line: string): boolean {
+function isDockers(line) {
   return line.includes('DOCKER') || line.includes(TEST_BRIDGE) || line.includes(TEST_SUBNET_PREFIX);
 }
 
 /** Remove what the test dockerd added to netfilter (its chains and the rules that name them, its bridge, its subnet). */
-function removeDockerRules(before: Record<string, string[]> = { filter: [], nat: [] }): void {
+function removeDockerRules(before = { filter: [], nat: [] }) {
   const after = iptablesSave();
   for (const t of ['nat', 'filter']) {
     const added = after[t].filter((l) => !before[t].includes(l) && isDockers(l));
     for (const l of added.filter((x) => x.startsWith('-A '))) {
-      const args = l.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
+      const args = l.slice(3).match(/"[^"]*"|\S+/g).map((a) => a.replace(/^"|"$/g, ''));
       try {
         execFileSync('iptables', ['-w', '-t', t, '-D', ...args], { stdio: 'ignore' });
       } catch {
@@ -52,8 +56,8 @@ function removeDockerRules(before: Record<string, string[]> = { filter: [], nat:
   }
 }
 
-function unmountUnder(dir: string): void {
-  for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(dir)).reverse()) {
+function unmountUnder(dir) {
+  for (const m of readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p && p.startsWith(dir)).reverse()) {
     try {
       execFileSync('umount', ['-l', m], { stdio: 'ignore' });
     } catch {
@@ -63,7 +67,7 @@ function unmountUnder(dir: string): void {
 }
 
 /** What an interrupted earlier run left: its dockerd (by its pidfile), its dirs, bridge and rules. */
-function cleanLeftovers(): void {
+function cleanLeftovers() {
   const stale = readdirSync(tmpdir()).filter((n) => n.startsWith('strata-dockerd-')).map((n) => join(tmpdir(), n));
   for (const dir of stale) {
     try {
@@ -83,7 +87,12 @@ function cleanLeftovers(): void {
   }
 }
 
-export async function startTestDockerd(): Promise<TestDockerd> {
+/**
+ * Start it with `image` imported from the rootfs tar `rootfsTar` (CMD sh, EXPOSE 80).
+ * @param {{rootfsTar: string, image: string}} o
+ * @returns {Promise<TestDockerd>}
+ */
+export async function startTestDockerd(o) {
   cleanLeftovers();
   const dir = mkdtempSync(join(tmpdir(), 'strata-dockerd-'));
   const sock = join(dir, 'docker.sock');
@@ -96,7 +105,7 @@ export async function startTestDockerd(): Promise<TestDockerd> {
   execFileSync('ip', ['link', 'set', TEST_BRIDGE, 'up']);
   writeFileSync(join(dir, 'daemon.json'), '{}');
   const log = openSync(join(dir, 'dockerd.log'), 'a');
-  const child: ChildProcess = spawn(DOCKERD, [
+  const child = spawn(DOCKERD, [
     '--config-file', join(dir, 'daemon.json'),
     '--data-root', join(dir, 'data'),
     '--exec-root', join(dir, 'exec'),
@@ -107,12 +116,13 @@ export async function startTestDockerd(): Promise<TestDockerd> {
     '--ip-masq=true',
     '--userland-proxy=true',
   ], { stdio: ['ignore', log, log] });
-  const docker: TestDockerd['docker'] = (args, opts = {}) => {
+  /** @type {TestDockerd['docker']} */
+  const docker = (args, opts = {}) => {
     try {
       const out = execFileSync(DOCKER, ['-H', host, ...args], { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
       return { code: 0, out, err: '' };
     } catch (e) {
-      const err = e as { status?: number; stdout?: string; stderr?: string };
+      const err = /** @type {{status?: number, stdout?: string, stderr?: string}} */ (e);
       return { code: err.status ?? 1, out: err.stdout ?? '', err: err.stderr ?? '' };
     }
   };
@@ -151,7 +161,7 @@ export async function startTestDockerd(): Promise<TestDockerd> {
     await stop();
     throw new Error(`the test dockerd did not start:\n${text}`);
   }
-  const imp = docker(['import', '--change', 'CMD ["sh"]', '--change', 'EXPOSE 80', busyboxRootfsTar(), 'strata-test/busybox-web:latest']);
+  const imp = docker(['import', '--change', 'CMD ["sh"]', '--change', 'EXPOSE 80', o.rootfsTar, o.image]);
   if (imp.code !== 0) {
     await stop();
     throw new Error(`docker import failed: ${imp.err}`);
