@@ -62,8 +62,12 @@ export function dropContainer(root: string, rec: ContainerRecord, o: { volumes?:
 async function cleanupDead(root: string, id: string, runDir: string): Promise<'stopped' | 'removed' | undefined> {
   const rec = readContainer(root, id);
   await deleteRuntimeState({ runtime: rec?.config.runtime, stateDir: runtimeDir(root, id), id });
-  await detach(id, { runDir });
-  unregisterLive(id, runDir);
+  try {
+    await detach(id, { runDir });
+  } finally {
+    // A network teardown that failed keeps its own record: recoverHost tries it again.
+    unregisterLive(id, runDir);
+  }
   if (!rec) return undefined;
   rmSync(join(containerDir(root, id), 'bundle'), { recursive: true, force: true });
   if (rec.autoRemove) {

@@ -1,5 +1,5 @@
 import { spawn, execFile, type StdioOptions } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, chownSync, writeFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
@@ -251,19 +251,64 @@ export function runtimeKill(runtime: string, stateDir: string, id: string, signa
  * Safe to call for a container the runtime never heard of (crash recovery).
  */
 export function deleteRuntimeState(o: { runtime?: string; stateDir: string; id: string }): Promise<void> {
-  if (!existsSync(join(o.stateDir, o.id))) return Promise.resolve();
+  if (!existsSync(join(o.stateDir, o.id))) {
+    // No state to ask the runtime with (its store is gone): end what still runs in its cgroup.
+    killCgroup(o.id);
+    return Promise.resolve();
+  }
   let runtime: string;
   try {
     runtime = findRuntime(o.runtime);
   } catch {
+    killCgroup(o.id);
     return Promise.resolve();
   }
   return new Promise((resolve) =>
     execFile(runtime, ['--root', o.stateDir, 'delete', '--force', o.id], () => {
       rmSync(join(o.stateDir, o.id), { recursive: true, force: true });
+      killCgroup(o.id);
       resolve();
     }),
   );
+}
+
+/**
+ * The container's cgroups (`/strata/<id>`, in every v1 controller and in v2): their processes
+ * killed, the directories removed. What is left when a container's runtime state is gone with
+ * its store while it ran; nothing to do otherwise (runc removes them).
+ */
+function killCgroup(id: string): void {
+  const dirs: string[] = [];
+  const base = '/sys/fs/cgroup';
+  if (existsSync(join(base, 'strata', id))) dirs.push(join(base, 'strata', id));
+  try {
+    for (const c of readdirSync(base)) if (existsSync(join(base, c, 'strata', id))) dirs.push(join(base, c, 'strata', id));
+  } catch {
+    return;
+  }
+  for (const d of dirs) {
+    try {
+      for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    } catch {
+      // no such file: removed meanwhile
+    }
+  }
+  for (let i = 0; i < 50 && dirs.some((d) => existsSync(d)); i++) {
+    for (const d of dirs) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // processes still exiting
+      }
+    }
+    if (dirs.some((d) => existsSync(d))) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }
 
 function withDefaults(env: string[], user: ResolvedUser): string[] {
