@@ -6,6 +6,7 @@ import { StrataError } from '@strata/errors';
  * would climb above the root is an UNSAFE_PATH error: callers must never clamp it silently.
  */
 export function cleanPath(p: string): string {
+  if (isClean(p)) return p.charCodeAt(p.length - 1) === 47 ? p.slice(0, -1) : p;
   if (p.includes('\0')) throw new StrataError('UNSAFE_PATH', `path ${JSON.stringify(p)} contains a NUL byte`);
   const out: string[] = [];
   for (const part of p.split('/')) {
@@ -18,6 +19,26 @@ export function cleanPath(p: string): string {
     out.push(part);
   }
   return out.length === 0 ? '.' : out.join('/');
+}
+
+/**
+ * Already clean, but for one trailing `/` (the names in a tar that strata wrote): no leading `/`,
+ * no empty, `.` or `..` component, no NUL. Checked in one pass, with no allocation.
+ */
+function isClean(p: string): boolean {
+  const n = p.length;
+  if (n === 0) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? p.charCodeAt(i) : 47;
+    if (c === 0) return false;
+    if (c !== 47) continue;
+    const len = i - start;
+    if (len === 0) return i === n && n > 0 && start > 0; // empty: only the end after a trailing '/'
+    if (p.charCodeAt(start) === 46 && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 46))) return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 /** `a/b/c` → `a/b`; `a` → `.`; `.` → `.`. */

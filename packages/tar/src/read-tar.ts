@@ -57,20 +57,20 @@ function num(b: Buffer, off: number, len: number, field: string, name: string): 
 }
 
 function checksumOk(h: Buffer): boolean {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : h[i];
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
   let want: number;
   try {
     want = num(h, 148, 8, 'checksum', '');
   } catch {
     return false;
   }
-  return want === unsigned || want === signed;
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = 0; i < 148; i++) unsigned += h[i];
+  for (let i = 156; i < 512; i++) unsigned += h[i];
+  if (want === unsigned) return true;
+  // some old writers summed signed bytes
+  let signed = unsigned;
+  for (let i = 0; i < 512; i++) if ((i < 148 || i >= 156) && h[i] > 127) signed -= 256;
+  return want === signed;
 }
 
 /** Whether a 512-byte block is a tar header (its checksum matches): how a tar is told from other bytes. */
@@ -150,12 +150,14 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
   if (!type) {
     throw new StrataError(flag === 'S' ? 'UNSUPPORTED' : 'INVALID_TAR', `${what}: entry ${JSON.stringify(rawName0)} has unsupported type ${JSON.stringify(flag)}`);
   }
-  const magic = h.subarray(257, 263).toString('latin1');
-  let name = rawName0;
-  if (magic === 'ustar\0' && h[345] !== 0) name = `${str(h, 345, 155)}/${name}`;
-  let linkname = str(h, 157, 100);
+  // ustar magic ("ustar\0"): the prefix field holds the leading part of a long name
+  const ustar = h[257] === 0x75 && h[258] === 0x73 && h[259] === 0x74 && h[260] === 0x61 && h[261] === 0x72 && h[262] === 0;
+  let name = ustar && h[345] !== 0 ? `${str(h, 345, 155)}/${rawName0}` : rawName0;
+  let linkname = h[157] === 0 ? '' : str(h, 157, 100);
+  // PAX records and GNU long names (most entries have none: no lookups then)
+  const records = st.pax.size > 0 || st.global.size > 0;
   const rec = (k: string) => st.pax.get(k) ?? st.global.get(k);
-  const recStr = (k: string) => rec(k)?.toString('utf8');
+  const recStr = (k: string) => (records ? rec(k)?.toString('utf8') : undefined);
   const recNum = (k: string) => {
     const v = recStr(k);
     if (v === undefined) return undefined;
@@ -167,16 +169,15 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
   if (st.longLink !== undefined) linkname = st.longLink;
   name = recStr('path') ?? name;
   linkname = recStr('linkpath') ?? linkname;
-  let entrySize = recNum('size') ?? size;
+  const paxSize = recNum('size');
+  let entrySize = paxSize ?? size;
   if (type !== 'file') entrySize = type === 'hardlink' || type === 'symlink' || type === 'dir' ? 0 : entrySize;
-  const dataSize = recNum('size') ?? size;
-  const xattrs: Record<string, Buffer> = {};
-  let hasX = false;
-  for (const src2 of [st.global, st.pax]) {
-    for (const [k, v] of src2) {
-      if (k.startsWith('SCHILY.xattr.')) {
-        xattrs[k.slice('SCHILY.xattr.'.length)] = v;
-        hasX = true;
+  const dataSize = paxSize ?? size;
+  let xattrs: Record<string, Buffer> | undefined;
+  if (records) {
+    for (const src2 of [st.global, st.pax]) {
+      for (const [k, v] of src2) {
+        if (k.startsWith('SCHILY.xattr.')) (xattrs ??= {})[k.slice('SCHILY.xattr.'.length)] = v;
       }
     }
   }
@@ -196,8 +197,8 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     size: type === 'file' ? entrySize : 0,
     mtime: recNum('mtime') ?? num(h, 136, 12, 'mtime', name),
   };
-  const uname = recStr('uname') ?? str(h, 265, 32);
-  const gname = recStr('gname') ?? str(h, 297, 32);
+  const uname = recStr('uname') ?? (h[265] === 0 ? '' : str(h, 265, 32));
+  const gname = recStr('gname') ?? (h[297] === 0 ? '' : str(h, 297, 32));
   if (uname) entry.uname = uname;
   if (gname) entry.gname = gname;
   const atime = recNum('atime');
@@ -214,8 +215,8 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     entry.devmajor = num(h, 329, 8, 'devmajor', name);
     entry.devminor = num(h, 337, 8, 'devminor', name);
   }
-  if (hasX) entry.xattrs = xattrs;
-  st.pax = new Map();
+  if (xattrs !== undefined) entry.xattrs = xattrs;
+  if (st.pax.size > 0) st.pax = new Map();
   st.longName = undefined;
   st.longLink = undefined;
   return { kind: 'entry', entry, dataSize };
@@ -283,65 +284,123 @@ export interface IndexedTarEntry extends TarEntry {
   offset: number;
 }
 
+/** Where one entry sits in a tar file. */
+export interface TarFileEntry {
+  entry: TarEntry;
+  /** The first byte of the entry's first header block (a PAX or GNU long-name header, if any). */
+  start: number;
+  /** The first byte of its content. */
+  offset: number;
+  /** Bytes of content recorded in the header (what follows `offset`, before the padding). */
+  dataSize: number;
+  /** The byte after its padded content: where the next entry starts. */
+  end: number;
+}
+
+/** Entries of a tar file read in order, jumping over contents, with views of its bytes. */
+export interface TarFileCursor {
+  next(): TarFileEntry | undefined;
+  /** Bytes `[at, at + len)` of the file (`len` ≤ the window), valid until the next call; undefined past the end. */
+  view(at: number, len: number): Buffer | undefined;
+  close(): void;
+}
+
+/**
+ * Read a tar file's entries in order without reading contents: headers come through a window of
+ * `window` bytes (default 64 KiB; the headers of small files sit a block or two apart, so one read
+ * serves many), contents are jumped over. Same parsing and path rules as `readTar`.
+ */
+export function openTarFile(path: string, opts: ReadTarOptions & { window?: number } = {}): TarFileCursor {
+  const what = opts.what ?? path;
+  const fd = openSync(path, 'r');
+  let fileSize: number;
+  try {
+    fileSize = fstatSync(fd).size;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  const st = newState();
+  const readAt = (buf: Buffer, at: number) => {
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, at + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  };
+  const win = Buffer.allocUnsafe(opts.window ?? WINDOW);
+  let winStart = 0;
+  let winLen = 0;
+  const view = (at: number, len: number): Buffer | undefined => {
+    if (len > win.length) throw new Error(`openTarFile: a view of ${len} bytes is larger than the window`);
+    if (at < winStart || at + len > winStart + winLen) {
+      winStart = at;
+      winLen = readAt(win, at);
+    }
+    return at + len <= winStart + winLen ? win.subarray(at - winStart, at - winStart + len) : undefined;
+  };
+  let pos = 0;
+  let done = false;
+  let closed = false;
+  return {
+    view,
+    next() {
+      if (done) return undefined;
+      const start = pos;
+      for (;;) {
+        const h = view(pos, 512);
+        if (h === undefined) {
+          if (pos < fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+          done = true;
+          return undefined;
+        }
+        if (isZeroBlock(h)) {
+          done = true;
+          return undefined;
+        }
+        pos += 512;
+        const step = decodeBlock(h, st, opts, what);
+        if (step.kind === 'meta') {
+          const data = Buffer.alloc(step.size);
+          if (readAt(data, pos) < step.size) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+          takeMeta(st, step.flag, data);
+          pos += step.padded;
+          continue;
+        }
+        if (step.kind === 'skip') {
+          pos += step.padded;
+          continue;
+        }
+        const offset = pos;
+        pos += Math.ceil(step.dataSize / 512) * 512;
+        if (pos > fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
+        return { entry: step.entry, start, offset, dataSize: step.dataSize, end: pos };
+      }
+    },
+    close() {
+      if (!closed) closeSync(fd);
+      closed = true;
+    },
+  };
+}
+
 /**
  * Index a tar file without reading file contents: headers are read with synchronous positioned
  * reads and the data is jumped over. Same parsing and path rules as `readTar`.
  */
 export function indexTarFile(path: string, opts: ReadTarOptions = {}): IndexedTarEntry[] {
-  const what = opts.what ?? path;
-  const fd = openSync(path, 'r');
   const out: IndexedTarEntry[] = [];
+  const c = openTarFile(path, opts);
   try {
-    const fileSize = fstatSync(fd).size;
-    const st = newState();
-    const readAt = (buf: Buffer, at: number) => {
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, at + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got;
-    };
-    // Headers are read through a window: the headers of small files (most of a layer) sit a block
-    // or two apart, so one read serves many of them instead of one read each.
-    const win = Buffer.allocUnsafe(WINDOW);
-    let winStart = 0;
-    let winLen = 0;
-    const blockAt = (at: number): Buffer | undefined => {
-      if (at < winStart || at + 512 > winStart + winLen) {
-        winStart = at;
-        winLen = readAt(win, at);
-        if (winLen === 0) return undefined;
-        if (winLen < 512) throw new StrataError('INVALID_TAR', `${what} is truncated`);
-      }
-      return win.subarray(at - winStart, at - winStart + 512);
-    };
-    let pos = 0;
-    for (;;) {
-      const h = blockAt(pos);
-      if (h === undefined || isZeroBlock(h)) break;
-      pos += 512;
-      const step = decodeBlock(h, st, opts, what);
-      if (step.kind === 'meta') {
-        const data = Buffer.alloc(step.size);
-        if (readAt(data, pos) < step.size) throw new StrataError('INVALID_TAR', `${what} is truncated`);
-        takeMeta(st, step.flag, data);
-        pos += step.padded;
-        continue;
-      }
-      if (step.kind === 'skip') {
-        pos += step.padded;
-        continue;
-      }
-      const ie = step.entry as IndexedTarEntry;
-      ie.offset = pos;
+    for (let x = c.next(); x !== undefined; x = c.next()) {
+      const ie = x.entry as IndexedTarEntry;
+      ie.offset = x.offset;
       out.push(ie);
-      pos += Math.ceil(step.dataSize / 512) * 512;
-      if (pos > fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
     }
   } finally {
-    closeSync(fd);
+    c.close();
   }
   return out;
 }

@@ -1,6 +1,9 @@
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
+import { comparePaths } from './clean-path';
 import type { EntryType, TarEntry } from './entry';
+import { openTarFile, type TarFileCursor, type TarFileEntry } from './read-tar';
 
 /** An entry to write: the metadata plus where its bytes come from (files only). */
 export interface TarWriteEntry extends Omit<TarEntry, 'name'> {
@@ -25,11 +28,69 @@ export interface WriteTarOptions {
   subsecond?: boolean;
   /** Called with each file's bytes as they are written (to hash contents in the same pass). */
   onData?: (entry: TarWriteEntry, chunk: Uint8Array) => void;
+  /**
+   * Called with the sha256 (hex) of each file's content read from `sourcePath`, hashed as it is
+   * read (not for entries copied from `base`).
+   */
+  onContentHash?: (entry: TarWriteEntry, hex: string) => void;
+  /**
+   * A tar file this writer wrote before with entries in the same order (the layer of an earlier
+   * build of the same step). A file entry whose header blocks there are byte for byte the ones it
+   * gets now, and whose content there hashes to its `contentHash`, is copied from that file
+   * instead of read from its source (a splice): the output is the same bytes either way.
+   */
+  base?: string;
+  /** With `base`: the sha256 (hex) of a file entry's content when known without reading it (a stat cache). */
+  contentHash?: (entry: TarWriteEntry) => string | undefined;
+  /** Filled in as the tar is written (with `base`). */
+  stats?: WriteTarStats;
+  /**
+   * Where output buffers come from: a consumer that gives each chunk back once done with it
+   * (`BlobStore.put`'s `release`) lets a long tar reuse a few buffers, instead of leaving one per
+   * MiB for the garbage collector (external memory it frees late: RSS grew with the layer).
+   */
+  buffers?: TarBuffers;
 }
 
-const FLAGS: Record<EntryType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+/** Output buffers for `writeTar`, given back by the consumer (see `WriteTarOptions.buffers`). */
+export interface TarBuffers {
+  take(): Buffer;
+  give(chunk: Uint8Array): void;
+}
+
+/** A pool of `writeTar` output buffers: the ones given back are handed out again. */
+export function tarBuffers(): TarBuffers {
+  const free: ArrayBuffer[] = [];
+  const mine = new WeakSet<ArrayBufferLike>();
+  return {
+    take() {
+      const ab = free.pop();
+      if (ab !== undefined) return Buffer.from(ab);
+      const b = Buffer.allocUnsafeSlow(OUT);
+      mine.add(b.buffer);
+      return b;
+    },
+    give(chunk) {
+      const ab = chunk.buffer;
+      if (chunk.byteOffset === 0 && mine.has(ab) && !free.includes(ab as ArrayBuffer)) free.push(ab as ArrayBuffer);
+    },
+  };
+}
+
+/** What a write did with its entries. */
+export interface WriteTarStats {
+  /** File entries copied from `base`. */
+  spliced: number;
+  /** File entries read from their source (disk, memory or stream). */
+  read: number;
+}
+
+const FLAGS: Record<EntryType, number> = { file: 0x30, hardlink: 0x31, symlink: 0x32, char: 0x33, block: 0x34, dir: 0x35, fifo: 0x36 };
 const ZERO = Buffer.alloc(1024);
 const CHUNK = 64 * 1024;
+const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1');
+/** Output buffer size; also the largest entry copied from a base tar (bigger ones are read from their source). */
+const OUT = 1024 * 1024;
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
@@ -40,8 +101,18 @@ function fitsOctal(n: number, width: number): boolean {
   return Number.isInteger(n) && n >= 0 && n < 8 ** (width - 1);
 }
 
+/** `n` as `width - 1` zero-padded octal digits and a NUL (what ustar numeric fields hold). */
 function octal(buf: Buffer, off: number, width: number, n: number): void {
-  buf.write(`${n.toString(8).padStart(width - 1, '0')}\0`, off, width, 'latin1');
+  if (!fitsOctal(n, width)) {
+    // does not fit (device numbers are not checked before): the digits, cut to the field
+    buf.write(`${n.toString(8).padStart(width - 1, '0')}\0`, off, width, 'latin1');
+    return;
+  }
+  buf[off + width - 1] = 0;
+  for (let i = off + width - 2; i >= off; i--) {
+    buf[i] = 0x30 + (n % 8);
+    n = Math.floor(n / 8);
+  }
 }
 
 /** Split a long ustar name into prefix (≤155) + name (≤100) at a `/`, or undefined. */
@@ -80,7 +151,7 @@ interface Header {
   gid: number;
   size: number;
   mtime: number;
-  flag: string;
+  flag: number;
   linkname: string;
   uname: string;
   gname: string;
@@ -89,31 +160,40 @@ interface Header {
   prefix: string;
 }
 
-function encodeHeader(h: Header): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(h.name, 0, 100, 'utf8');
-  octal(b, 100, 8, h.mode);
-  octal(b, 108, 8, h.uid);
-  octal(b, 116, 8, h.gid);
-  octal(b, 124, 12, h.size);
-  octal(b, 136, 12, h.mtime);
-  b.fill(0x20, 148, 156);
-  b.write(h.flag, 156, 1, 'latin1');
-  b.write(h.linkname, 157, 100, 'utf8');
-  b.write('ustar\x0000', 257, 8, 'latin1');
-  b.write(h.uname, 265, 32, 'utf8');
-  b.write(h.gname, 297, 32, 'utf8');
-  octal(b, 329, 8, h.devmajor);
-  octal(b, 337, 8, h.devminor);
-  b.write(h.prefix, 345, 155, 'utf8');
+/** One 512-byte ustar block at `b[at]`. Every string is ASCII here (what is not goes to PAX records). */
+function putHeader(b: Buffer, at: number, h: Header): void {
+  b.fill(0, at, at + 512);
+  b.write(h.name, at, 100, 'latin1');
+  octal(b, at + 100, 8, h.mode);
+  octal(b, at + 108, 8, h.uid);
+  octal(b, at + 116, 8, h.gid);
+  octal(b, at + 124, 12, h.size);
+  octal(b, at + 136, 12, h.mtime);
+  b.fill(0x20, at + 148, at + 156);
+  b[at + 156] = h.flag;
+  if (h.linkname !== '') b.write(h.linkname, at + 157, 100, 'latin1');
+  USTAR_MAGIC.copy(b, at + 257);
+  if (h.uname !== '') b.write(h.uname, at + 265, 32, 'latin1');
+  if (h.gname !== '') b.write(h.gname, at + 297, 32, 'latin1');
+  octal(b, at + 329, 8, h.devmajor);
+  octal(b, at + 337, 8, h.devminor);
+  if (h.prefix !== '') b.write(h.prefix, at + 345, 155, 'latin1');
   let sum = 0;
-  for (let i = 0; i < 512; i++) sum += b[i];
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-  return b;
+  for (let i = at; i < at + 512; i++) sum += b[i];
+  // six octal digits, NUL, space
+  b[at + 155] = 0x20;
+  b[at + 154] = 0;
+  for (let i = at + 153; i >= at + 148; i--) {
+    b[i] = 0x30 + (sum % 8);
+    sum = Math.floor(sum / 8);
+  }
 }
 
-/** The header blocks of one entry (a PAX header first when ustar cannot say it all). */
-export function encodeEntryHeader(e: TarWriteEntry, opts: WriteTarOptions = {}): Buffer {
+/**
+ * The header blocks of `e`: written at `out[at]` when one ustar block says it all (the common
+ * case; returns 512), else returned as a new buffer (a PAX header first).
+ */
+function headerInto(e: TarWriteEntry, opts: WriteTarOptions, out: Buffer, at: number): number | Buffer {
   let mtime = e.mtime;
   if (opts.clampMtime !== undefined && mtime > opts.clampMtime) mtime = opts.clampMtime;
   if (opts.subsecond === false) mtime = Math.floor(mtime);
@@ -122,18 +202,19 @@ export function encodeEntryHeader(e: TarWriteEntry, opts: WriteTarOptions = {}):
   const linkname = e.type === 'symlink' || e.type === 'hardlink' ? (e.linkname ?? '') : '';
   const uname = e.uname ?? '';
   const gname = e.gname ?? '';
-  const records: Buffer[] = [];
+  let records: Buffer[] | undefined;
+  const record = (key: string, value: Buffer) => (records ??= []).push(paxRecord(key, value));
   const split = isAscii(name) ? splitUstar(name) : undefined;
-  if (!split) records.push(paxRecord('path', Buffer.from(name, 'utf8')));
-  if (linkname.length > 100 || !isAscii(linkname)) records.push(paxRecord('linkpath', Buffer.from(linkname, 'utf8')));
-  if (!fitsOctal(size, 12)) records.push(paxRecord('size', Buffer.from(String(size))));
-  if (!fitsOctal(e.uid, 8)) records.push(paxRecord('uid', Buffer.from(String(e.uid))));
-  if (!fitsOctal(e.gid, 8)) records.push(paxRecord('gid', Buffer.from(String(e.gid))));
-  if (!Number.isInteger(mtime) || !fitsOctal(mtime, 12)) records.push(paxRecord('mtime', Buffer.from(formatTime(mtime))));
-  if (uname.length > 32 || !isAscii(uname)) records.push(paxRecord('uname', Buffer.from(uname, 'utf8')));
-  if (gname.length > 32 || !isAscii(gname)) records.push(paxRecord('gname', Buffer.from(gname, 'utf8')));
+  if (!split) record('path', Buffer.from(name, 'utf8'));
+  if (linkname.length > 100 || !isAscii(linkname)) record('linkpath', Buffer.from(linkname, 'utf8'));
+  if (!fitsOctal(size, 12)) record('size', Buffer.from(String(size)));
+  if (!fitsOctal(e.uid, 8)) record('uid', Buffer.from(String(e.uid)));
+  if (!fitsOctal(e.gid, 8)) record('gid', Buffer.from(String(e.gid)));
+  if (!Number.isInteger(mtime) || !fitsOctal(mtime, 12)) record('mtime', Buffer.from(formatTime(mtime)));
+  if (uname.length > 32 || !isAscii(uname)) record('uname', Buffer.from(uname, 'utf8'));
+  if (gname.length > 32 || !isAscii(gname)) record('gname', Buffer.from(gname, 'utf8'));
   if (e.xattrs) {
-    for (const k of Object.keys(e.xattrs).sort()) records.push(paxRecord(`SCHILY.xattr.${k}`, Buffer.from(e.xattrs[k])));
+    for (const k of Object.keys(e.xattrs).sort()) record(`SCHILY.xattr.${k}`, Buffer.from(e.xattrs[k]));
   }
   const [prefix, short] = split ?? ['', asciiTail(name, 100)];
   const base: Header = {
@@ -151,20 +232,32 @@ export function encodeEntryHeader(e: TarWriteEntry, opts: WriteTarOptions = {}):
     devmajor: e.devmajor ?? 0,
     devminor: e.devminor ?? 0,
   };
-  const main = encodeHeader(base);
-  if (records.length === 0) return main;
+  if (records === undefined) {
+    putHeader(out, at, base);
+    return 512;
+  }
   const payload = Buffer.concat(records);
-  const paxHeader = encodeHeader({
+  const pad = (512 - (payload.length % 512)) % 512;
+  const blocks = Buffer.alloc(512 + payload.length + pad + 512);
+  putHeader(blocks, 0, {
     ...base,
     // Like Go's archive/tar: a fixed, recognisable name; readers use the records.
     name: asciiTail(`PaxHeaders.0/${short}`, 100),
     prefix: '',
     size: payload.length,
-    flag: 'x',
+    flag: 0x78, // 'x'
     linkname: '',
   });
-  const pad = (512 - (payload.length % 512)) % 512;
-  return Buffer.concat([paxHeader, payload, ZERO.subarray(0, pad), main]);
+  payload.copy(blocks, 512);
+  putHeader(blocks, 512 + payload.length + pad, base);
+  return blocks;
+}
+
+/** The header blocks of one entry (a PAX header first when ustar cannot say it all). */
+export function encodeEntryHeader(e: TarWriteEntry, opts: WriteTarOptions = {}): Buffer {
+  const b = Buffer.allocUnsafe(512);
+  const r = headerInto(e, opts, b, 0);
+  return typeof r === 'number' ? b : r;
 }
 
 function asciiTail(s: string, max: number): string {
@@ -202,21 +295,36 @@ async function* fileBody(e: TarWriteEntry, opts: WriteTarOptions): AsyncGenerato
 }
 
 /**
+ * The entries of a base tar in order, looked up by path as the new entries come (both sorted by
+ * `comparePaths`, so one forward pass serves the whole write).
+ */
+function baseMatcher(path: string): { find(p: string): TarFileEntry | undefined; cursor: TarFileCursor } {
+  const cursor = openTarFile(path, { window: OUT });
+  let cur = cursor.next();
+  return {
+    cursor,
+    find(p) {
+      while (cur !== undefined && comparePaths(cur.entry.path, p) < 0) cur = cursor.next();
+      return cur !== undefined && cur.entry.path === p ? cur : undefined;
+    },
+  };
+}
+
+/**
  * Write a tar: entries in the order given (sort them with `comparePaths` for a deterministic
  * layer), normalised headers (ustar; PAX only for what ustar cannot say), end-of-archive blocks.
- * The output is produced as it is read: nothing is held beyond one 64 KiB chunk.
+ * The output is produced as it is read: 1 MiB buffers, each handed out once and never touched
+ * again (a consumer may keep them without copying).
  */
-const OUT = 1024 * 1024;
-
 export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable<TarWriteEntry>, opts: WriteTarOptions = {}): AsyncGenerator<Uint8Array> {
-  // Output goes into 1 MiB buffers: headers are copied in and file contents are read from disk
-  // straight into them, so a tree of small files costs one consumer write per MiB. A buffer is
-  // never reused once handed out (the consumer may still be writing it).
-  let out = Buffer.allocUnsafe(OUT);
+  // Headers are encoded and file contents read from disk straight into the output buffer, so a
+  // tree of small files costs one consumer write per MiB.
+  const buffers = opts.buffers;
+  let out = buffers !== undefined ? buffers.take() : Buffer.allocUnsafe(OUT);
   let pos = 0;
   const full = () => {
     const b = out.subarray(0, pos);
-    out = Buffer.allocUnsafe(OUT);
+    out = buffers !== undefined ? buffers.take() : Buffer.allocUnsafe(OUT);
     pos = 0;
     return b;
   };
@@ -230,31 +338,70 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
       off += n;
     }
   };
-  for await (const e of entries) {
-    yield* put(encodeEntryHeader(e, opts));
-    if (e.type !== 'file') continue;
-    if (e.sourcePath !== undefined && e.data === undefined && e.open === undefined) {
-      const fd = e.sourceFd ?? openSync(e.sourcePath, 'r');
-      try {
-        let done = 0;
-        const base = e.sourceOffset ?? 0;
-        while (done < e.size) {
-          if (pos === OUT) yield full();
-          const n = readSync(fd, out, pos, Math.min(e.size - done, OUT - pos), base + done);
-          if (n === 0) throw new StrataError('IO_ERROR', `${e.path}: got ${done} bytes of content, header says ${e.size} (file changed while reading?)`);
-          opts.onData?.(e, out.subarray(pos, pos + n));
-          pos += n;
-          done += n;
+  const stats = opts.stats;
+  const base = opts.base !== undefined ? baseMatcher(opts.base) : undefined;
+  try {
+    for await (const e of entries) {
+      // pos is a multiple of 512 here, and so is OUT: a ustar block fits whenever pos < OUT
+      if (pos === OUT) yield full();
+      const headerAt = pos;
+      const h = headerInto(e, opts, out, pos);
+      if (typeof h === 'number') pos += h;
+      else yield* put(h);
+      if (e.type !== 'file') continue;
+      const spliced = base !== undefined ? spliceFrom(base, e, typeof h === 'number' ? out.subarray(headerAt, headerAt + 512) : h) : undefined;
+      if (stats !== undefined) stats[spliced !== undefined ? 'spliced' : 'read']++;
+      if (spliced !== undefined) {
+        // the base tar's content for this very header (the padding is zeros either way)
+        opts.onData?.(e, spliced);
+        yield* put(spliced);
+      } else if (e.sourcePath !== undefined && e.data === undefined && e.open === undefined) {
+        const fd = e.sourceFd ?? openSync(e.sourcePath, 'r');
+        const hash: Hash | undefined = opts.onContentHash !== undefined && e.sourceOffset === undefined ? createHash('sha256') : undefined;
+        try {
+          let done = 0;
+          const from = e.sourceOffset ?? 0;
+          while (done < e.size) {
+            if (pos === OUT) yield full();
+            const n = readSync(fd, out, pos, Math.min(e.size - done, OUT - pos), from + done);
+            if (n === 0) throw new StrataError('IO_ERROR', `${e.path}: got ${done} bytes of content, header says ${e.size} (file changed while reading?)`);
+            const chunk = out.subarray(pos, pos + n);
+            hash?.update(chunk);
+            opts.onData?.(e, chunk);
+            pos += n;
+            done += n;
+          }
+        } finally {
+          if (e.sourceFd === undefined) closeSync(fd);
         }
-      } finally {
-        if (e.sourceFd === undefined) closeSync(fd);
+        if (hash !== undefined) opts.onContentHash!(e, hash.digest('hex'));
+      } else {
+        for await (const c of fileBody(e, opts)) yield* put(c);
       }
-    } else {
-      for await (const c of fileBody(e, opts)) yield* put(c);
+      const pad = (512 - (e.size % 512)) % 512;
+      if (pad) yield* put(ZERO.subarray(0, pad));
     }
-    const pad = (512 - (e.size % 512)) % 512;
-    if (pad) yield* put(ZERO.subarray(0, pad));
+  } finally {
+    base?.cursor.close();
   }
   yield* put(ZERO);
-  yield full();
+  const last = out.subarray(0, pos);
+  out = Buffer.alloc(0);
+  yield last;
+
+  /**
+   * `e`'s content in the base tar (a view, valid until the base is read again), when its entry
+   * there has these very header blocks and its content hashes to `contentHash(e)`.
+   */
+  function spliceFrom(b: NonNullable<typeof base>, e: TarWriteEntry, header: Buffer): Buffer | undefined {
+    const old = b.find(e.path);
+    if (old === undefined || old.dataSize !== e.size || old.offset - old.start !== header.length) return undefined;
+    if (old.offset + e.size - old.start > OUT) return undefined; // a big file: read from its source, as fast
+    const blocks = b.cursor.view(old.start, old.offset + e.size - old.start);
+    if (blocks === undefined || !blocks.subarray(0, header.length).equals(header)) return undefined;
+    const want = opts.contentHash?.(e);
+    if (want === undefined) return undefined;
+    const content = blocks.subarray(header.length);
+    return createHash('sha256').update(content).digest('hex') === want ? content : undefined;
+  }
 }
