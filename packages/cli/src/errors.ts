@@ -13,18 +13,18 @@ export function exitCodeOf(err: unknown): number {
   return 3;
 }
 
-/** What to do about an error of this code, when the error does not say more itself. */
+/**
+ * What to do about an error of this code, when the error does not say more itself: only where
+ * there is something to do (a usage error or a parse error says what is wrong; no hint repeats it).
+ */
 export const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
-  USAGE: 'see `strata COMMAND --help`',
   IMAGE_NOT_FOUND: '`strata image ls` lists the local images; `strata pull REF` fetches one from a registry',
-  INVALID_REFERENCE: 'a reference is [registry/]name[:tag][@sha256:…], in lower case',
   BLOB_NOT_FOUND: '`strata store check` shows what the store is missing',
   STORE_CORRUPT: '`strata store check` shows what is damaged; `strata store gc` removes what nothing uses',
   DIGEST_MISMATCH: 'the bytes were damaged on the way or on disk; fetch or load them again',
   LOCKED: 'another strata process holds the store lock: wait for it (STRATA_LOCK_TIMEOUT sets how long, in seconds)',
   RUNTIME_NOT_FOUND: 'install runc or crun (Debian: apt-get install runc), or name one with STRATA_RUNTIME',
   AUTH_FAILED: '`strata login SERVER` stores credentials (or `docker login`: strata reads ~/.docker/config.json)',
-  DOCKERIGNORE_SYNTAX: 'patterns follow Go filepath.Match; `strata context check PATH` shows which pattern decides',
   COPY_SOURCE_NOT_FOUND: '`strata context ls` shows what the build context holds after .dockerignore',
   PORT_ALLOCATED: 'publish on another host port, or give only the container port for an ephemeral one',
 };

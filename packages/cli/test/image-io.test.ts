@@ -161,7 +161,7 @@ describe('strata image load / save / import (CLI)', () => {
         const r = await runStrata(['image', 'load'], { root, input: bytes });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(message);
-        expect(r.stderr).toMatch(/^strata: [^\n]+\n$/);
+        expect(r.stderr).toMatch(/^strata: [^\n]+\n(hint: [^\n]+\n)?$/);
         expect(r.out).toBe('');
         expect(hashTree(root)).toBe(before);
         const fresh = join(tempDir(), 'fresh-root');
