@@ -136,14 +136,17 @@ export async function loadGroups(groups: readonly Group[] = ALL_GROUPS): Promise
 export async function runProgram(argv: string[], io: Io): Promise<number> {
   // A container whose strata was killed (kill -9, OOM) left its runtime, network and mounts behind:
   // every command tears that down first. The check is one readdir when nothing crashed.
+  const verb = verbTakingV(argv);
   if (crashedContainers().length) {
     try {
       await (await import('@strata/container')).recoverHost();
     } catch (err) {
-      io.stderr.write(`strata: warning: cleaning up after a crashed container: ${(err as Error).message}\n`);
+      // Not this command's business: said with -v only; the next command tries again.
+      if (argv.includes('--verbose') || (verb === undefined && argv.includes('-v'))) {
+        io.stderr.write(`strata: warning: cleaning up after a crashed container: ${(err as Error).message}\n`);
+      }
     }
   }
-  const verb = verbTakingV(argv);
   if (verb !== undefined) argv = argv.map((a, i) => (i < verb && a === '-v' ? '--verbose' : a));
   const program = createProgram(io, await loadGroups(groupsFor(argv)), { shortVerbose: verb === undefined });
   try {

@@ -28,21 +28,36 @@ export function registerLive(e: LiveEntry, runDir = DEFAULT_RUN_DIR): void {
 }
 
 export function unregisterLive(id: string, runDir = DEFAULT_RUN_DIR): void {
-  rmSync(join(liveDir(runDir), `${id}.json`), { force: true });
+  let names: string[] = [];
+  try {
+    names = readdirSync(liveDir(runDir));
+  } catch {
+    return;
+  }
+  for (const n of names) if (n === `${id}.json` || n.startsWith(`${id}.recovering.`)) rmSync(join(liveDir(runDir), n), { force: true });
 }
 
-export function liveEntries(runDir = DEFAULT_RUN_DIR): LiveEntry[] {
+/** A live entry and its file: `<id>.json`, or `<id>.recovering.<pid>` while a recovery has claimed it. */
+interface EntryFile {
+  entry: LiveEntry;
+  file: string;
+  /** The process recovering it. */
+  recoverer?: number;
+}
+
+function entryFiles(runDir: string): EntryFile[] {
   let names: string[];
   try {
     names = readdirSync(liveDir(runDir));
   } catch {
     return [];
   }
-  const out: LiveEntry[] = [];
+  const out: EntryFile[] = [];
   for (const n of names) {
-    if (!n.endsWith('.json')) continue;
+    const m = /^[0-9a-f]{64}(?:\.json|\.recovering\.(\d+))$/.exec(n);
+    if (!m) continue;
     try {
-      out.push(JSON.parse(readFileSync(join(liveDir(runDir), n), 'utf8')) as LiveEntry);
+      out.push({ entry: JSON.parse(readFileSync(join(liveDir(runDir), n), 'utf8')) as LiveEntry, file: join(liveDir(runDir), n), recoverer: m[1] ? Number(m[1]) : undefined });
     } catch {
       // being written right now
     }
@@ -50,7 +65,37 @@ export function liveEntries(runDir = DEFAULT_RUN_DIR): LiveEntry[] {
   return out;
 }
 
-/** Live entries whose owner process is gone: containers a crash left running or half set up. */
+export function liveEntries(runDir = DEFAULT_RUN_DIR): LiveEntry[] {
+  return entryFiles(runDir).map((e) => e.entry);
+}
+
+/**
+ * Live entries whose owner process is gone (containers a crash left running or half set up),
+ * unless a live process is recovering them already.
+ */
 export function crashedEntries(runDir = DEFAULT_RUN_DIR): LiveEntry[] {
-  return liveEntries(runDir).filter((e) => !ownerAlive(e.owner));
+  return entryFiles(runDir)
+    .filter((e) => !ownerAlive(e.entry.owner) && (e.recoverer === undefined || !ownerAlive({ pid: e.recoverer, start: '' })))
+    .map((e) => e.entry);
+}
+
+/**
+ * Claim a crashed entry for this process's recovery (a rename: of several strata commands that
+ * find it at once, one wins): `claimed`, `busy` (another process has it, or its owner lives), or
+ * `none` (no entry).
+ */
+export function claimCrashed(id: string, runDir = DEFAULT_RUN_DIR): 'claimed' | 'busy' | 'none' {
+  const mine = join(liveDir(runDir), `${id}.recovering.${process.pid}`);
+  const files = entryFiles(runDir).filter((e) => e.entry.id === id);
+  for (const e of files) {
+    if (ownerAlive(e.entry.owner)) return 'busy';
+    if (e.recoverer !== undefined && ownerAlive({ pid: e.recoverer, start: '' })) return 'busy';
+    try {
+      renameSync(e.file, mine);
+      return 'claimed';
+    } catch {
+      return 'busy';
+    }
+  }
+  return 'none';
 }

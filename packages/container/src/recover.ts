@@ -6,7 +6,7 @@ import { attachedIds, detach } from '@strata/network';
 import { DEFAULT_RUN_DIR } from '@strata/network/run-dir';
 import { deleteRuntimeState } from '@strata/runtime';
 import { cleanVolumeTemps, listVolumes, removeVolume, removeVolumeUser, volumeUsers } from '@strata/volume';
-import { crashedEntries, liveEntries, unregisterLive } from './live';
+import { claimCrashed, crashedEntries, liveEntries, unregisterLive } from './live';
 import { containerDir, containersDir, listContainers, readContainer, removeContainerDir, runtimeDir, updateContainer, type ContainerRecord } from './records';
 
 export interface RecoveryReport {
@@ -90,6 +90,10 @@ export async function recover(root: string, o: RecoverOptions = {}): Promise<Rec
   if (existsSync(containersDir(root))) {
     for (const rec of listContainers(root)) {
       if (rec.state !== 'running' || ownerAlive(rec.owner)) continue;
+      const claim = claimCrashed(rec.id, runDir);
+      if (claim === 'busy') continue; // another command is on it
+      // 'none': another command finished it just now (the record says so then), or never had an entry
+      if (claim === 'none' && readContainer(root, rec.id)?.state !== 'running') continue;
       const r = await cleanupDead(root, rec.id, runDir);
       if (r) report[r].push(rec.id);
     }
@@ -109,6 +113,7 @@ export async function recoverHost(o: RecoverOptions = {}): Promise<string[]> {
   const runDir = o.runDir ?? DEFAULT_RUN_DIR;
   const done: string[] = [];
   for (const e of crashedEntries(runDir)) {
+    if (claimCrashed(e.id, runDir) !== 'claimed') continue; // another command is on it
     await cleanupDead(e.root, e.id, runDir);
     done.push(e.id);
   }
