@@ -98,7 +98,10 @@ export function runtimeDir(root: string, id: string): string {
 export function readContainer(root: string, id: string): ContainerRecord | undefined {
   if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
   try {
-    return JSON.parse(readFileSync(join(containerDir(root, id), 'container.json'), 'utf8')) as ContainerRecord;
+    const rec = JSON.parse(readFileSync(join(containerDir(root, id), 'container.json'), 'utf8')) as ContainerRecord & { ephemeral?: boolean };
+    // A build step's record of strata before build steps stopped being containers: not one.
+    if (rec.ephemeral || !rec.image) return undefined;
+    return rec;
   } catch {
     return undefined;
   }

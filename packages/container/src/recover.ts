@@ -1,13 +1,14 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '@strata/cas/process';
-import { ownerAlive, recoverWritableLayers, removeWritableLayer } from '@strata/cow';
+import { adoptWritableLayer, ownerAlive, recoverWritableLayers, removeWritableLayer, type Owner } from '@strata/cow';
+import type { Digest } from '@strata/oci';
 import { attachedIds, detach } from '@strata/network';
 import { DEFAULT_RUN_DIR } from '@strata/network/run-dir';
 import { deleteRuntimeState } from '@strata/runtime';
 import { cleanVolumeTemps, listVolumes, removeVolume, removeVolumeUser, volumeUsers } from '@strata/volume';
 import { claimCrashed, crashedEntries, liveEntries, unregisterLive } from './live';
-import { containerDir, containersDir, listContainers, readContainer, removeContainerDir, runtimeDir, updateContainer, type ContainerRecord } from './records';
+import { containerDir, containersDir, listContainers, readContainer, removeContainerDir, runtimeDir, updateContainer, writeContainer, type ContainerRecord } from './records';
 
 export interface RecoveryReport {
   /** Containers whose owner died while running: stopped and marked exited (137). */
@@ -84,9 +85,45 @@ async function cleanupDead(root: string, id: string, runDir: string): Promise<'s
  * steps' writable layers of dead owners are removed, their runtime ended first; temp dirs of dead
  * processes go.
  */
+/**
+ * Records strata wrote before this package owned them: a build step's (cow's old ephemeral
+ * records; removed once its process is gone, its runtime ended) and a container's writable layer
+ * kept in its own directory (handed to cow's records).
+ */
+async function migrateLegacy(root: string): Promise<void> {
+  const dir = containersDir(root);
+  if (!existsSync(dir)) return;
+  for (const id of readdirSync(dir)) {
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(readFileSync(join(dir, id, 'container.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (raw.ephemeral) {
+      if (ownerAlive(raw.owner as Owner | undefined)) continue;
+      await deleteRuntimeState({ stateDir: runtimeDir(root, id), id });
+      removeContainerDir(root, id);
+    } else if (Array.isArray(raw.snapshots)) {
+      adoptWritableLayer(root, {
+        id,
+        snapshots: raw.snapshots as Digest[],
+        diffIds: (raw.diffIds ?? []) as Digest[],
+        mode: raw.cow === 'copy' ? 'copy' : 'overlay',
+        created: String(raw.created ?? ''),
+        fromDir: join(dir, id),
+      });
+      const { snapshots: _s, diffIds: _d, cow: _c, ...rest } = raw;
+      writeContainer(root, rest as unknown as ContainerRecord);
+    }
+  }
+}
+
 export async function recover(root: string, o: RecoverOptions = {}): Promise<RecoveryReport> {
   const runDir = o.runDir ?? DEFAULT_RUN_DIR;
   const report: RecoveryReport = { stopped: [], removed: [], tmpDirs: 0 };
+  await migrateLegacy(root);
   if (existsSync(containersDir(root))) {
     for (const rec of listContainers(root)) {
       if (rec.state !== 'running' || ownerAlive(rec.owner)) continue;

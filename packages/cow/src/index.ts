@@ -1,7 +1,7 @@
 export { commitSnapshot, ensureSnapshots, listSnapshots, removeSnapshot, snapshotUnpackCount, snapshotsDir, readSnapshotMeta } from './snapshots';
 export type { Snapshot } from './snapshots';
 export {
-  createWritableLayer, writableLayer, removeWritableLayer, listWritableLayers, recoverWritableLayers, writableDir,
+  createWritableLayer, adoptWritableLayer, writableLayer, removeWritableLayer, listWritableLayers, recoverWritableLayers, writableDir,
   writableSnapshotsPresent, ensureWritableSnapshots, snapshotsInUse, pruneSnapshots,
 } from './writable';
 export type { WritableLayer, WritableLayerRecord, CreateWritableOptions, WritableRecovery, RootfsSpec } from './writable';

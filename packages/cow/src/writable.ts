@@ -222,6 +222,22 @@ function layerOf(root: string, rec: WritableLayerRecord): WritableLayer {
   };
 }
 
+/**
+ * Take over a writable layer kept the way strata kept it before cow had its own records: its
+ * `upper`/`work` (or `rootfs`) directories in `fromDir` (a container's directory) are moved to
+ * `ROOT/writable/<id>/` and the record written. Nothing to do when the layer has a record.
+ */
+export function adoptWritableLayer(root: string, o: { id: string; snapshots: Digest[]; diffIds: Digest[]; mode: 'overlay' | 'copy'; created: string; fromDir: string }): void {
+  if (readRecord(root, o.id)) return;
+  const dir = writableDir(root, o.id);
+  mkdirSync(dir, { recursive: true });
+  for (const n of o.mode === 'copy' ? ['rootfs'] : ['upper', 'work']) {
+    if (existsSync(join(o.fromDir, n)) && !existsSync(join(dir, n))) renameSync(join(o.fromDir, n), join(dir, n));
+  }
+  writeRecord(root, { id: o.id, snapshots: o.snapshots, diffIds: o.diffIds, mode: o.mode, created: o.created });
+  layerOf(root, readRecord(root, o.id)!).prepare();
+}
+
 /** Remove a writable layer (renamed away first: a half-removed layer never looks like a valid one). */
 export function removeWritableLayer(root: string, id: string): void {
   const dir = writableDir(root, id);
