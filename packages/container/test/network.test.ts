@@ -101,7 +101,7 @@ describe.skipIf(!ok)('published ports on the bridge, against Docker 20.10', () =
     expect(taken.code).toBe(125);
     expect(taken.stderr.split('\n')[0]).toBe('strata: Bind for 0.0.0.0:18080 failed: port is already allocated');
     const takenD = await s(['container', 'run', '-d', '-p', '18080:80', IMAGE, 'true']);
-    expect(takenD.code).toBe(2);
+    expect(takenD.code).toBe(125);
     expect(takenD.stderr).toMatch(/port is already allocated/);
     await s(['container', 'rm', '-f', ...(await s(['container', 'ls', '-a', '-q'])).out.split('\n').filter((x) => x && !before.includes(x))]);
     expect((await s(['container', 'rm', '-f', 'web'])).code).toBe(0);

@@ -102,7 +102,15 @@ export async function runRun(ctx: CommandContext, image: string, cmd: string[], 
   const t = stopTimeout(o);
   const rec = await create(ctx, image, cmd, o);
   if (o.detach) {
-    await startDetached(ctx.globals.root, rec.id, monitorArgv(ctx, rec.id, t));
+    try {
+      await startDetached(ctx.globals.root, rec.id, monitorArgv(ctx, rec.id, t));
+    } catch (err) {
+      if (!(err instanceof StrataError)) throw err;
+      // Docker's `run -d` exits 125 too when the container could not be started.
+      ctx.io.stderr.write(`strata: ${err.message}\n`);
+      if (err.hint) ctx.io.stderr.write(`hint: ${err.hint}\n`);
+      return { kind: 'none', exitCode: 125 };
+    }
     return { kind: 'text', text: rec.id };
   }
   return attached(ctx, rec.id, rec.config.openStdin ? (ctx.io.stdin as Readable) : undefined, t);
