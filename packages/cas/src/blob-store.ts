@@ -1,4 +1,4 @@
-import { closeSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
@@ -10,6 +10,13 @@ export interface PutOptions {
   expected?: Digest;
   /** The size the bytes must have (SIZE_MISMATCH otherwise; nothing is stored). */
   expectedSize?: number;
+  /** Called with each chunk once it is hashed and written (or copied): the source may reuse its buffer. */
+  release?: (chunk: Uint8Array) => void;
+  /**
+   * Asked once the bytes are hashed and written, before they are committed: false leaves the
+   * store as it was (the temp file is removed, nothing is synced or renamed).
+   */
+  keep?: (blob: { digest: Digest; size: number }) => boolean | Promise<boolean>;
 }
 
 export interface BlobStore {
@@ -86,30 +93,43 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
     const h = new Hasher();
     const tmp = already ? undefined : tempName(tmpDir, 'blob');
     const fh = tmp ? await fsp.open(tmp, 'wx', 0o644) : undefined;
+    let written = 0;
+    // Synchronous writes from the chunk as it arrives (PERF-NOTES: sync fs calls beat the thread
+    // pool's round trips; into the page cache they take ~0.3 ms a MiB): once hashed and written, a
+    // chunk is given back (`release`) and the source may reuse it. Small chunks (network reads)
+    // are gathered into one buffer first, so a write is never smaller than CHUNK but at the end.
+    const stage = fh ? Buffer.allocUnsafe(CHUNK) : undefined;
+    let staged = 0;
+    const writeOut = (buf: Uint8Array, len: number) => {
+      let off = 0;
+      while (off < len) off += writeSync(fh!.fd, buf, off, len - off, written + off);
+      written += len;
+    };
+    const flushStage = () => {
+      if (staged > 0) writeOut(stage!, staged);
+      staged = 0;
+    };
     try {
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      const flush = async () => {
-        if (!fh || pendingBytes === 0) return;
-        const buf = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        let off = 0;
-        while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      };
       for await (const chunk of src) {
         h.update(chunk);
         if (opts.expectedSize !== undefined && h.size > opts.expectedSize) {
           throw new StrataError('SIZE_MISMATCH', `content is larger than its declared size ${opts.expectedSize}${opts.expected ? ` (${opts.expected})` : ''}`);
         }
         if (fh) {
-          // Copy: some producers reuse their chunk buffers.
-          pending.push(Buffer.from(chunk));
-          pendingBytes += chunk.length;
-          if (pendingBytes >= CHUNK) await flush();
+          if (staged === 0 && chunk.length >= CHUNK) writeOut(chunk, chunk.length);
+          else {
+            for (let off = 0; off < chunk.length; ) {
+              const n = Math.min(chunk.length - off, CHUNK - staged);
+              stage!.set(chunk.subarray(off, off + n), staged);
+              staged += n;
+              off += n;
+              if (staged === CHUNK) flushStage();
+            }
+          }
         }
+        opts.release?.(chunk);
       }
-      await flush();
+      flushStage();
       const digest = h.digest();
       const size = h.size;
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
@@ -118,6 +138,7 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
       if (opts.expected !== undefined && digest !== opts.expected) {
         throw new StrataError('DIGEST_MISMATCH', `content hashes to ${digest}, expected ${opts.expected}`);
       }
+      if (opts.keep !== undefined && !(await opts.keep({ digest, size }))) return { digest, size };
       if (fh && tmp) {
         lease.add(digest);
         await fh.sync();
