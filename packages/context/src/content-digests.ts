@@ -6,8 +6,12 @@ import { wrapError } from '@strata/errors';
 import type { ContextEntry } from './walk-context';
 import { openStatCache, type StatCache } from './stat-cache';
 
-/** What a content digest needs of an entry: its header fields, and the stat data the cache keys on. */
-export type DigestEntry = Pick<ContextEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
+/**
+ * What a content digest needs of an entry: its header fields, and the stat data the cache keys on;
+ * `freshHash`, the sha256 (hex) of a file's bytes that a pass reading them anyway just took (a
+ * layer written from the context), so they are not read again (see `DigestOptions.freshAt`).
+ */
+export type DigestEntry = Pick<ContextEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'mtimeMs' | 'ctimeMs' | 'ino'> & { freshHash?: string };
 
 export interface DigestOptions {
   /** Directory of the persistent stat cache (`<store root>/context-cache`); none: hash everything. */
@@ -16,6 +20,8 @@ export interface DigestOptions {
   statCache?: StatCache;
   /** `entries` is the whole context: drop cache entries of files not among them. Default false. */
   prune?: boolean;
+  /** When the entries' `freshHash`es were taken (before the pass read the first file), on the stat cache's clock (`StatCache.now()`). */
+  freshAt?: number;
 }
 
 export interface ContextDigests {
@@ -66,11 +72,6 @@ export function entryHeader(e: Pick<ContextEntry, 'type' | 'mode' | 'uid' | 'gid
   return `${e.type}\0${mode.toString(8)}\0${e.uid}\0${e.gid}\0${e.type === 'file' ? e.size : 0}\0${e.linkname ?? ''}\0`;
 }
 
-/** The header as one tab-free cache field. */
-function headerKey(header: string): string {
-  return header.replace(/[\0\t\n\\]/g, (c) => (c === '\0' ? ',' : `\\${c === '\t' ? 't' : c === '\n' ? 'n' : '\\'}`));
-}
-
 /**
  * Content digests of walked entries (`listContext`), reading a file only when the stat cache has no
  * trustworthy hash for it.
@@ -84,36 +85,38 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
   // taken once, before the first file is read: no later than any hash below (the racy rule's side)
   let hashedAt: number | undefined;
   for (const e of entries) {
-    const header = entryHeader(e);
     if (e.type === 'file') {
-      const abs = `${root}/${e.path}`;
-      let hex = cache?.get(abs, e);
-      if (hex !== undefined) {
-        // unchanged file, same metadata: the whole entry digest is known
-        const known = cache!.entryDigest(abs, headerKey(header));
-        if (known !== undefined) {
-          digests.set(e.path, known as Digest);
-          continue;
+      // unchanged file, same metadata: the whole entry digest is known
+      const known = cache !== undefined && cache.trusts(e.path, e) ? cache.entryDigest(e.path, e) : undefined;
+      if (known !== undefined) {
+        digests.set(e.path, known as Digest);
+        continue;
+      }
+      let hex = cache?.get(e.path, e);
+      if (hex === undefined) {
+        filesRead++;
+        if (e.freshHash !== undefined && options.freshAt !== undefined) {
+          hex = e.freshHash;
+          bytesRead += e.size;
+          cache?.set(e.path, e, hex, options.freshAt);
+        } else {
+          hashedAt ??= cache?.now();
+          const r = hashFile(`${root}/${e.path}`);
+          bytesRead += r.size;
+          hex = r.hex;
+          // a file that changed size while walked is re-read next time (its stat key no longer matches)
+          cache?.set(e.path, e, hex, hashedAt!);
         }
       }
-      if (hex === undefined) {
-        hashedAt ??= cache?.now();
-        const r = hashFile(abs);
-        filesRead++;
-        bytesRead += r.size;
-        hex = r.hex;
-        // a file that changed size while walked is re-read next time (its stat key no longer matches)
-        cache?.set(abs, e, hex, hashedAt!);
-      }
-      const digest: Digest = `sha256:${createHash('sha256').update(header).update(hex).digest('hex')}`;
-      cache?.rememberEntryDigest(abs, headerKey(header), digest);
+      const digest: Digest = `sha256:${createHash('sha256').update(entryHeader(e)).update(hex).digest('hex')}`;
+      cache?.rememberEntryDigest(e.path, e, digest);
       digests.set(e.path, digest);
       continue;
     }
-    digests.set(e.path, `sha256:${createHash('sha256').update(header).digest('hex')}`);
+    digests.set(e.path, `sha256:${createHash('sha256').update(entryHeader(e)).digest('hex')}`);
   }
   cache?.save({ prune: options.prune });
-  const sorted = [...digests.keys()].sort();
+  let sorted: string[] | undefined;
   return {
     digests,
     filesRead,
@@ -122,6 +125,7 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
       const d = dir === '.' || dir === '/' ? '' : dir.replace(/^\.?\/+/, '').replace(/\/+$/, '');
       const h = createHash('sha256');
       const prefix = d === '' ? '' : `${d}/`;
+      sorted ??= [...digests.keys()].sort();
       for (const p of sorted) {
         if (d !== '' && p !== d && !p.startsWith(prefix)) continue;
         const rel = p === d ? '.' : p.slice(prefix.length);

@@ -1,8 +1,8 @@
 import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import type { EntryType } from './walk-context';
 
-/** Numbers kept per entry in a stat row: mode (with the type bits), size, mtimeMs, ctimeMs, ino, dev. */
-export const STAT_FIELDS = 6;
+/** Numbers kept per entry in a stat row: mode (with the type bits), size, mtimeMs, ctimeMs, ino, dev, nlink. */
+export const STAT_FIELDS = 7;
 
 /**
  * lstat `abs` into `out` at `at`, as `fs.Stats` has the fields. False, with NaN at `out[at]`,
@@ -25,6 +25,7 @@ export function lstatInto(abs: string, out: Float64Array, at: number): boolean {
   out[at + 3] = st.ctimeMs;
   out[at + 4] = st.ino;
   out[at + 5] = st.dev;
+  out[at + 6] = st.nlink;
   return true;
 }
 

@@ -16,7 +16,7 @@ export interface ContextTable {
   readonly root: string;
   /** Relative paths in walk order (sorted, parents before children). */
   readonly paths: string[];
-  /** `STAT_FIELDS` numbers per entry, in the order of `paths`. */
+  /** `STAT_FIELDS` numbers per entry (mode, size, mtimeMs, ctimeMs, ino, dev, nlink), in the order of `paths`. */
   readonly stats: Float64Array;
   /** Symlink targets by entry index. */
   readonly linknames: Map<number, string>;
@@ -71,7 +71,7 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { w
       } catch (err) {
         return wrapError(err, `cannot stat context entry ${paths[i]}`);
       }
-      stats.set([st.mode, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], at);
+      stats.set([st.mode, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev, st.nlink], at);
     }
     if (typeOfMode(stats[at]) === 'symlink') linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
   }

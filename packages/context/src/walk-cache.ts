@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileSystemNow } from './fs-clock';
-import { lstatInto } from './stat-row';
+import { lstatInto, STAT_FIELDS } from './stat-row';
 import { RACY_WINDOW_MS } from './stat-cache';
 import { typeOfMode, type EntryType } from './walk-context';
 
@@ -67,7 +67,7 @@ export function openWalkCache(file: string): WalkCache {
   const now = new Map<string, Listing>();
   let dirsRead = 0;
   let readAt: number | undefined;
-  const st = new Float64Array(6);
+  const st = new Float64Array(STAT_FIELDS);
   const listFile = file.replace(/(\.walk)?$/, '.list');
   return {
     list(abs, rel, read) {
@@ -212,7 +212,7 @@ function readLastWalk(file: string, key: string): LastWalk | undefined {
           Math.max(rows[r], rows[r + 1]) + RACY_WINDOW_MS < rows[r + 4]
         );
       };
-      const st = new Float64Array(6);
+      const st = new Float64Array(STAT_FIELDS);
       if (!statRoot(rootAbs, st) || !current(0, st, 2)) return false;
       for (let k = 0; k < nDirs; k++) {
         const i = dirs[k];
