@@ -28,26 +28,26 @@ const TYPES: Record<string, EntryType> = {
 };
 
 function str(b: Buffer, off: number, len: number): string {
-  const s = b.subarray(off, off + len);
-  const z = s.indexOf(0);
-  return s.subarray(0, z < 0 ? len : z).toString('utf8');
+  let end = off;
+  while (end < off + len && b[end] !== 0) end++;
+  return b.toString('utf8', off, end);
 }
 
 function num(b: Buffer, off: number, len: number, field: string, name: string): number {
-  const s = b.subarray(off, off + len);
-  if (s[0] & 0x80) {
+  if (b[off] & 0x80) {
     // GNU base-256: big-endian two's complement, top bit of the first byte marks it.
-    if (s[0] === 0xff) throw new StrataError('INVALID_TAR', `entry ${JSON.stringify(name)}: negative ${field}`);
-    let v = s[0] & 0x7f;
-    for (let i = 1; i < len; i++) v = v * 256 + s[i];
+    if (b[off] === 0xff) throw new StrataError('INVALID_TAR', `entry ${JSON.stringify(name)}: negative ${field}`);
+    let v = b[off] & 0x7f;
+    for (let i = 1; i < len; i++) v = v * 256 + b[off + i];
     return v;
   }
-  let i = 0;
-  while (i < len && (s[i] === 0x20 || s[i] === 0)) i++;
+  const end = off + len;
+  let i = off;
+  while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
   let v = 0;
   let digits = 0;
-  for (; i < len; i++) {
-    const c = s[i];
+  for (; i < end; i++) {
+    const c = b[i];
     if (c === 0x20 || c === 0) break;
     if (c < 0x30 || c > 0x37) throw new StrataError('INVALID_TAR', `entry ${JSON.stringify(name)}: bad octal ${field}`);
     v = v * 8 + (c - 0x30);

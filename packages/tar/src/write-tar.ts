@@ -311,6 +311,26 @@ function baseMatcher(path: string): { find(p: string): TarFileEntry | undefined;
 }
 
 /**
+ * A sync iterable's entries in arrays of up to 256 (one await per batch, not per entry); an async
+ * one as it is.
+ */
+async function* batches<T>(it: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T[]> {
+  if (Symbol.asyncIterator in it) {
+    for await (const x of it) yield [x];
+    return;
+  }
+  let batch: T[] = [];
+  for (const x of it) {
+    batch.push(x);
+    if (batch.length === 256) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/**
  * Write a tar: entries in the order given (sort them with `comparePaths` for a deterministic
  * layer), normalised headers (ustar; PAX only for what ustar cannot say), end-of-archive blocks.
  * The output is produced as it is read: 1 MiB buffers, each handed out once and never touched
@@ -341,7 +361,8 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
   const stats = opts.stats;
   const base = opts.base !== undefined ? baseMatcher(opts.base) : undefined;
   try {
-    for await (const e of entries) {
+    // a plain iterable is taken in batches: no await per entry (a layer can have 200k)
+    for await (const batch of batches(entries)) for (const e of batch) {
       // pos is a multiple of 512 here, and so is OUT: a ustar block fits whenever pos < OUT
       if (pos === OUT) yield full();
       const headerAt = pos;
