@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { crashedContainers } from '@strata/container/crash-check';
 import type { Io } from './runner';
 import { reportError } from './runner';
+import { setHostEnv } from '@strata/host-tools';
 export const VERSION = '0.1.0';
 
 /** The noun commands; each command group adds its verbs to them. */
@@ -134,6 +135,9 @@ export async function loadGroups(groups: readonly Group[] = ALL_GROUPS): Promise
 
 /** Parse and run; returns the exit code (commander usage errors map to 2). */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
+  // Library code reads no process.env: the lookups of host tools (PATH, CNI_PATH, STRATA_RUNTIME,
+  // STRATA_COW) get the environment this program was started with.
+  setHostEnv(io.env);
   // A container whose strata was killed (kill -9, OOM) left its runtime, network and mounts behind:
   // every command tears that down first. The check is one readdir when nothing crashed.
   const verb = verbTakingV(argv);

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, typ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
-import { findTool } from '@strata/host-tools';
+import { findTool, hostEnv } from '@strata/host-tools';
 import { joinRel } from '@strata/tar';
 import type { LowerDir } from './lower-view';
 
@@ -11,9 +11,10 @@ let probed: boolean | undefined;
 
 /**
  * Whether this process can mount overlayfs (in a private mount namespace, as the runtime
- * does). `$STRATA_COW=copy` / `overlay` forces the answer. Probed once per process.
+ * does). `STRATA_COW=copy` / `overlay` in the host environment (setHostEnv) forces the answer.
+ * Probed once per process.
  */
-export function overlaySupported(env: NodeJS.ProcessEnv = process.env): boolean {
+export function overlaySupported(env: Readonly<Record<string, string | undefined>> = hostEnv()): boolean {
   if (env.STRATA_COW === 'copy') return false;
   if (env.STRATA_COW === 'overlay') return true;
   if (probed !== undefined) return probed;

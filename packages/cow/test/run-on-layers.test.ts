@@ -6,6 +6,7 @@ import { layerFromTarFile, readAll, type Layer } from '@strata/layer';
 import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
 import { runProcess } from '@strata/runtime';
 import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, tempDir } from '@strata/testing';
+import { hostEnv, setHostEnv } from '@strata/host-tools';
 import { listSnapshots, listWritableLayers, recoverWritableLayers, runOnLayers, snapshotUnpackCount } from '../src/index';
 
 async function tarFile(dir: string, name: string, entries: TarWriteEntry[]): Promise<Layer> {
@@ -85,7 +86,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     const base = layerFromTarFile(busyboxRootfsTar());
     const l2 = await tarFile(work, 'c2.tar', [D('data'), F('data/a', 'a'), F('data/b', 'b'), D('opq'), F('opq/old', 'old')]);
     const l3 = await tarFile(work, 'c3.tar', [D('opq'), F('opq/.wh..wh..opq', ''), F('opq/new', 'new')]);
-    process.env.STRATA_COW = 'copy';
+    setHostEnv({ ...hostEnv(), STRATA_COW: 'copy' });
     try {
       let out = '';
       const sink = new PassThrough();
@@ -111,7 +112,7 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
       await r.cleanup();
       expect(listWritableLayers(root)).toEqual([]);
     } finally {
-      delete process.env.STRATA_COW;
+      setHostEnv({ ...hostEnv(), STRATA_COW: undefined });
     }
   });
 

@@ -30,6 +30,22 @@ export const DEFAULT_CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 
 const found = new Map<string, string>();
 
+let host: Readonly<Record<string, string | undefined>> = {};
+
+/**
+ * The environment host lookups read (PATH, CNI_PATH, STRATA_RUNTIME, STRATA_COW). Library code
+ * reads no `process.env`: the CLI hands over its own environment at start; a program using the
+ * libraries may set one. Unset, tools are looked for in the system directories only.
+ */
+export function setHostEnv(env: Readonly<Record<string, string | undefined>>): void {
+  host = { ...env };
+  found.clear();
+}
+
+export function hostEnv(): Readonly<Record<string, string | undefined>> {
+  return host;
+}
+
 function executable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
@@ -53,7 +69,7 @@ export function which(cmd: string, path: string, cwd: string): string | undefine
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 
 /** The absolute path of a tool, or TOOL_NOT_FOUND naming the package to install. */
-export function findTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+export function findTool(name: ToolName, env: Readonly<Record<string, string | undefined>> = host): string {
   const key = `${name}\0${env.PATH ?? ''}`;
   const hit = found.get(key);
   if (hit) return hit;
@@ -64,12 +80,12 @@ export function findTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** The directories searched for CNI plugins: `$CNI_PATH` (colon-separated), else the defaults. */
-export function cniPluginDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+export function cniPluginDirs(env: Readonly<Record<string, string | undefined>> = host): string[] {
   return env.CNI_PATH ? env.CNI_PATH.split(delimiter).filter(Boolean) : DEFAULT_CNI_DIRS;
 }
 
 /** The absolute path of a CNI plugin, or TOOL_NOT_FOUND naming containernetworking-plugins. */
-export function findCniPlugin(name: CniPlugin, env: NodeJS.ProcessEnv = process.env): string {
+export function findCniPlugin(name: CniPlugin, env: Readonly<Record<string, string | undefined>> = host): string {
   const dirs = cniPluginDirs(env);
   const key = `cni:${name}\0${dirs.join(':')}`;
   const hit = found.get(key);

@@ -1,13 +1,14 @@
 import { StrataError } from '@strata/errors';
-import { findTool, which } from '@strata/host-tools';
+import { findTool, hostEnv, which } from '@strata/host-tools';
 
 const KNOWN = ['runc', 'crun'] as const;
 
 /**
- * The OCI runtime binary: `name` (a command on PATH or a path), else `$STRATA_RUNTIME`,
+ * The OCI runtime binary: `name` (a command on PATH or a path), else STRATA_RUNTIME of the host
+ * environment (setHostEnv),
  * else the first of runc, crun found on PATH.
  */
-export function findRuntime(name?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function findRuntime(name?: string, env: Readonly<Record<string, string | undefined>> = hostEnv()): string {
   const wanted = name || env.STRATA_RUNTIME;
   if (wanted) {
     const known = KNOWN.find((k) => k === wanted);
