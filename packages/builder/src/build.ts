@@ -14,13 +14,13 @@ import { dispatch } from './dispatch';
 import { fillHistoryTimes } from './history';
 import { contextTree } from './source-tree';
 import { PROXY_ARGS } from './run-step';
-import type { BuildOptions, BuildResult } from './types';
+import type { BuildOptions, BuildResult, StepReport } from './types';
 
 function stepName(stage: Stage, i: number, n: number, text: string): string {
   return `[${stage.name ? `${stage.name} ` : ''}${i}/${n}] ${text}`;
 }
 
-async function step<T>(ctx: BuildCtx, name: string, fn: () => Promise<{ cached: boolean; value?: T }>): Promise<T | undefined> {
+async function step<T>(ctx: BuildCtx, name: string, fn: () => Promise<{ cached: boolean; value?: T; files?: StepReport['files'] }>): Promise<T | undefined> {
   const id = ++ctx.stepId;
   const t0 = Date.now();
   ctx.progress({ type: 'step', id, name, status: 'start' });
@@ -28,7 +28,7 @@ async function step<T>(ctx: BuildCtx, name: string, fn: () => Promise<{ cached: 
     const r = await fn();
     const elapsedMs = Date.now() - t0;
     ctx.progress({ type: 'step', id, name, status: r.cached ? 'cached' : 'done', elapsedMs });
-    ctx.steps.push({ id, name, cached: r.cached, elapsedMs });
+    ctx.steps.push({ id, name, cached: r.cached, elapsedMs, ...(r.files ? { files: r.files } : {}) });
     return r.value;
   } catch (err) {
     ctx.progress({ type: 'step', id, name, status: 'error', elapsedMs: Date.now() - t0, error: (err as Error)?.message });

@@ -18,6 +18,19 @@ export interface CopyKeyInput {
   sourceId: string;
 }
 
+/** A COPY/ADD key, in two steps: what is known without reading sources, then the key itself. */
+export interface CopyKeyPlan {
+  /** The key a trusted stat-fingerprint alias gives: nothing needs to be read. */
+  aliased?: string;
+  /** Without an alias: the context files the stat cache cannot vouch for, which the key needs read. */
+  unhashed: { files: number; bytes: number };
+  /**
+   * The key from content digests (reading what the stat cache cannot answer, unless a layer
+   * written meanwhile took their hashes: `SourceTree.takeHashes`); remembered under the alias.
+   */
+  compute(): Promise<string>;
+}
+
 /**
  * The cache key of a COPY/ADD. From the context, the key is made of the sources' content
  * digests (the stat cache spares reading files whose stat data did not change), and a stat
@@ -28,22 +41,32 @@ export interface CopyKeyInput {
  * checks this against a plain walk and hash over random edit sequences.
  */
 export async function copyStepKey(o: CopyKeyInput): Promise<string> {
+  const plan = await planCopyKey(o);
+  return plan.aliased ?? (await plan.compute());
+}
+
+/** `copyStepKey` in its two steps (the builder decides between them whether a layer's writing reads the files). */
+export async function planCopyKey(o: CopyKeyInput): Promise<CopyKeyPlan> {
   const keyOf = (): string => {
     let content: unknown;
     if (o.sourceId === 'context') {
       const digests = o.context.digests(treeNodes(o.matches));
       content = o.matches.map((m) =>
-        isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: m.nodes.map((n) => [n.path, digests.get(n.path) ?? n.type]), links: hardLinks(m.nodes) },
+        isInline(m) ? { name: m.node.path, data: inlineKey(m) } : { root: m.node.path, files: pairs(m.nodes, digests), links: hardLinks(m.nodes) },
       );
     } else content = { from: o.sourceId, roots: o.matches.map((m) => m.node.path) };
     return stepKey(o.parent, { ...o.spec, content });
   };
   const fp = o.cache && o.sourceId === 'context' && o.context.fingerprint && !o.noCache ? fingerprintOf(o) : undefined;
   const aliased = fp ? await o.cache!.getAlias(fp.digest, fp.newestMtimeMs) : undefined;
-  if (aliased) return aliased;
-  const key = keyOf();
-  if (fp) await o.cache!.putAlias(fp.digest, key);
-  return key;
+  const compute = async () => {
+    const key = keyOf();
+    if (fp) await o.cache!.putAlias(fp.digest, key);
+    return key;
+  };
+  if (aliased) return { aliased, unhashed: { files: 0, bytes: 0 }, compute };
+  const unhashed = o.sourceId === 'context' && o.context.unhashed ? o.context.unhashed(treeNodes(o.matches)) : { files: 0, bytes: 0 };
+  return { unhashed, compute };
 }
 
 /** stat data of the sources plus the step: equal fingerprints let a hit skip hashing (see LayerCache.getAlias). */
@@ -60,6 +83,11 @@ function treeNodes(matches: SourceMatch[]): SourceNode[] {
   const out: SourceNode[] = [];
   for (const m of tree) for (const n of m.nodes) out.push(n);
   return out;
+}
+
+/** [path, digest] of each node, made as the key is hashed (a context can have 200k files). */
+function* pairs(nodes: SourceNode[], digests: Map<string, string>): Generator<[string, string]> {
+  for (const n of nodes) yield [n.path, digests.get(n.path) ?? n.type];
 }
 
 /** The hard links among one source's nodes, as [path, first path of the same file]: part of the key, as they are of the layer. */

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { StrataError } from '@strata/errors';
 import type { Matcher } from '@strata/dockerignore';
-import type { TarWriteEntry } from '@strata/tar';
+import { comparePaths, type TarWriteEntry } from '@strata/tar';
 import { applyChmod, type Owner } from './chown';
 import { goPathMatch, hasGoWildcard } from '@strata/gotext';
 import type { SourceNode, SourceTree } from './source-tree';
@@ -99,6 +99,31 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
   };
 }
 
+/** A layer entry of a COPY, with the source node a file's bytes come from (its stat cache data). */
+export interface CopyEntry extends TarWriteEntry {
+  source?: SourceNode;
+}
+
+/**
+ * A file entry whose bytes are a source node's file on disk: the file's path is asked of the node
+ * when the writer reads it, not kept per entry (a COPY of a large context holds 200k of these).
+ */
+class SourceFileEntry implements CopyEntry {
+  readonly type = 'file';
+  constructor(
+    readonly path: string,
+    readonly mode: number,
+    readonly uid: number,
+    readonly gid: number,
+    readonly size: number,
+    readonly mtime: number,
+    readonly source: SourceNode,
+  ) {}
+  get sourcePath(): string | undefined {
+    return this.source.sourcePath;
+  }
+}
+
 /** The lower filesystem as the COPY sees it (the stage so far). */
 export interface LowerFs {
   /** Entry type at a clean relative path, after following symlinks in every component; `realPath` is where it resolves. */
@@ -123,8 +148,8 @@ export interface EmitOptions {
  * contents, not the directory; a file into `dest/` when dest ends in `/`, is an existing directory
  * or there are several sources), ownership and mode flags, and missing parents created 0755.
  */
-export async function emitEntries(matches: SourceMatch[], tree: SourceTree | undefined, opts: EmitOptions): Promise<TarWriteEntry[]> {
-  const entries = new Map<string, TarWriteEntry>();
+export async function emitEntries(matches: SourceMatch[], tree: SourceTree | undefined, opts: EmitOptions): Promise<CopyEntry[]> {
+  const entries = new Map<string, CopyEntry>();
   const destClean = cleanSource(opts.dest);
   const resolved = opts.lower.resolve(destClean);
   const destRel = resolved.realPath;
@@ -136,24 +161,28 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
   let firstName = new Map<string, string>();
   const put = (path: string, n: SourceNode, data?: string | Buffer) => {
     if (path === '' || path === '.') return;
-    const base: TarWriteEntry = { path, type: n.type, mode: mode(n), ...owned(n), size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
+    const { uid, gid } = owned(n);
     const key = n.type === 'file' && data === undefined ? n.linkKey : undefined;
     if (key !== undefined) {
       const first = firstName.get(key);
       if (first !== undefined && entries.get(first)?.type === 'file') {
-        entries.set(path, { ...base, type: 'hardlink', linkname: first, size: 0 });
+        entries.set(path, { path, type: 'hardlink', mode: mode(n), uid, gid, size: 0, mtime: n.mtime, linkname: first });
         return;
       }
       firstName.set(key, path);
     }
+    if (n.type === 'file' && data === undefined && n.sourcePath !== undefined) {
+      entries.set(path, new SourceFileEntry(path, mode(n), uid, gid, n.size, n.mtime, n));
+      return;
+    }
+    const base: CopyEntry = { path, type: n.type, mode: mode(n), uid, gid, size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
     if (n.type === 'symlink') base.linkname = n.linkname;
     if (n.type === 'file') {
       if (data !== undefined) {
         const bytes = typeof data === 'string' ? Buffer.from(data) : data;
         base.data = bytes;
         base.size = bytes.length;
-      } else if (n.sourcePath) base.sourcePath = n.sourcePath;
-      else if (n.open) base.open = n.open;
+      } else if (n.open) base.open = n.open;
     }
     entries.set(path, base);
   };
@@ -222,15 +251,6 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
       mkdir(dir, inArchive ? { uid: 0, gid: 0 } : parentOwner);
     }
   }
-  return [...entries.values()].sort((a, b) => comparePathsTar(a.path, b.path));
-}
-
-/** Parents before children, siblings in byte order (what a tar writer needs). */
-function comparePathsTar(a: string, b: string): number {
-  const as = a.split('/');
-  const bs = b.split('/');
-  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
-    if (as[i] !== bs[i]) return as[i] < bs[i] ? -1 : 1;
-  }
-  return as.length - bs.length;
+  // parents before children, siblings in byte order (what a tar writer needs)
+  return [...entries.values()].sort((a, b) => comparePaths(a.path, b.path));
 }

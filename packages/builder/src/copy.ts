@@ -5,21 +5,24 @@ import { StrataError } from '@strata/errors';
 import { createLexer, type Instruction } from '@strata/dockerfile';
 import { compileExcludes } from '@strata/context';
 import { nowSeconds, scope, type BuildCtx, type StageState } from './build-state';
-import { addLayer, cachedLayer, passwdFiles, tarOf, viewOf } from './stage-layers';
+import { MediaType } from '@strata/oci';
+import { stepKey, type CacheRecord } from '@strata/layer-cache';
+import { tarBuffers, writeTar, type WriteTarStats } from '@strata/tar';
+import { addLayer, passwdFiles, viewOf } from './stage-layers';
 import { stageSource } from './stages';
 import { resolveChown, validChmod } from './chown';
-import { emitEntries, matchSources, type SourceMatch } from './copy-plan';
+import { emitEntries, matchSources, type CopyEntry, type SourceMatch } from './copy-plan';
 import { lowerFs } from './lower-fs';
 import type { SourceNode, SourceTree } from './source-tree';
 import { unpackArchive } from './unpack';
 import { download } from './download';
 import type { TransportOptions } from '@strata/registry';
-import { copyStepKey } from './copy-key';
+import { planCopyKey, type CopyKeyPlan } from './copy-key';
 
 /** Expands COPY/ADD heredoc bodies: `\\` escapes whatever the escape directive, quotes stay (BuildKit ExpandRaw). */
 const HEREDOC_LEXER = createLexer({ escape: '\\', skipProcessQuotes: true });
 
-export async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { kind: 'copy' | 'add' }>): Promise<{ cached: boolean }> {
+export async function copy(ctx: BuildCtx, st: StageState, ins: Extract<Instruction, { kind: 'copy' | 'add' }>): Promise<{ cached: boolean; files?: WriteTarStats }> {
   const env = scope(st);
   const word = (w: string) => ctx.lexer.processWord(w, env);
   const what = ins.kind.toUpperCase();
@@ -84,7 +87,7 @@ async function copyMatches(
   matches: SourceMatch[],
   srcTree: { tree: SourceTree; id: string },
   w: CopyWords,
-): Promise<{ cached: boolean }> {
+): Promise<{ cached: boolean; files?: WriteTarStats }> {
   const { what, sources, destWord, dest, chown, chmod, parents, excludes, from } = w;
 
   const createdBy = `${what} ${[...sources, ...ins.heredocs.map((h) => `<<${h.path}`)].join(' ')} ${destWord} # buildkit`.replace(/ {2,}/g, ' ');
@@ -103,17 +106,19 @@ async function copyMatches(
     epoch: ctx.epoch,
   };
   const parent = link ? '' : st.chainId;
-  const key = await copyStepKey({ context: ctx.context, cache: ctx.cache, noCache: ctx.opts.noCache, parent, spec, matches, sourceId: srcTree.id });
+  const plan = await planCopyKey({ context: ctx.context, cache: ctx.cache, noCache: ctx.opts.noCache, parent, spec, matches, sourceId: srcTree.id });
+  // The same step of earlier builds (whatever its sources held then): its layer is the splice base.
+  const lineage = srcTree.id === 'context' ? stepKey(parent, { lineage: spec, roots: matches.map((m) => m.node.path) }) : undefined;
   // ADD unpacks archives' files here until the layer is written.
   const scratch = join(ctx.store.root, 'tmp', `add-${process.pid}-${randomBytes(6).toString('hex')}`);
   let archives = 0;
-  const { rec, cached } = await cachedLayer(ctx, key, createdBy, async () => {
+  const { rec, cached, files } = await copyLayer(ctx, plan, lineage, createdBy, async () => {
     for (const m of matches) await m.fetch?.();
     const view = await viewOf(ctx, st);
     const owner = chown !== undefined ? await resolveChown(chown, () => passwdFiles(view)) : undefined;
     // --link: the layer does not depend on what is below, so it is planned on an empty filesystem.
     const lower = link ? lowerFs(undefined) : lowerFs(view);
-    const entries = await emitEntries(matches, srcTree.tree, {
+    return emitEntries(matches, srcTree.tree, {
       dest,
       owner,
       chmod,
@@ -122,10 +127,96 @@ async function copyMatches(
       lower,
       unpack: ins.kind === 'add' && ins.unpack !== false && from === undefined ? (n, dir) => unpackArchive(n, dir, undefined, join(scratch, String(archives++))) : undefined,
     });
-    return tarOf(ctx, entries);
   }).finally(() => rmSync(scratch, { recursive: true, force: true }));
   addLayer(ctx, st, rec, createdBy);
-  return { cached };
+  return { cached, files };
+}
+
+/** Above this many context files (or bytes) to read for its key, a COPY's key is made while its layer is written. */
+const READ_ONCE_FILES = 256;
+const READ_ONCE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A COPY/ADD layer through the build cache, each source file read at most once. The key is
+ * looked up first when it is known without reading much (a trusted alias, or a few files the
+ * stat cache cannot vouch for); otherwise the layer is written first, the writer hashing every
+ * file it reads, and the key is made from those hashes: a hit then throws the written layer
+ * away, a miss keeps it. Files whose content the stat cache vouches for are copied from the layer
+ * of an earlier build of the same step (`lineage`) where that layer holds them with the very same
+ * header and content: the output is byte for byte what reading them would give.
+ */
+async function copyLayer(
+  ctx: BuildCtx,
+  plan: CopyKeyPlan,
+  lineage: string | undefined,
+  description: string,
+  entriesOf: () => Promise<CopyEntry[]>,
+): Promise<{ rec: CacheRecord; cached: boolean; files?: WriteTarStats }> {
+  const lookup = async (key: string) => {
+    if (ctx.opts.noCache) return undefined;
+    const hit = await ctx.cache.get(key);
+    return hit?.layer ? hit : undefined;
+  };
+  let key = plan.aliased;
+  let hit = key !== undefined ? await lookup(key) : undefined;
+  if (hit) return { rec: hit, cached: true };
+  const tree = ctx.context;
+  const readOnce = key === undefined && tree.takeHashes !== undefined && (plan.unhashed.files > READ_ONCE_FILES || plan.unhashed.bytes > READ_ONCE_BYTES);
+  if (key === undefined && !readOnce) {
+    key = await plan.compute();
+    hit = await lookup(key);
+    if (hit) return { rec: hit, cached: true };
+  }
+  const base = lineage !== undefined && tree.contentHash !== undefined ? await spliceBase(ctx, lineage) : undefined;
+  const entries: Array<CopyEntry | undefined> = await entriesOf();
+  const taken = readOnce ? tree.takeHashes!() : undefined;
+  const stats: WriteTarStats = { spliced: 0, read: 0 };
+  const buffers = tarBuffers();
+  const tar = writeTar(letGo(entries), {
+    buffers,
+    ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}),
+    base,
+    contentHash: (e) => ((e as CopyEntry).source !== undefined ? tree.contentHash!((e as CopyEntry).source!) : undefined),
+    stats,
+    onContentHash: taken !== undefined ? (e, hex) => (e as CopyEntry).source !== undefined && taken((e as CopyEntry).source!, hex) : undefined,
+  });
+  const { digest, size } = await ctx.store.blobs.put(tar, {
+    release: (c) => buffers.give(c),
+    keep: async () => {
+      if (key === undefined) {
+        key = await plan.compute();
+        hit = await lookup(key);
+      }
+      return hit === undefined;
+    },
+  });
+  if (hit) return { rec: hit, cached: true };
+  const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
+  await ctx.cache.put(rec);
+  if (lineage !== undefined) await ctx.cache.putAlias(lineage, key!);
+  return { rec, cached: false, files: stats };
+}
+
+/** The entries in order, each let go of once taken (a context can have 200k; the key is made after). */
+function* letGo(entries: Array<CopyEntry | undefined>): Generator<CopyEntry> {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    entries[i] = undefined;
+    yield e;
+  }
+}
+
+/**
+ * The layer the last build of this step wrote (a stat-fingerprint alias from the step's lineage to
+ * its key), held against GC while it is read. A hint only: the writer checks every entry it copies.
+ */
+async function spliceBase(ctx: BuildCtx, lineage: string): Promise<string | undefined> {
+  // No racy window applies (0): nothing is trusted from it.
+  const key = await ctx.cache.getAlias(lineage, 0);
+  const rec = key !== undefined ? await ctx.cache.get(key) : undefined;
+  if (!rec?.layer) return undefined;
+  ctx.store.blobs.hold([rec.layer.digest]);
+  return (await ctx.store.blobs.has(rec.layer.digest)) ? ctx.store.blobs.path(rec.layer.digest) : undefined;
 }
 
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;

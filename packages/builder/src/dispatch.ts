@@ -5,6 +5,7 @@ import { addMeta } from './stage-layers';
 import { goList, goQuoteList, goSetMap } from './go-format';
 import { exposedPorts, healthConfig, setEnv } from './runtime-config';
 import { copy } from './copy';
+import type { StepReport } from './types';
 import { runStep } from './run-step';
 import { workdir } from './workdir';
 
@@ -23,7 +24,7 @@ export function declareArg(ctx: BuildCtx, st: StageState, name: string, dflt: st
   return value;
 }
 
-export async function dispatch(ctx: BuildCtx, st: StageState, ins: Instruction): Promise<{ cached: boolean }> {
+export async function dispatch(ctx: BuildCtx, st: StageState, ins: Instruction): Promise<{ cached: boolean; files?: StepReport['files'] }> {
   const env = scope(st);
   const word = (w: string) => ctx.lexer.processWord(w, env);
   const cfg = st.config;

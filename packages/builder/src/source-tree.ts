@@ -47,6 +47,16 @@ export interface SourceTree {
   digests(nodes: SourceNode[]): Map<string, string>;
   /** Files whose bytes were read to hash them so far (0 on a rebuild with nothing changed). */
   readonly filesRead: number;
+  /** Context files: the sha256 (hex) of a file node's bytes the stat cache vouches for, without reading it. */
+  contentHash?(node: SourceNode): string | undefined;
+  /** Context: the file nodes (and their bytes) whose content digest needs them read (the stat cache cannot vouch for them). */
+  unhashed?(nodes: SourceNode[]): { files: number; bytes: number };
+  /**
+   * Context: start taking content hashes from a pass that reads the files anyway (a layer being
+   * written); hand each file node's to the function returned. The next `digests` uses them
+   * instead of reading those files again.
+   */
+  takeHashes?(): (node: SourceNode, hex: string) => void;
 }
 
 /**
@@ -83,8 +93,9 @@ class ContextNode implements SourceNode {
     return this.type === 'file' ? `${this.table.root}/${this.path}` : undefined;
   }
   get linkKey(): string | undefined {
-    if (this.type !== 'file') return undefined;
     const at = this.statIndex * STAT_FIELDS;
+    // only a file with more than one name can be linked to another (most are not: no key, no map entry)
+    if (this.type !== 'file' || !(this.table.stats[at + 6] > 1)) return undefined;
     return `${this.table.stats[at + 5]}:${this.table.stats[at + 4]}`;
   }
 }
@@ -98,6 +109,25 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   let statCache: StatCache | undefined;
   let whole: { digest: string; newestMtimeMs: number } | undefined;
   let filesRead = 0;
+  /** Hashes taken by a pass that read the files (`takeHashes`): 32 bytes per table row, and which rows have one. */
+  let fresh: { at: number; hashes: Buffer; has: Uint8Array } | undefined;
+  const openCache = () => (statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined);
+  /** What the stat cache vouches for of a file node (undefined without a cache or for other nodes). */
+  const trustedHash = (n: SourceNode): string | undefined => {
+    if (n.type !== 'file' || n.statIndex === undefined) return undefined;
+    const c = openCache();
+    if (c === undefined) return undefined;
+    const stats = table!.stats;
+    const at = n.statIndex * STAT_FIELDS;
+    return c.get(n.realPath ?? n.path, { size: stats[at + 1], mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] });
+  };
+  const trusted = (n: SourceNode): boolean => {
+    const c = openCache();
+    if (c === undefined || n.statIndex === undefined) return false;
+    const stats = table!.stats;
+    const at = n.statIndex * STAT_FIELDS;
+    return c.trusts(n.realPath ?? n.path, { size: stats[at + 1], mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] });
+  };
   const load = (): SourceNode[] => {
     if (list) return list;
     const t = statContext(root, { matcher }, { walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });
@@ -149,20 +179,62 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
       if (nodes.length >= all.length) return (whole ??= tableFingerprint(table!));
       return statFingerprint(root, table!.stats, nodes);
     },
+    contentHash(node) {
+      load();
+      return trustedHash(node);
+    },
+    unhashed(nodes) {
+      load();
+      let files = 0;
+      let bytes = 0;
+      for (const n of nodes) {
+        if (n.type !== 'file' || n.statIndex === undefined || trusted(n)) continue;
+        files++;
+        bytes += n.size;
+      }
+      return { files, bytes };
+    },
+    takeHashes() {
+      load();
+      const c = openCache();
+      const rows = table!.paths.length;
+      const taken = { at: c !== undefined ? c.now() : Date.now(), hashes: Buffer.alloc(rows * 32), has: new Uint8Array(rows) };
+      fresh = taken;
+      return (n, hex) => {
+        // a followed top-level symlink carries its target's row, and is digested as the target
+        const i = n.statIndex;
+        if (i === undefined || n.type !== 'file') return;
+        taken.hashes.write(hex, i * 32, 32, 'hex');
+        taken.has[i] = 1;
+      };
+    },
     digests(nodes) {
       load();
       const stats = table!.stats;
-      statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined;
-      // by the entry's own path (a followed symlink is digested as its target), answered by node path
-      const entries = new Map<string, DigestEntry>();
-      for (const n of nodes) {
-        if (n.statIndex === undefined) continue;
-        const path = n.realPath ?? n.path;
-        const at = n.statIndex * STAT_FIELDS;
-        entries.set(path, { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] });
+      // By the entry's own path (a followed symlink is digested as its target), answered by node
+      // path. Entries are made one at a time as the digests are taken: a context can have 200k.
+      const targets = new Set<string>();
+      for (const n of nodes) if (n.realPath !== undefined) targets.add(n.realPath);
+      function* entries(): Generator<DigestEntry> {
+        const done = new Set<string>();
+        for (const n of nodes) {
+          if (n.statIndex === undefined) continue;
+          const path = n.realPath ?? n.path;
+          if (targets.has(path)) {
+            if (done.has(path)) continue;
+            done.add(path);
+          }
+          const at = n.statIndex * STAT_FIELDS;
+          const e: DigestEntry = { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] };
+          if (taken !== undefined && taken.has[n.statIndex] === 1) e.freshHash = taken.hashes.toString('hex', n.statIndex * 32, n.statIndex * 32 + 32);
+          yield e;
+        }
       }
-      const d = contentDigests(root, entries.values(), { statCache });
+      const taken = fresh;
+      const d = contentDigests(root, entries(), { statCache: openCache(), freshAt: taken?.at });
+      fresh = undefined;
       filesRead += d.filesRead;
+      if (targets.size === 0) return d.digests as Map<string, string>;
       const out = new Map<string, string>();
       for (const n of nodes) {
         const digest = n.statIndex !== undefined ? d.digests.get(n.realPath ?? n.path) : undefined;

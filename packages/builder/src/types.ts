@@ -65,6 +65,8 @@ export interface StepReport {
   name: string;
   cached: boolean;
   elapsedMs: number;
+  /** A COPY/ADD that wrote its layer: file entries copied from the layer of the step's previous build, and read from their source. */
+  files?: { spliced: number; read: number };
 }
 
 export interface BuildResult {
