@@ -20,16 +20,17 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** Run the built `strata` bundle (argv as given; `--root` added when `root` is set). */
+/** Run the built `strata` bundle (argv as given; `--root` added when `root` is set), reaching nothing beyond loopback. */
 export function runStrata(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   const argv = opts.root ? ['--root', opts.root, ...args] : args;
-  return runCommand(process.execPath, [STRATA_BIN, ...argv], opts);
+  return runCommand(process.execPath, [STRATA_BIN, ...argv], { ...opts, env: { ...LOOPBACK_ONLY_ENV, ...opts.env } });
 }
 
 /**
- * Tests reach nothing beyond loopback. A command that tries anyway (a FROM of an image the store
- * lacks asks docker.io) meets a proxy on a loopback port where nothing listens, and fails at
- * once; loopback itself goes direct. A test that needs its own proxy sets these in `env`.
+ * Tests reach nothing beyond loopback. A strata command that tries anyway (a FROM of an image the
+ * store lacks asks docker.io) meets a proxy on a loopback port where nothing listens, and fails
+ * at once; loopback itself goes direct. A test that needs its own proxy sets these in `env`.
+ * Only strata gets them: other tools (curl to a container's address) go their own way.
  */
 export const LOOPBACK_ONLY_ENV: Record<string, string> = {
   HTTP_PROXY: 'http://127.0.0.1:9',
@@ -42,7 +43,7 @@ export const LOOPBACK_ONLY_ENV: Record<string, string> = {
 
 export function runCommand(cmd: string, args: string[], opts: Omit<RunOptions, 'root'> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...LOOPBACK_ONLY_ENV, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
