@@ -2,7 +2,7 @@ import { closeSync, createReadStream, mkdirSync, openSync, readSync, writeSync }
 import { join as joinPath } from 'node:path';
 import { sniffCompression } from '@strata/oci';
 import { decompress } from '@strata/layer';
-import { readTar, type TarWriteEntry } from '@strata/tar';
+import { isTarHeader, readTar, type TarWriteEntry } from '@strata/tar';
 import { StrataError } from '@strata/errors';
 import type { Owner } from './chown';
 import type { SourceNode } from './source-tree';
@@ -17,8 +17,6 @@ function head(path: string, n: number): Buffer {
     closeSync(fd);
   }
 }
-
-const isTarHeader = (b: Buffer) => b.length >= 512 && b.subarray(257, 262).toString('latin1') === 'ustar';
 
 /** The first 512 bytes of a stream, or fewer when it ends first. */
 async function firstBlock(src: AsyncIterable<Uint8Array>): Promise<Buffer> {
