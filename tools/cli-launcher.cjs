@@ -7,10 +7,9 @@
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { Script } = require('node:vm');
 
-// undici (the registry client) parses HTTP with a WebAssembly module; V8's optimising compiler
-// spends ~0.3 s of CPU on it at every start of a registry command, for no gain on transfers
-// (measured the same on a 200 MB pull). Liftoff, V8's baseline WebAssembly compiler, only.
-require('node:v8').setFlagsFromString('--liftoff-only');
+// No V8 flags here (not even set at run time): node compiles each built-in module loaded after a
+// flag change from source, its code cache no longer matching. The registry transport sets the one
+// it needs (--liftoff-only) when it is loaded.
 
 const file = `${__dirname}/strata-bundle.cjs`;
 const cacheFile = `${file}.v8cache`;

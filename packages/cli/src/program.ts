@@ -91,11 +91,27 @@ export const GROUPS_OF_WORD: Record<string, Group[]> = {
   logout: ['registry'],
 };
 
+/**
+ * Under a word that several groups add to, the group of each verb: `image ls` loads the one group
+ * that defines it, not all five under `image` (start-up is most of such a command). A verb not
+ * listed loads the word's groups; a test checks the list against the full program.
+ */
+export const GROUPS_OF_VERB: Record<string, Record<string, Group[]>> = {
+  image: {
+    ls: ['image'], tag: ['image'], rm: ['image'], prune: ['image'],
+    export: ['layer'], cat: ['layer'], files: ['layer'],
+    load: ['imageIo'], save: ['imageIo'], import: ['imageIo'],
+    inspect: ['inspect'], history: ['inspect'], efficiency: ['inspect'], report: ['inspect'], browse: ['inspect'],
+    pull: ['registry'], push: ['registry'], tags: ['registry'], digest: ['registry'], copy: ['registry'],
+  },
+};
+
 // Global options that take a value (the word after them is not the command).
 export const GLOBAL_WITH_VALUE = new Set(['--root', '--format']);
 
-/** The command groups a command line needs: those of its first word, or all (help, typos). */
+/** The command groups a command line needs: those of its first word (or of its verb), or all (help, typos). */
 export function groupsFor(argv: readonly string[]): Group[] {
+  let word: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (GLOBAL_WITH_VALUE.has(a)) {
@@ -103,9 +119,14 @@ export function groupsFor(argv: readonly string[]): Group[] {
       continue;
     }
     if (a.startsWith('-')) continue;
-    return GROUPS_OF_WORD[a] ?? ALL_GROUPS;
+    if (word === undefined) {
+      word = a;
+      if (!GROUPS_OF_VERB[a]) break;
+      continue;
+    }
+    return GROUPS_OF_VERB[word][a] ?? GROUPS_OF_WORD[word];
   }
-  return ALL_GROUPS;
+  return word === undefined ? ALL_GROUPS : (GROUPS_OF_WORD[word] ?? ALL_GROUPS);
 }
 
 /** Verbs of `container` that take `-v` as Docker does (`run|create -v VOLUME`, `rm -v`). */

@@ -1,4 +1,5 @@
-import { humanDuration } from '@strata/inspect';
+// the one module, not the package's index: every command renders tables, and the index loads tar
+import { humanDuration } from '@strata/inspect/human';
 
 export interface Column {
   header: string;

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { createProgram, GLOBAL_WITH_VALUE, groupsFor, GROUPS_OF_WORD, loadGroups } from '../src/program';
+import { createProgram, GLOBAL_WITH_VALUE, groupsFor, GROUPS_OF_VERB, GROUPS_OF_WORD, loadGroups } from '../src/program';
 import type { Io } from '../src/runner';
 
 const io: Io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {}, isTTY: false };
@@ -32,6 +32,25 @@ describe('command groups loaded on demand', () => {
     const words = new Set(all.map((l) => l.split(' ')[0]));
     words.delete('help');
     expect([...words].sort()).toEqual(Object.keys(GROUPS_OF_WORD).sort());
+  });
+
+  it('the groups of a verb define everything under it, and every verb of such a word is listed', async () => {
+    const all = tree(createProgram(io, await loadGroups()));
+    for (const [word, verbs] of Object.entries(GROUPS_OF_VERB)) {
+      const listed = new Set(all.filter((l) => l.startsWith(`${word} `)).map((l) => l.split(' ')[1]).filter((v) => v !== ''));
+      expect([...listed].sort(), word).toEqual(Object.keys(verbs).sort());
+      for (const [verb, groups] of Object.entries(verbs)) {
+        const some = tree(createProgram(io, await loadGroups(groups)));
+        const under = (lines: string[]) => lines.filter((l) => l.startsWith(`${word} ${verb} `)).sort();
+        expect(under(some), `${word} ${verb}`).toEqual(under(all));
+        expect(groupsFor(['--root', '/x', word, verb, 'arg'])).toEqual(groups);
+      }
+    }
+    // a word alone, an unknown verb or help: all of the word's groups
+    expect(groupsFor(['image'])).toEqual(GROUPS_OF_WORD.image);
+    expect(groupsFor(['image', 'nosuch'])).toEqual(GROUPS_OF_WORD.image);
+    expect(groupsFor(['image', '--help'])).toEqual(GROUPS_OF_WORD.image);
+    expect(groupsFor(['--format', 'json', 'image', '-q', 'inspect', 'x'])).toEqual(['inspect']);
   });
 
   it('finds the word after global options, and loads everything for help or an unknown word', () => {
