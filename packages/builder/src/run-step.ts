@@ -1,18 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
 import { parseMount, type Mount, type RunInstruction } from '@strata/dockerfile';
 import { runOnLayers, upperNotes } from '@strata/cow';
 import { runProcess, type MountSpec } from '@strata/runtime';
-import { applyLayer, writeTar, type TarWriteEntry } from '@strata/tar';
+import { applyLayer, writeTar } from '@strata/tar';
 import type { Digest } from '@strata/oci';
-import { lowerFs } from './lower-fs';
 import { stepKey } from '@strata/layer-cache';
 import { cleanSource } from './copy-plan';
 import { argsInScope, scope, type BuildCtx, type StageState } from './build-state';
-import { addLayer, cachedLayer, viewOf } from './stage-layers';
+import { addLayer, cachedLayer } from './stage-layers';
 import { stageSource } from './stages';
 
 /** Predefined proxy ARGs: usable without an ARG line, kept out of history and cache keys. */
@@ -161,6 +160,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
         layers: st.layers,
         config: { args: argv, env: procEnv, cwd: st.config.WorkingDir || '/', user: st.config.User ?? '', network },
         output: 'entries',
+        checkpoint: (point) => ctx.store.checkpoint(point),
         exec: (c) =>
           runProcess({
             ...c,
@@ -180,37 +180,15 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
         const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
         throw new StrataError('BUILD_FAILED', `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}${shown}`);
       }
-      // BuildKit (MountStubsCleaner) removes the mount points it had to create when they are
-      // empty files; Docker 20.10's also tests a directory's size, never 0, so the directories stay
-      // in the step's layer (the goldens have them, so ours do too).
-      const stubs: TarWriteEntry[] = [];
-      if (specs.length) {
-        const fs = lowerFs(await viewOf(ctx, st));
-        const now = Math.floor(Date.now() / 1000);
-        const seen = new Set<string>();
-        for (const m of specs) {
-          if (m.target.startsWith('/dev/') || m.target === file?.path) continue;
-          if (mounts.some((x) => x.type === 'secret' && (x.target ?? `/run/secrets/${x.id}`) === m.target)) continue;
-          const parts = cleanSource(m.target).split('/').filter(Boolean);
-          for (let i = 1; i <= parts.length; i++) {
-            const p = parts.slice(0, i).join('/');
-            if (seen.has(p) || fs.resolve(p).type !== undefined) continue;
-            seen.add(p);
-            if (i === parts.length && m.type === 'bind' && !statSync(m.source).isDirectory()) continue;
-            stubs.push({ path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: now });
-          }
-        }
-      }
+      // Mount points a RUN needs that the image lacks are made in the runtime's init layer, never
+      // in the upper dir, so none reaches the layer: as current BuildKit, whose MountStubsCleaner
+      // removes the empty mount-point stubs and the directories made for them (moby/buildkit#3307,
+      // #3314, Docker 23+). Docker 20.10 kept the directories (docs/DOCKER-VERSIONS.md).
       // The layer streams from the upper dir straight into the store (one walk, one write), and
       // what the walk notices lets the upper dir become the layer's snapshot afterwards.
       const notes = upperNotes(ctx.epoch);
-      const names = new Set(stubs.map((x) => x.path));
-      function* entries(): Generator<TarWriteEntry> {
-        yield* stubs;
-        for (const e of r.entries(notes)) if (!names.has(e.path)) yield e;
-      }
-      if (ctx.opts.snapshotsFromUpper !== false) commit = (diffId) => r.commitSnapshot({ diffId, notes, extraDirs: stubs });
-      return writeTar(entries(), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
+      if (ctx.opts.snapshotsFromUpper !== false) commit = (diffId) => r.commitSnapshot({ diffId, notes });
+      return writeTar(r.entries(notes), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
     });
     if (!cached && commit && rec.layer) commit(rec.layer.digest);
     addLayer(ctx, st, rec, createdBy);
