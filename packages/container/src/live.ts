@@ -80,16 +80,29 @@ export function crashedEntries(runDir = DEFAULT_RUN_DIR): LiveEntry[] {
 }
 
 /**
+ * Wait (at most `timeoutMs`) until no process is recovering `id` any more: a command that finds
+ * another one cleaning up a crashed container reports the state that cleanup ends in.
+ */
+export async function waitRecovered(id: string, runDir = DEFAULT_RUN_DIR, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (let delay = 10; Date.now() < until; delay = Math.min(delay * 2, 200)) {
+    const busy = entryFiles(runDir).some((e) => e.entry.id === id && e.recoverer !== undefined && ownerAlive({ pid: e.recoverer, start: '' }));
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/**
  * Claim a crashed entry for this process's recovery (a rename: of several strata commands that
- * find it at once, one wins): `claimed`, `busy` (another process has it, or its owner lives), or
+ * find it at once, one wins): `claimed`, `busy` (its owner lives), `recovering` (another process has it), or
  * `none` (no entry).
  */
-export function claimCrashed(id: string, runDir = DEFAULT_RUN_DIR): 'claimed' | 'busy' | 'none' {
+export function claimCrashed(id: string, runDir = DEFAULT_RUN_DIR): 'claimed' | 'busy' | 'recovering' | 'none' {
   const mine = join(liveDir(runDir), `${id}.recovering.${process.pid}`);
   const files = entryFiles(runDir).filter((e) => e.entry.id === id);
   for (const e of files) {
     if (ownerAlive(e.entry.owner)) return 'busy';
-    if (e.recoverer !== undefined && ownerAlive({ pid: e.recoverer, start: '' })) return 'busy';
+    if (e.recoverer !== undefined && ownerAlive({ pid: e.recoverer, start: '' })) return 'recovering';
     try {
       renameSync(e.file, mine);
       return 'claimed';

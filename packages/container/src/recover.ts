@@ -7,7 +7,7 @@ import { attachedIds, detach } from '@strata/network';
 import { DEFAULT_RUN_DIR } from '@strata/network/run-dir';
 import { deleteRuntimeState } from '@strata/runtime';
 import { cleanVolumeTemps, listVolumes, removeVolume, removeVolumeUser, volumeUsers } from '@strata/volume';
-import { claimCrashed, crashedEntries, liveEntries, unregisterLive } from './live';
+import { claimCrashed, crashedEntries, liveEntries, unregisterLive, waitRecovered } from './live';
 import { containerDir, containersDir, listContainers, readContainer, removeContainerDir, runtimeDir, updateContainer, writeContainer, type ContainerRecord } from './records';
 
 export interface RecoveryReport {
@@ -63,20 +63,31 @@ export function dropContainer(root: string, rec: ContainerRecord, o: { volumes?:
 async function cleanupDead(root: string, id: string, runDir: string): Promise<'stopped' | 'removed' | undefined> {
   const rec = readContainer(root, id);
   await deleteRuntimeState({ runtime: rec?.config.runtime, stateDir: runtimeDir(root, id), id });
+  let teardown: unknown;
   try {
     await detach(id, { runDir });
-  } finally {
+  } catch (err) {
     // A network teardown that failed keeps its own record: recoverHost tries it again.
+    teardown = err;
+  }
+  let outcome: 'stopped' | 'removed' | undefined;
+  try {
+    if (rec) {
+      rmSync(join(containerDir(root, id), 'bundle'), { recursive: true, force: true });
+      if (rec.autoRemove) {
+        dropContainer(root, rec, { volumes: true });
+        outcome = 'removed';
+      } else {
+        updateContainer(root, id, { state: 'exited', exitCode: 137, finishedAt: new Date().toISOString(), owner: undefined, network: undefined });
+        outcome = 'stopped';
+      }
+    }
+  } finally {
+    // Last: a command waiting for this recovery (waitRecovered) then reads the final record.
     unregisterLive(id, runDir);
   }
-  if (!rec) return undefined;
-  rmSync(join(containerDir(root, id), 'bundle'), { recursive: true, force: true });
-  if (rec.autoRemove) {
-    dropContainer(root, rec, { volumes: true });
-    return 'removed';
-  }
-  updateContainer(root, id, { state: 'exited', exitCode: 137, finishedAt: new Date().toISOString(), owner: undefined, network: undefined });
-  return 'stopped';
+  if (teardown) throw teardown;
+  return outcome;
 }
 
 /**
@@ -128,7 +139,13 @@ export async function recover(root: string, o: RecoverOptions = {}): Promise<Rec
     for (const rec of listContainers(root)) {
       if (rec.state !== 'running' || ownerAlive(rec.owner)) continue;
       const claim = claimCrashed(rec.id, runDir);
-      if (claim === 'busy') continue; // another command is on it
+      if (claim === 'busy') continue; // its owner lives after all
+      if (claim === 'recovering') {
+        // another command (perhaps of another store: recoverHost) is cleaning it up: wait for it, so
+        // that what this command reports is the state the cleanup ends in
+        await waitRecovered(rec.id, runDir);
+        continue;
+      }
       // 'none': another command finished it just now (the record says so then), or never had an entry
       if (claim === 'none' && readContainer(root, rec.id)?.state !== 'running') continue;
       const r = await cleanupDead(root, rec.id, runDir);
