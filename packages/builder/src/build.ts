@@ -26,6 +26,7 @@ async function step<T>(ctx: BuildCtx, name: string, fn: () => Promise<{ cached: 
   ctx.progress({ type: 'step', id, name, status: 'start' });
   try {
     const r = await fn();
+    await ctx.store.checkpoint('step-done');
     const elapsedMs = Date.now() - t0;
     ctx.progress({ type: 'step', id, name, status: r.cached ? 'cached' : 'done', elapsedMs });
     ctx.steps.push({ id, name, cached: r.cached, elapsedMs, ...(r.files ? { files: r.files } : {}) });

@@ -75,6 +75,7 @@ export async function cachedLayer(ctx: BuildCtx, key: string, description: strin
   const { digest, size } = await ctx.store.blobs.put(await produce());
   const rec: CacheRecord = { key, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
   await ctx.cache.put(rec);
+  await ctx.store.checkpoint('cache-recorded');
   return { rec, cached: false };
 }
 

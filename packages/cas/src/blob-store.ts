@@ -55,6 +55,17 @@ export interface BlobStore {
   cleanTmp(): Promise<{ files: number; bytes: number }>;
 }
 
+/**
+ * Crash tests stop a process at named points of its writes (the CLI's STRATA_TEST_PAUSE_AT):
+ * called synchronously, it may block forever there.
+ */
+export type Checkpoint = (point: string) => void | Promise<void>;
+
+export interface BlobStoreOptions {
+  /** Called at `blob-synced` (a put's temp file complete), `blob-stored` (renamed into place) and `gc-aside` (a sweep's candidates moved out). */
+  checkpoint?: Checkpoint;
+}
+
 const CHUNK = 256 * 1024;
 export const OCI_LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
 const EMPTY_INDEX = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] });
@@ -72,7 +83,8 @@ function isEnoent(err: unknown): boolean {
  * `blobs/sha256/`, plus `tmp/` for in-flight writes. Creation is race-free between processes:
  * files appear complete or not at all (link of a finished temp file).
  */
-export async function openBlobStore(root: string): Promise<BlobStore> {
+export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): Promise<BlobStore> {
+  const checkpoint = opts.checkpoint ?? (() => undefined);
   const blobDir = join(root, 'blobs', 'sha256');
   const tmpDir = join(root, 'tmp');
   await fsp.mkdir(blobDir, { recursive: true });
@@ -143,8 +155,10 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
         lease.add(digest);
         await fh.sync();
         await fh.close();
+        await checkpoint('blob-synced');
         await fsp.rename(tmp, path(digest));
         await fsyncDir(blobDir);
+        await checkpoint('blob-stored');
       }
       return { digest, size };
     } finally {
@@ -233,6 +247,7 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
           if (!isEnoent(err)) throw err;
         }
       }
+      if (moved.length) await checkpoint('gc-aside');
       const leasedNow = await leasedDigests(tmpDir);
       const deleted: Digest[] = [];
       let bytes = 0;

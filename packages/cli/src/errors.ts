@@ -1,12 +1,31 @@
-import { StrataError, type ErrorCode } from '@strata/errors';
+import { StrataError, noSpaceCause, type ErrorCode } from '@strata/errors';
 
 /**
  * How an error ends the program, in one place: the exit status of each error code, the hint
  * printed when the error has none of its own, and the one-line rendering on stderr.
  */
 
+/**
+ * A full filesystem is one failure however deep it happened: any error with `ENOSPC` / `EDQUOT`
+ * in its cause chain is reported as `NO_SPACE` (the context of a StrataError kept, the errno's
+ * wording dropped).
+ */
+export function asReported(err: unknown): unknown {
+  if (err instanceof StrataError && err.code === 'NO_SPACE') return err;
+  const e = noSpaceCause(err);
+  if (!e) return err;
+  const what = e.code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
+  let message: string;
+  if (err instanceof StrataError) {
+    // "loading x: ENOSPC: no space left on device, write" → "loading x: no space left on device"
+    message = err.message.includes(e.message) ? err.message.replace(e.message, what) : `${err.message} (${what})`;
+  } else message = `${what}${e.path ? ` writing ${e.path}` : ''}`;
+  return new StrataError('NO_SPACE', message, { cause: err });
+}
+
 /** Exit status: 2 for every user-reachable failure (usage or operation), 130 for an interrupt, 3 for a bug. */
 export function exitCodeOf(err: unknown): number {
+  err = asReported(err);
   if (err instanceof StrataError) return err.code === 'INTERRUPTED' ? 130 : 2;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') return 2;
@@ -27,6 +46,7 @@ export const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
   AUTH_FAILED: '`strata login SERVER` stores credentials (or `docker login`: strata reads ~/.docker/config.json)',
   COPY_SOURCE_NOT_FOUND: '`strata context ls` shows what the build context holds after .dockerignore',
   PORT_ALLOCATED: 'publish on another host port, or give only the container port for an ephemeral one',
+  NO_SPACE: 'free space on the filesystem of the store (`strata image prune` and `strata store gc` remove what nothing uses), then run the command again: nothing half-written was kept',
 };
 
 export function hintOf(err: StrataError): string | undefined {
@@ -35,6 +55,7 @@ export function hintOf(err: StrataError): string | undefined {
 
 /** The text of an error as printed: `strata: <message>` and, where there is one, `hint: <hint>`; or one JSON line. */
 export function formatError(err: unknown, opts: { json?: boolean; verbose?: boolean } = {}): string {
+  err = asReported(err);
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
   if (err instanceof StrataError) {
     const hint = hintOf(err);

@@ -159,6 +159,13 @@ export function reportError(err: unknown, io: Io, verbose: boolean, json = false
   return exitCodeOf(err);
 }
 
+/** `image load`, `build`: the words that name a command, without the program's. */
+function commandName(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
+}
+
 /**
  * Wrap a command implementation for commander: builds the context, runs, renders, sets the exit
  * code. `fn` receives commander's action arguments (positionals..., options, command).
@@ -174,6 +181,8 @@ export function action<A extends unknown[]>(io: Io, fn: (ctx: CommandContext, ..
       // only when set: most commands never open the store).
       const lockSeconds = Number(io.env.STRATA_LOCK_TIMEOUT);
       if (lockSeconds > 0) (await import('@strata/image-store')).setLockTimeout(lockSeconds * 1000);
+      // STRATA_LOCK_STATS=FILE: one line per store lock taken, how long it was waited for and held.
+      if (io.env.STRATA_LOCK_STATS) (await import('@strata/image-store')).setLockStats(io.env.STRATA_LOCK_STATS, commandName(cmd));
       verbose = ctx.globals.verbose;
       json = ctx.globals.format === 'json';
       const result = await fn(ctx, ...(args.slice(0, -1) as A));

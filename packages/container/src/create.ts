@@ -61,6 +61,8 @@ export interface CreateOptions {
   now?: Date;
   /** Lines for people (warnings, -v detail). */
   log?: (line: string) => void;
+  /** Crash tests stop here: `record-written`, the writable layer's points, `volumes-ready`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fond', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nifty', 'quirky', 'serene', 'vivid', 'witty', 'zen'];
@@ -305,11 +307,13 @@ export async function createContainer(root: string, o: CreateOptions): Promise<C
   writeContainer(root, rec);
   const made: string[] = [];
   try {
+    await o.checkpoint?.('record-written');
     const layers = await stored.image.layers();
     const w = await createWritableLayer(root, {
       id,
       layers,
       created: rec.created,
+      checkpoint: o.checkpoint,
       onSnapshots: (unpacked, reused) => o.log && o.log(`snapshots: ${unpacked} unpacked, ${reused} reused`),
     });
     const copies: Array<{ path: string; dest: string }> = [];
@@ -331,6 +335,7 @@ export async function createContainer(root: string, o: CreateOptions): Promise<C
       const copied = await w.copyOut(copies);
       for (const c of copies) if (copied.includes(c.path)) directoriesAtCopyTime(c.dest);
     }
+    await o.checkpoint?.('volumes-ready');
   } catch (err) {
     for (const m of mounts) if (m.type === 'volume' && m.source) removeVolumeUser(root, m.source, id);
     for (const n of made) {

@@ -65,6 +65,8 @@ export interface CommitOptions {
   message?: string;
   author?: string;
   now?: Date;
+  /** Crash tests stop here: `layer-written`, then the store's points (`openStore`'s checkpoint). */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 /**
@@ -75,7 +77,7 @@ export interface CommitOptions {
 export async function commitContainer(root: string, ref: string, o: CommitOptions = {}): Promise<string> {
   const rec = findContainer(root, ref);
   const tag = o.tag === undefined ? undefined : normalizeReference(o.tag);
-  const store = await openStore(root);
+  const store = await openStore(root, { checkpoint: o.checkpoint });
   const stored = await store.image(rec.image);
   const captured = writableLayer(root, rec.id).capture();
   const tmp = join(root, 'tmp');
@@ -87,8 +89,10 @@ export async function commitContainer(root: string, ref: string, o: CommitOption
     if (o.author) history.author = o.author;
     if (o.message) history.comment = o.message;
     let image = stored.image;
-    if (captured.changes.length) image = await append(image, [await captured.writeLayer(file)], [history]);
-    else image = await append(image, [], [{ ...history, empty_layer: true }]);
+    if (captured.changes.length) {
+      image = await append(image, [await captured.writeLayer(file)], [history]);
+      await store.checkpoint('layer-written');
+    } else image = await append(image, [], [{ ...history, empty_layer: true }]);
     image = await withConfig(image, (c: ImageConfig) => {
       const runtime = {
         ...(c.config ?? {}),

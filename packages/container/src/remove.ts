@@ -12,6 +12,8 @@ export interface RemoveOptions extends RecoverOptions {
   force?: boolean;
   /** `-v`: remove its anonymous volumes too (named ones stay). */
   volumes?: boolean;
+  /** Crash tests stop here: `stopped`, `network-down`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 /** Docker's `rm`: the container, its writable layer, its volume references (and with `volumes`, its anonymous volumes). */
@@ -22,9 +24,11 @@ export async function removeContainer(root: string, ref: string, o: RemoveOption
     if (!o.force) throw new StrataError('CONFLICT', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
     await signalContainer(root, rec, 'KILL').catch(() => {});
     await waitStopped(root, rec.id, 10_000);
+    await o.checkpoint?.('stopped');
   }
   // A network a crash left behind goes with the container.
   await detach(rec.id, { runDir: o.runDir });
+  await o.checkpoint?.('network-down');
   const now = readContainer(root, rec.id);
   if (now) dropContainer(root, now, { volumes: o.volumes });
   return rec.id;

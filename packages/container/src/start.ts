@@ -37,6 +37,8 @@ export interface StartOptions {
    * done inline before returning.
    */
   cleanup?: string[];
+  /** Crash tests stop here: `live-registered`, `network-up`, `process-exited`, `torn-down`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 export interface AttachIo {
@@ -156,6 +158,7 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
   w.prepare();
   const owner = currentOwner();
   registerLive({ id, root, owner }, runDir);
+  await o.checkpoint?.('live-registered');
   rec = updateContainer(root, id, { state: 'running', startedAt: now().toISOString(), owner, exitCode: undefined, finishedAt: undefined, network: undefined });
   const log = openLog(root, id, now);
   let net: NetworkSetup | undefined;
@@ -167,6 +170,7 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
     net = await setUpNetwork(root, rec, o);
     setupMs = Date.now() - t0;
     if (net.settings) rec = updateContainer(root, id, { network: net.settings });
+    await o.checkpoint?.('network-up');
     const tty = rec.config.tty;
     const r = await runProcess({
       id,
@@ -194,6 +198,7 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
       stopTimeoutMs: (o.stopTimeoutSec ?? 10) * 1000,
     });
     exitCode = r.exitCode;
+    await o.checkpoint?.('process-exited');
   } catch (err) {
     exitCode = (err as { exitCode?: number }).exitCode ?? 125;
     throw err;
@@ -209,6 +214,7 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
       unregisterLive(id, runDir);
     }
     await log.close();
+    await o.checkpoint?.('torn-down');
     const done = readContainer(root, id);
     if (done) {
       if (done.autoRemove) dropContainer(root, done, { volumes: true });

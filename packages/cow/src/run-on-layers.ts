@@ -34,6 +34,8 @@ export interface RunOnLayersOptions {
    * `cleanup()`.
    */
   output?: 'file' | 'entries';
+  /** Crash tests stop here: the writable layer's points (`createWritableLayer`), then `step-ran`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 export interface CommitOptions {
@@ -78,8 +80,9 @@ export async function runOnLayers(o: RunOnLayersOptions): Promise<RunOnLayersRes
   let layerPath: string | undefined;
   let keep = false;
   try {
-    const w = await createWritableLayer(o.root, { id, layers: o.layers, ephemeral: true });
+    const w = await createWritableLayer(o.root, { id, layers: o.layers, ephemeral: true, checkpoint: o.checkpoint });
     const { exitCode } = await o.exec({ id, rootfs: w.rootfs(), bundleDir: join(w.dir, 'bundle'), stateDir: join(w.dir, 'runtime') });
+    await o.checkpoint?.('step-ran');
     if (o.output === 'entries') {
       keep = true;
       return entriesResult(o.root, id, w, exitCode);

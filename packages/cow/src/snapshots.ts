@@ -53,7 +53,7 @@ function readMeta(dir: string): Meta | undefined {
  * into a temp dir beside its final place and renamed into place, so a crash never leaves a
  * half-unpacked snapshot under its real name, and two processes racing both end with one copy.
  */
-export async function ensureSnapshots(root: string, layers: readonly Layer[]): Promise<Snapshot[]> {
+export async function ensureSnapshots(root: string, layers: readonly Layer[], checkpoint?: (point: string) => void | Promise<void>): Promise<Snapshot[]> {
   const diffIds = await Promise.all(layers.map((l) => l.diffId()));
   const chain = chainIds(diffIds);
   const base = snapshotsDir(root);
@@ -76,6 +76,7 @@ export async function ensureSnapshots(root: string, layers: readonly Layer[]): P
         const opaque = result.whiteouts ? [...opaqueDirs(readTreeXattrs(join(tmp, 'fs')))].filter((p) => p !== '.') : [];
         meta = { chainId: chain[i], diffId: diffIds[i], opaque, created: new Date().toISOString() };
         writeFileSync(join(tmp, 'meta.json'), `${JSON.stringify(meta)}\n`);
+        await checkpoint?.('snapshot-unpacked');
         try {
           renameSync(tmp, dir);
         } catch (err) {

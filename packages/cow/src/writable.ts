@@ -104,6 +104,8 @@ export interface CreateWritableOptions {
   created?: string;
   /** Called with how many snapshots were unpacked and reused (for -v output). */
   onSnapshots?: (unpacked: number, reused: number) => void;
+  /** Crash tests stop here: `layer-recorded`, `snapshot-unpacked` (each, before its rename), `layer-ready`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 /**
@@ -124,12 +126,14 @@ export async function createWritableLayer(root: string, o: CreateWritableOptions
   };
   writeRecord(root, rec);
   try {
+    await o.checkpoint?.('layer-recorded');
     const before = snapshotUnpackCount();
-    await ensureSnapshots(root, o.layers);
+    await ensureSnapshots(root, o.layers, o.checkpoint);
     const unpacked = snapshotUnpackCount() - before;
     o.onSnapshots?.(unpacked, o.layers.length - unpacked);
     const w = layerOf(root, rec);
     w.prepare();
+    await o.checkpoint?.('layer-ready');
     return w;
   } catch (err) {
     removeWritableLayer(root, o.id);

@@ -1,2 +1,2 @@
-export { StrataError, ERROR_CODES, isStrataError, wrapError } from './strata-error';
+export { StrataError, ERROR_CODES, isStrataError, noSpaceCause, wrapError } from './strata-error';
 export type { ErrorCode, StrataErrorOptions } from './strata-error';

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   TOOL_NOT_FOUND: 'a program strata runs (mount, a CNI plugin, iptables, …) is not installed',
   PORT_ALLOCATED: 'a host port asked for with -p is already in use',
   NETWORK_SETUP: "a container's network (netns, bridge, port mappings) could not be set up or torn down",
+  NO_SPACE: 'the filesystem (or quota) a write went to is full',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -67,7 +68,23 @@ export function wrapError(err: unknown, context: string): never {
   }
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.syscall === 'string') {
-    throw new StrataError('IO_ERROR', `${context}: ${e.message}`, { cause: err });
+    throw new StrataError(NO_SPACE_ERRNOS.has(e.code) ? 'NO_SPACE' : 'IO_ERROR', `${context}: ${e.message}`, { cause: err });
   }
   throw err;
+}
+
+/** The errno codes of a full filesystem or quota. */
+const NO_SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * The system call error that says a filesystem (or quota) is full, anywhere in `err`'s cause
+ * chain: a write that failed for lack of space may reach the top wrapped in other errors.
+ */
+export function noSpaceCause(err: unknown): NodeJS.ErrnoException | undefined {
+  let e = err as { code?: unknown; syscall?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 16; depth++) {
+    if (typeof e.code === 'string' && NO_SPACE_ERRNOS.has(e.code) && typeof e.syscall === 'string') return e as NodeJS.ErrnoException;
+    e = e.cause as typeof e;
+  }
+  return undefined;
 }

@@ -27,6 +27,7 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp
     for await (const d of store.blobs.list()) listed.push(d);
     const reachable = await reachableDigests(store.blobs, await readIndex(store.root), await cacheRoots(store.root));
     const candidates = listed.filter((d) => !reachable.has(d));
+    await store.checkpoint('gc-planned');
     let blobs: Digest[];
     let bytes = 0;
     if (opts.dryRun) {
@@ -38,6 +39,7 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp
     let tmpFiles = 0;
     let tmpBytes = 0;
     if (opts.tmp && !opts.dryRun) {
+      await store.checkpoint('gc-swept');
       ({ files: tmpFiles, bytes: tmpBytes } = await store.blobs.cleanTmp());
       // A break guard left by a process killed while breaking a stale lock.
       const guard = join(store.root, 'lock.break');

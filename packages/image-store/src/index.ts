@@ -1,7 +1,7 @@
 export { openStore, resolve, normalizeTag, MIN_ID_PREFIX } from './store';
-export type { Store, StoredImage } from './store';
+export type { OpenStoreOptions, Store, StoredImage } from './store';
 export { readIndex, writeIndex, refName } from './index-file';
-export { setLockTimeout, storeLock } from './lock';
+export { setLockStats, setLockTimeout, storeLock } from './lock';
 export type { StoreLock, LockOptions } from './lock';
 export { cacheRoots } from './side-state';
 export type { ImagesInUse } from './side-state';

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { appendFileSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { pidAlive, processStartTime } from '@strata/cas';
@@ -22,6 +22,8 @@ export interface StoreLock {
 export interface LockOptions {
   /** Give up after this long (LOCKED). Default: what `setLockTimeout` set, else 120 s. */
   timeoutMs?: number;
+  /** Crash tests: called (and may block) once the lock is taken, at `lock-taken`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 const held = new AsyncLocalStorage<string>();
@@ -58,6 +60,27 @@ let defaultTimeoutMs = 120_000;
 /** How long every store lock of this process waits before LOCKED (the CLI sets it from STRATA_LOCK_TIMEOUT). */
 export function setLockTimeout(ms: number): void {
   if (Number.isFinite(ms) && ms > 0) defaultTimeoutMs = ms;
+}
+
+let stats: { file: string; op: string } | undefined;
+
+/**
+ * Record every store lock this process takes: one JSON line appended to `file` when it is
+ * released, `{"op","pid","waitMs","holdMs"}` (the CLI sets it from STRATA_LOCK_STATS; `op` names
+ * the command). Undefined stops recording.
+ */
+export function setLockStats(file: string | undefined, op = ''): void {
+  stats = file ? { file, op } : undefined;
+}
+
+function recordHold(waitMs: number, holdMs: number): void {
+  if (!stats) return;
+  try {
+    // One short line per append: O_APPEND keeps concurrent writers' lines whole.
+    appendFileSync(stats.file, `${JSON.stringify({ op: stats.op, pid: process.pid, waitMs: Math.round(waitMs * 10) / 10, holdMs: Math.round(holdMs * 10) / 10 })}\n`);
+  } catch {
+    // statistics never fail a command
+  }
 }
 
 export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
@@ -137,11 +160,15 @@ export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
     await prev.catch(() => undefined);
     const token = randomBytes(8).toString('hex');
     try {
+      const asked = performance.now();
       await acquire(token);
+      const taken = performance.now();
       try {
+        await opts.checkpoint?.('lock-taken');
         return await held.run(lockPath, fn);
       } finally {
         await release(token);
+        recordHold(taken - asked, performance.now() - taken);
       }
     } finally {
       done();

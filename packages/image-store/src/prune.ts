@@ -73,6 +73,7 @@ export async function pruneImages(store: Store, opts: PruneOptions = {}): Promis
         for (const d of before) if (!keep.has(d)) estimate += (await store.blobs.size(d)) ?? 0;
       } else {
         await writeIndex(store.root, next);
+        await store.checkpoint('index-written');
       }
       const deleted = new Set<string>();
       for (const c of candidates) {

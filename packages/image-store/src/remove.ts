@@ -102,6 +102,7 @@ export async function removeImages(store: Store, refs: string[], opts: { force?:
         }
         const index = await readIndex(store.root);
         await writeIndex(store.root, setTags(index, { remove: untag, drop: drop ? sameId.map((i) => i.manifestDigest) : [] }));
+        await store.checkpoint('index-written');
         changed = true;
         for (const t of untag) events.push({ untagged: familiar(t) });
         if (drop) events.push({ deleted: img.id });

@@ -53,6 +53,20 @@ export interface Store {
    * be still there (IMAGE_NOT_FOUND if a concurrent `rm` + GC won the race).
    */
   useImage(ref: string): Promise<StoredImage>;
+  /**
+   * A named point of a write, for crash tests (`openStore`'s `checkpoint`; nothing otherwise):
+   * the writers that work on this store call it between their steps.
+   */
+  checkpoint(point: string): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /**
+   * Crash tests: called, and may block forever, at each named point of a write — the blob
+   * store's (`blob-synced`, `blob-stored`, `gc-aside`), the lock's (`lock-taken`), the index's
+   * (`index-written`) and those writers name through `Store.checkpoint`.
+   */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 /** Minimum length of an ID prefix, so a short typo does not pick an image. */
@@ -61,11 +75,14 @@ export const MIN_ID_PREFIX = 4;
 const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', ia32: '386' };
 
 /** Open (creating when missing) the store at `root`. */
-export async function openStore(rootDir: string): Promise<Store> {
+export async function openStore(rootDir: string, opts: OpenStoreOptions = {}): Promise<Store> {
   // Absolute: the store's paths reach child processes (the OCI runtime) that run elsewhere.
   const root = absolutePath(rootDir);
-  const blobs = await openBlobStore(root);
-  const lock = storeLock(root);
+  const checkpoint = async (point: string) => {
+    await opts.checkpoint?.(point);
+  };
+  const blobs = await openBlobStore(root, { checkpoint: opts.checkpoint });
+  const lock = storeLock(root, { checkpoint: opts.checkpoint });
   // Manifests and configs are immutable: parsed views are cached by manifest digest.
   const cache = new Map<Digest, Awaited<ReturnType<typeof readStoredImage>>>();
   const layerSizes = new Map<Digest, number>();
@@ -217,6 +234,7 @@ export async function openStore(rootDir: string): Promise<Store> {
       const known = index.manifests.some((d) => d.digest === descriptor.digest);
       if (tags.length === 0 && known) return;
       await writeIndex(root, setTags(index, { ensure: [descriptor], add: tags.map((ref) => ({ manifest: descriptor, ref })) }));
+      await checkpoint('index-written');
     });
     blobs.release(digests);
     const stored = (await images()).find((i) => i.manifestDigest === descriptor.digest);
@@ -230,6 +248,7 @@ export async function openStore(rootDir: string): Promise<Store> {
       const target = await image(src);
       const index = await readIndex(root);
       await writeIndex(root, setTags(index, { add: [{ manifest: target.descriptor, ref }] }));
+      await checkpoint('index-written');
     });
   }
 
@@ -239,6 +258,7 @@ export async function openStore(rootDir: string): Promise<Store> {
       const index = await readIndex(root);
       if (!index.manifests.some((d) => refName(d) === ref)) throw new StrataError('IMAGE_NOT_FOUND', `no such image: ${refStr}`);
       await writeIndex(root, setTags(index, { remove: [ref] }));
+      await checkpoint('index-written');
     });
   }
 
@@ -252,7 +272,7 @@ export async function openStore(rootDir: string): Promise<Store> {
     return img;
   }
 
-  return { root, blobs, putImage, image, images, tag, untag, withLock: lock.withLock, breakStaleLock: lock.breakStale, useImage };
+  return { root, blobs, putImage, image, images, tag, untag, withLock: lock.withLock, breakStaleLock: lock.breakStale, useImage, checkpoint };
 }
 
 /** A tag to write: normalised, default `:latest`, no digest. */

@@ -26,7 +26,8 @@ export interface LoadOptions {
   /**
    * Called at each step of the commit, under the store lock, with its name and awaited: `locked`,
    * `layer-moved:N` (N layers moved into the store so far), `layers-moved` (and their directories
-   * synced), `image-stored:N` (N images recorded in the index). Crash tests stop the process there.
+   * synced), `image-stored:N` (N images recorded in the index); before that, `staged` after each
+   * member is written to ROOT/tmp. Crash tests stop the process there.
    */
   checkpoint?: (point: string) => void | Promise<void>;
 }
@@ -58,7 +59,7 @@ function readMembers(source: ArchiveSource, staging: Staging): Promise<Members> 
  * the store exactly as it was.
  */
 export async function loadImages(opts: LoadOptions): Promise<LoadedRecord[]> {
-  const staging = createStaging(opts.root, 'load');
+  const staging = createStaging(opts.root, 'load', opts.checkpoint);
   let ok = false;
   try {
     const members = await readMembers(opts.source, staging);

@@ -21,6 +21,8 @@ export interface ImportOptions {
   message?: string;
   /** Creation time (default now). */
   created?: string;
+  /** Crash tests stop here: `staged`, then the commit's points (see `LoadOptions.checkpoint`). */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 /** The runtime config Docker writes for an imported image: every field present, zero-valued. */
@@ -53,7 +55,7 @@ async function checkRootfsTar(file: string, what: string): Promise<void> {
  * The layer is the decompressed input byte for byte, so its diffID equals Docker's.
  */
 export async function importRootfs(opts: ImportOptions): Promise<{ id: string; tags: string[] }> {
-  const staging = createStaging(opts.root, 'import');
+  const staging = createStaging(opts.root, 'import', opts.checkpoint);
   let ok = false;
   try {
     const what = 'stream' in opts.source ? (opts.source.name ?? 'stdin') : opts.source.path;

@@ -34,7 +34,8 @@ export interface Staging {
   discard(): void;
 }
 
-export function createStaging(root: string, purpose = 'load'): Staging {
+/** `checkpoint`: crash tests stop there (`staged` after each blob is written). */
+export function createStaging(root: string, purpose = 'load', checkpoint?: (point: string) => void | Promise<void>): Staging {
   const tmp = join(root, 'tmp');
   // Remember the highest directory we create, to remove exactly those again on failure.
   const created: string[] = [];
@@ -83,6 +84,7 @@ export function createStaging(root: string, purpose = 'load'): Staging {
           }),
         ),
       );
+      await checkpoint?.('staged');
       return { rawDigest, rawSize: raw.size, encoding, diffId: plain.digest, size: plain.size, file };
     } finally {
       if (!closed) closeSync(fd);

@@ -124,9 +124,14 @@ function verified(d: Descriptor, src: AsyncIterable<Uint8Array>, what: string, c
  * (gzip level 1 by default: the same tar gives the same digest), config kept byte for byte, an OCI
  * manifest named `ref` in index.json.
  */
-export async function copyImageToOciDir(image: Image, dir: string, ref: string | undefined, opts: { compress?: 'gzip' | 'zstd'; level?: number } = {}): Promise<{ digest: Digest }> {
+export async function copyImageToOciDir(
+  image: Image,
+  dir: string,
+  ref: string | undefined,
+  opts: { compress?: 'gzip' | 'zstd'; level?: number; checkpoint?: (point: string) => void | Promise<void> } = {},
+): Promise<{ digest: Digest }> {
   const { compress } = await import('@strata/layer');
-  const oci = await openOciDir(dir, { create: true });
+  const oci = await openOciDir(dir, { create: true, checkpoint: opts.checkpoint });
   const encoding = opts.compress ?? 'gzip';
   const level = opts.level ?? (encoding === 'gzip' ? 1 : 3);
   const layers: Descriptor[] = [];

@@ -48,12 +48,12 @@ function fetched(bytes: Buffer, digest: Digest, fallback: string): FetchedManife
   return { bytes, digest, mediaType };
 }
 
-export async function openOciDir(dir: string, opts: { create: boolean }): Promise<OciDir> {
+export async function openOciDir(dir: string, opts: { create: boolean; checkpoint?: (point: string) => void | Promise<void> }): Promise<OciDir> {
   if (!opts.create && !existsSync(join(dir, 'index.json'))) throw new StrataError('NOT_FOUND', `${dir} is not an OCI image layout (no index.json)`);
   if (opts.create && existsSync(dir) && !statSync(dir).isDirectory()) throw new StrataError('USAGE', `${dir} exists and is not a directory`);
   if (opts.create) mkdirSync(dir, { recursive: true });
   // @strata/cas gives atomic verified writes into blobs/sha256 (and writes oci-layout + index.json)
-  const blobs = opts.create ? await openBlobStore(dir) : undefined;
+  const blobs = opts.create ? await openBlobStore(dir, { checkpoint: opts.checkpoint }) : undefined;
   const path = (d: Digest) => join(dir, 'blobs', 'sha256', d.slice('sha256:'.length));
   const readManifest = (digest: Digest, fallback: string): FetchedManifest => {
     let bytes: Buffer;
@@ -104,6 +104,7 @@ export async function openOciDir(dir: string, opts: { create: boolean }): Promis
       const entry: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.size, ...(ref !== undefined ? { annotations: { [ANNOTATION_REF_NAME]: ref } } : {}) };
       const next: Index = { schemaVersion: 2, ...(index.mediaType ? { mediaType: index.mediaType } : {}), manifests: [...keep, entry] };
       await atomicWrite(join(dir, 'index.json'), JSON.stringify(next), { tmpDir: join(dir, 'tmp') });
+      await opts.checkpoint?.('index-written');
     },
   };
 }

@@ -68,7 +68,7 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
   const store = await opts.openStore();
   // loaded here: inspect, tags and copy need none of the store-side modules (nor their native codecs)
   const { commitImages, createStaging } = await import('@strata/image');
-  const staging = createStaging(opts.root, 'pull');
+  const staging = createStaging(opts.root, 'pull', opts.checkpoint);
   let ok = false;
   try {
     const images: LoadedImage[] = [];

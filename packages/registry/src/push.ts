@@ -23,6 +23,8 @@ export interface PushOptions {
   /** Layers uploaded at once (default 5). */
   jobs?: number;
   progress?: Progress;
+  /** Crash tests stop here: `blob-pushed` (each layer uploaded), `config-pushed`, `manifest-pushed`. */
+  checkpoint?: (point: string) => void | Promise<void>;
 }
 
 export interface PushResult {
@@ -116,6 +118,7 @@ export async function pushImage(opts: PushOptions): Promise<PushResult> {
       chunkSize: opts.chunkSize,
       onProgress: (sent) => progress({ type: 'layer', id, status: 'Pushing', current: sent }),
     });
+    await opts.checkpoint?.('blob-pushed');
     stats.uploaded++;
     stats.uploadedBytes += size;
     const mediaType = ociLayerMediaType(encoding);
@@ -124,6 +127,7 @@ export async function pushImage(opts: PushOptions): Promise<PushResult> {
     return { mediaType, digest, size };
   });
   await ensureConfig(repo, imageId, rawConfig, progress);
+  await opts.checkpoint?.('config-pushed');
   const docker = descs.every((d) => DOCKER_TYPES.has(d.mediaType));
   const manifest: Manifest = docker
     ? {
@@ -143,6 +147,7 @@ export async function pushImage(opts: PushOptions): Promise<PushResult> {
 
   async function finish(digest: Digest, bytes: Buffer, mediaType: string, put: boolean): Promise<PushResult> {
     if (put) await repo.putManifest(referenceOf(ref), bytes, mediaType);
+    await opts.checkpoint?.('manifest-pushed');
     await opts.distribution.addImageSource(imageId, { repository: repo.name, digest, mediaType, manifest: bytes.toString('utf8') });
     progress({ type: 'status', message: `${ref.tag}: digest: ${digest} size: ${bytes.length}` });
     return { digest, repoDigest: `${repo.name}@${digest}`, ...stats };

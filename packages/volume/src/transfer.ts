@@ -1,5 +1,6 @@
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { entryFromStat, hardlinks } from '@strata/layer';
 import { applyLayer, comparePaths, joinRel, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
@@ -39,15 +40,42 @@ export function exportVolume(root: string, name: string): AsyncIterable<Uint8Arr
   return writeTar(volumeEntries(v.mountpoint));
 }
 
+/** Where an import unpacks before it becomes the volume's data: `volumes/NAME/.import-<pid>-<hex>`. */
+export const IMPORT_PREFIX = '.import-';
+
 /**
  * `volume import NAME`: a tar (as `export` writes, or any) unpacked into the volume, which is
  * created when missing; an existing volume must be empty. Extraction is @strata/tar's safe one
- * (no path leaves the volume); owners, devices and xattrs are applied as root.
+ * (no path leaves the volume); owners, devices and xattrs are applied as root. The tar is
+ * unpacked beside the (empty) data directory and renamed over it, so an import that fails or is
+ * killed leaves the volume empty and can be run again (a dead process's leftover goes with
+ * `cleanVolumeTemps`).
  */
-export async function importVolume(root: string, name: string, tar: AsyncIterable<Uint8Array>, o: { now: Date }): Promise<Volume> {
+export async function importVolume(
+  root: string,
+  name: string,
+  tar: AsyncIterable<Uint8Array>,
+  o: { now: Date; checkpoint?: (point: string) => void | Promise<void> },
+): Promise<Volume> {
   const existing = findVolume(root, name);
   if (existing && !volumeIsEmpty(existing)) throw new StrataError('CONFLICT', `import ${name}: the volume is not empty`, { hint: 'import into a new or empty volume' });
   const v = existing ?? createVolume(root, { name, now: o.now });
-  await applyLayer(v.mountpoint, tar, { whiteouts: 'keep', what: `volume ${name}` });
+  await o.checkpoint?.('volume-created');
+  const stage = join(dirname(v.mountpoint), `${IMPORT_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(stage, 0o755);
+  try {
+    await applyLayer(stage, tar, { whiteouts: 'keep', what: `volume ${name}` });
+    await o.checkpoint?.('volume-unpacked');
+    try {
+      renameSync(stage, v.mountpoint);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new StrataError('CONFLICT', `import ${name}: the volume is not empty`, { hint: 'import into a new or empty volume', cause: err });
+      throw err;
+    }
+  } catch (err) {
+    rmSync(stage, { recursive: true, force: true });
+    throw err;
+  }
   return v;
 }

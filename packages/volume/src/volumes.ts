@@ -249,7 +249,7 @@ export function volumesUsage(root: string): { total: number; active: number; siz
   return out;
 }
 
-/** Temp and half-removed volume dirs of processes that are gone. */
+/** Temp and half-removed volume dirs of processes that are gone, and their half-done imports (`.import-<pid>-…` in a volume). */
 export function cleanVolumeTemps(root: string, alive: (pid: number) => boolean): number {
   const base = volumesDir(root);
   if (!existsSync(base)) return 0;
@@ -259,6 +259,21 @@ export function cleanVolumeTemps(root: string, alive: (pid: number) => boolean):
     if (m && !alive(Number(m[1]))) {
       rmSync(join(base, name), { recursive: true, force: true });
       n++;
+      continue;
+    }
+    if (name.startsWith('.')) continue;
+    let inside: string[];
+    try {
+      inside = readdirSync(join(base, name));
+    } catch {
+      continue;
+    }
+    for (const i of inside) {
+      const im = /^\.import-(\d+)-[0-9a-f]+$/.exec(i);
+      if (im && !alive(Number(im[1]))) {
+        rmSync(join(base, name, i), { recursive: true, force: true });
+        n++;
+      }
     }
   }
   return n;

@@ -4,6 +4,7 @@ import { StrataError } from '@strata/errors';
 import { openStore } from '@strata/image-store';
 import { build, createProgressPrinter, type ProgressMode, type SecretSource } from '@strata/builder';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 import { registryOptions } from './registry-options';
 
 interface BuildFlags {
@@ -87,7 +88,7 @@ export async function run(ctx: CommandContext, contextDir: string, flags: BuildF
   const env = ctx.io.env;
   const sde = env.SOURCE_DATE_EPOCH !== undefined && env.SOURCE_DATE_EPOCH !== '' ? Number(env.SOURCE_DATE_EPOCH) : undefined;
   const printer = createProgressPrinter(mode, ctx.io.stderr);
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   try {
     const result = await build({
       store,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { commitContainer } from '@strata/container';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export interface CommitFlags {
   change: string[];
@@ -9,7 +10,7 @@ export interface CommitFlags {
 }
 
 export async function run(ctx: CommandContext, ref: string, target: string | undefined, o: CommitFlags): Promise<CommandResult> {
-  const id = await commitContainer(ctx.globals.root, ref, { tag: target, change: o.change, message: o.message, author: o.author, now: ctx.now() });
+  const id = await commitContainer(ctx.globals.root, ref, { tag: target, change: o.change, message: o.message, author: o.author, now: ctx.now(), checkpoint: pauseHook(ctx.io.env) });
   return { kind: 'text', text: id };
 }
 

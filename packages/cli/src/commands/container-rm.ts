@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { removeContainer } from '@strata/container';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export async function run(ctx: CommandContext, refs: string[], o: { force?: boolean; volumes?: boolean }): Promise<CommandResult> {
   const out: string[] = [];
   for (const ref of refs) {
-    await removeContainer(ctx.globals.root, ref, o);
+    await removeContainer(ctx.globals.root, ref, { ...o, checkpoint: pauseHook(ctx.io.env) });
     out.push(ref);
   }
   return { kind: 'text', text: out.join('\n') };

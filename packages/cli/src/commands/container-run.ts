@@ -5,6 +5,7 @@ import {
   createContainer, findContainer, finishCleanup, killContainer, monitorFailureLine, readContainer, runContainer, startDetached, type CreateOptions,
 } from '@strata/container';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 /** The flags of `create` and `run`, as commander hands them over. */
 export interface CreateFlags extends Omit<CreateOptions, 'image' | 'command' | 'envSource' | 'now' | 'log'> {
@@ -27,7 +28,15 @@ function checkTty(ctx: CommandContext, o: { tty?: boolean; detach?: boolean }): 
 
 function create(ctx: CommandContext, image: string, command: string[], o: CreateFlags) {
   const { detach: _d, stopTimeout: _s, ...flags } = o;
-  return createContainer(ctx.globals.root, { ...flags, image, command, envSource: ctx.io.env, now: ctx.now(), log: (l) => (l.startsWith('WARNING') ? ctx.log(l) : ctx.debug(l)) });
+  return createContainer(ctx.globals.root, {
+    ...flags,
+    image,
+    command,
+    envSource: ctx.io.env,
+    now: ctx.now(),
+    log: (l) => (l.startsWith('WARNING') ? ctx.log(l) : ctx.debug(l)),
+    checkpoint: pauseHook(ctx.io.env),
+  });
 }
 
 /**
@@ -72,6 +81,7 @@ async function attached(ctx: CommandContext, id: string, stdin: Readable | undef
       now: () => ctx.now(),
       log: (l) => (l.startsWith('warning') ? ctx.log(`strata: ${l}`) : ctx.debug(l)),
       cleanup: cleanupArgv(ctx, id),
+      checkpoint: pauseHook(ctx.io.env),
     });
     return { kind: 'none', exitCode };
   } catch (err) {

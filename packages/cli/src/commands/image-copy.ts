@@ -116,7 +116,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     } else if (src.kind === 'store' && dest.kind === 'oci') {
       const { store } = await storeEnd(ctx);
       const stored = await store.useImage(src.ref);
-      digest = (await copyImageToOciDir(stored.image, dest.dir, dest.ref)).digest;
+      digest = (await copyImageToOciDir(stored.image, dest.dir, dest.ref, { checkpoint: pauseHook(ctx.io.env) })).digest;
     } else if (src.kind === 'store' && (dest.kind === 'oci-archive' || dest.kind === 'docker-archive')) {
       const { store } = await storeEnd(ctx);
       const stored = await store.useImage(src.ref);

@@ -4,6 +4,7 @@ import { normalizeReference } from '@strata/oci';
 import { importRootfs } from '@strata/image';
 import { openStore } from '@strata/image-store';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export interface ImportOptions {
   change: string[];
@@ -17,11 +18,12 @@ export async function run(ctx: CommandContext, file: string, ref: string | undef
   const root = ctx.globals.root;
   const stored = await importRootfs({
     root,
-    openStore: () => openStore(root),
+    openStore: () => openStore(root, { checkpoint: pauseHook(ctx.io.env) }),
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: file },
     tag,
     changes: opts.change,
     message: opts.message,
+    checkpoint: pauseHook(ctx.io.env),
   });
   if (ctx.globals.format === 'json') return { kind: 'records', records: [{ id: stored.id, tags: stored.tags }] };
   return { kind: 'text', text: stored.id };

@@ -19,7 +19,7 @@ export async function run(ctx: CommandContext, opts: LoadOptions): Promise<Comma
   const root = ctx.globals.root;
   const loaded = await loadImages({
     root,
-    openStore: () => openStore(root),
+    openStore: () => openStore(root, { checkpoint: pauseHook(ctx.io.env) }),
     platform: opts.platform ? parsePlatform(opts.platform) : undefined,
     source: fromStdin ? { stream: ctx.io.stdin as AsyncIterable<Uint8Array>, name: 'stdin' } : { path: opts.input! },
     checkpoint: pauseHook(ctx.io.env),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { openStore, pruneImages } from '@strata/image-store';
 import { action, collect, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 import { humanSize } from '../table';
 import { eventRecord } from './image-rm';
 
@@ -22,7 +23,7 @@ async function confirm(ctx: CommandContext, what: string): Promise<boolean> {
 }
 
 export async function run(ctx: CommandContext, opts: PruneOptions): Promise<CommandResult> {
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   // Like Docker, ask first — but only a person at a terminal; scripts never block on a prompt.
   if (!opts.force && !opts.dryRun && (ctx.io.stdin as NodeJS.ReadStream).isTTY) {
     const ok = await confirm(ctx, opts.all ? 'all images without at least one container associated to them' : 'all dangling images');

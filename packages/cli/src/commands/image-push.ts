@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { formatReference, withDefaultTag } from '@strata/oci';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 import { registryReference } from './image-pull';
 import { parseBool, progressMode, registriesFor, storeEnd, transferPrinter } from './registry-lib';
 
@@ -43,6 +44,7 @@ export async function run(ctx: CommandContext, refArg: string, dest: string | un
       compress: flags.compress as 'gzip' | 'zstd' | undefined,
       chunkSize,
       progress: printer.onEvent,
+      checkpoint: pauseHook(ctx.io.env),
     });
     printer.finish();
     const name = formatReference(reference);

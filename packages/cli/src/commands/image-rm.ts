@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openStore, removeImages, type RemoveEvent } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export interface RmOptions {
   force?: boolean;
@@ -11,7 +12,7 @@ export function eventRecord(e: RemoveEvent): Record<string, string> {
 }
 
 export async function run(ctx: CommandContext, refs: string[], opts: RmOptions): Promise<CommandResult> {
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   // Which containers use which image is the container package's to say (loaded only here).
   const usedBy = (await import('@strata/container')).imagesInUse(ctx.globals.root);
   const r = await removeImages(store, refs, { force: opts.force, usedBy });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 export async function run(ctx: CommandContext, src: string, dst: string): Promise<CommandResult> {
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   await store.tag(src, dst);
   return { kind: 'none' };
 }

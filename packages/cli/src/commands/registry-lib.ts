@@ -3,6 +3,7 @@ import { StrataError } from '@strata/errors';
 import { openDistribution, openStore, type Store } from '@strata/image-store';
 import type { Registries, TransferEvent } from '@strata/registry';
 import type { CommandContext } from '../runner';
+import { pauseHook } from '../test-hooks';
 import { parseBool, registryOptions } from './registry-options';
 
 export { parseBool, registryOptions };
@@ -16,7 +17,7 @@ export async function registriesFor(ctx: CommandContext, tlsVerify: boolean | un
 
 /** The store with the distribution metadata pull and push keep beside it. */
 export async function storeEnd(ctx: CommandContext): Promise<{ store: Store; distribution: ReturnType<typeof openDistribution> }> {
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   return { store, distribution: openDistribution(store.root) };
 }
 

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { collectGarbage, openStore } from '@strata/image-store';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 import { humanSize } from '../table';
 
 export async function run(ctx: CommandContext, opts: { dryRun?: boolean }): Promise<CommandResult> {
   // Containers and builds killed mid-run leave mounts, bundles and temp snapshots: clean them first.
   await (await import('@strata/container')).recover(ctx.globals.root);
-  const store = await openStore(ctx.globals.root);
+  const store = await openStore(ctx.globals.root, { checkpoint: pauseHook(ctx.io.env) });
   const r = await collectGarbage(store, { dryRun: opts.dryRun, tmp: true });
   if (ctx.globals.format === 'json') {
     return { kind: 'json', value: { blobs: r.blobs, bytes: r.bytes, tmpFiles: r.tmpFiles, tmpBytes: r.tmpBytes, staleLock: r.staleLock } };

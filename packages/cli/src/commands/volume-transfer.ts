@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { exportVolume, importVolume } from '@strata/volume';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
+import { pauseHook } from '../test-hooks';
 
 /** `volume export NAME`: the volume's files as a tar on stdout (or -o FILE). */
 export async function runExport(ctx: CommandContext, name: string, o: { output?: string }): Promise<CommandResult> {
@@ -23,7 +24,7 @@ export async function runImport(ctx: CommandContext, name: string, file: string 
   const fromStdin = ctx.isStd(file);
   if (fromStdin && (ctx.io.stdin as NodeJS.ReadStream).isTTY) throw new StrataError('USAGE', 'no tar on stdin: pipe one in or give a file');
   const tar = fromStdin ? (ctx.io.stdin as AsyncIterable<Uint8Array>) : createReadStream(file!);
-  const v = await importVolume(ctx.globals.root, name, tar, { now: ctx.now() });
+  const v = await importVolume(ctx.globals.root, name, tar, { now: ctx.now(), checkpoint: pauseHook(ctx.io.env) });
   return { kind: 'text', text: v.name };
 }
 
