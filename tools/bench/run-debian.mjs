@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A real Debian build, strata against `docker build` (BuildKit) in the same run (not a test):
-//   node tools/build-cli.mjs && node tools/bench/run-debian.mjs [--runs 1]
+//   node tools/build-cli.mjs && node tools/bench/run-debian.mjs [--runs 1] [--json FILE]
 // Base: Debian bookworm minbase made by mmdebstrap (Debian package; made once, cached in
 // $TMPDIR/strata-bench-bookworm.tar), imported into both. Then, with --no-cache:
 //   RUN apt-get update && apt-get install -y --no-install-recommends python3
@@ -10,11 +10,14 @@
 // both builds use the host's (Docker 20.10's default bridge has no NAT here).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, STRATA, measure, median, option } from './lib.mjs';
 
 const RUNS = option('runs', 1);
+const JSON_OUT = option('json', '');
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const loadAtStart = load();
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-debian-'));
 const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
 const BASE = 'strata-bench/bookworm:minbase';
@@ -61,7 +64,10 @@ COPY app.py /home/app/
   for (const st of steps) console.log(`  ${String(st.ms).padStart(6)} ms  ${st.name.slice(0, 90)}`);
   const ratio = median(s) / median(d);
   console.log(`Debian apt-get build  strata ${median(s).toFixed(0)} ms   docker ${median(d).toFixed(0)} ms   ratio ${ratio.toFixed(3)} (target ≤ 1.0) ${ratio <= 1.0 ? 'ok' : 'MISSED'}`);
-  console.log(JSON.stringify({ bench: 'run-debian', runs: RUNS, strataMs: s.map(Math.round), dockerMs: d.map(Math.round), ratio: Number(ratio.toFixed(3)), steps }));
+  const row = { name: 'Debian: apt-get install python3, useradd, COPY (cold)', strataMs: Math.round(median(s)), peer: 'docker build', peerMs: Math.round(median(d)), ratio: Number(ratio.toFixed(3)), target: 1.0, ok: ratio <= 1.0 };
+  const out = { bench: 'run-debian', runs: RUNS, strataMs: s.map(Math.round), dockerMs: d.map(Math.round), ratio: Number(ratio.toFixed(3)), steps, load: { start: loadAtStart, end: load() }, results: [row] };
+  console.log(JSON.stringify(out));
+  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(out, null, 2)}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   for (const t of [TAG, BASE]) spawnSync(DOCKER, ['rmi', '-f', t], { stdio: 'ignore' });

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // RUN-heavy builds, strata against `docker build` (BuildKit) in the same run (not a test):
-//   node tools/build-cli.mjs && node tools/bench/run-heavy.mjs [--runs 3] [--files 20000] [--mib 100]
+//   node tools/build-cli.mjs && node tools/bench/run-heavy.mjs [--runs 3] [--files 20000] [--mib 100] [--json FILE]
 // busybox base; `RUN` writing N small files plus M MiB, then `RUN true`, then `RUN echo hi > /x`,
 // with --no-cache (a cold build each time). Target: ≤ 0.7× Docker's wall time (issue #15).
 // Also reports the median time of each step (strata --progress plain) and strata's peak RSS.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, measure, median, option } from './lib.mjs';
 
 const RUNS = option('runs', 3);
+const JSON_OUT = option('json', '');
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const loadAtStart = load();
 const FILES = option('files', 20_000);
 const MIB = option('mib', 100);
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-runheavy-'));
@@ -53,7 +56,10 @@ RUN echo hi > /x
   for (const st of steps) console.log(`  ${String(st.ms).padStart(6)} ms  ${st.name.slice(0, 90)}`);
   const ratio = median(s) / median(d);
   console.log(`RUN-heavy (${FILES} files + ${MIB} MiB)  strata ${median(s).toFixed(0)} ms   docker ${median(d).toFixed(0)} ms   ratio ${ratio.toFixed(3)} (target ≤ 0.7) ${ratio <= 0.7 ? 'ok' : 'MISSED'}   strata peak RSS ${peak.toFixed(0)} MB`);
-  console.log(JSON.stringify({ bench: 'run-heavy', files: FILES, mib: MIB, runs: RUNS, strataMs: s.map(Math.round), dockerMs: d.map(Math.round), ratio: Number(ratio.toFixed(3)), peakRssMb: Math.round(peak), steps }));
+  const row = { name: `RUN-heavy: ${FILES} files + ${MIB} MiB, then RUN true, RUN echo (cold)`, strataMs: Math.round(median(s)), peer: 'docker build', peerMs: Math.round(median(d)), ratio: Number(ratio.toFixed(3)), target: 0.7, ok: ratio <= 0.7, rssMb: Math.round(peak) };
+  const out = { bench: 'run-heavy', files: FILES, mib: MIB, runs: RUNS, strataMs: s.map(Math.round), dockerMs: d.map(Math.round), ratio: Number(ratio.toFixed(3)), peakRssMb: Math.round(peak), steps, load: { start: loadAtStart, end: load() }, results: [row] };
+  console.log(JSON.stringify(out));
+  if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(out, null, 2)}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   try {
