@@ -53,15 +53,19 @@ export function hintOf(err: StrataError): string | undefined {
   return err.hint ?? DEFAULT_HINTS[err.code];
 }
 
+/** Control characters a terminal acts on: C0 but tab and newline, DEL, C1. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 /** The text of an error as printed: `strata: <message>` and, where there is one, `hint: <hint>`; or one JSON line. */
 export function formatError(err: unknown, opts: { json?: boolean; verbose?: boolean } = {}): string {
   err = asReported(err);
-  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  // messages quote names and bodies strangers wrote: no escape sequence reaches the terminal
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim().replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   if (err instanceof StrataError) {
     const hint = hintOf(err);
     if (opts.json) return `${JSON.stringify({ error: { code: err.code, message: oneLine(err.message), ...(hint ? { hint } : {}) } })}\n`;
     let out = `strata: ${oneLine(err.message)}\n`;
-    if (hint) out += `hint: ${hint}\n`;
+    if (hint) out += `hint: ${oneLine(hint)}\n`;
     if (opts.verbose && err.cause) out += `cause: ${String((err.cause as Error).stack ?? err.cause)}\n`;
     return out;
   }
