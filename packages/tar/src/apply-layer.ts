@@ -3,7 +3,7 @@ import {
   realpathSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
-import { StrataError } from '@strata/errors';
+import { StrataError, wrapError } from '@strata/errors';
 import { baseOf, cleanPath, joinRel, parentOf } from './clean-path';
 import type { TarEntry } from './entry';
 import { readTar } from './read-tar';
@@ -89,6 +89,17 @@ function setXattrs(abs: string, xattrs: Record<string, Buffer>, skipped: string[
  * Owners, modes (setuid/setgid/sticky), xattrs and times are applied when running as root.
  */
 export async function applyLayer(dir: string, tar: AsyncIterable<Uint8Array>, opts: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
+  try {
+    return await applyEntries(dir, tar, opts);
+  } catch (err) {
+    // a system call refused by what the tar asks (a name longer than the filesystem allows, a
+    // full disk) is the layer's failure, with a code, not a crash
+    if (err instanceof StrataError) throw err;
+    return wrapError(err, opts.what ?? 'layer');
+  }
+}
+
+async function applyEntries(dir: string, tar: AsyncIterable<Uint8Array>, opts: ApplyLayerOptions): Promise<ApplyLayerResult> {
   const what = opts.what ?? 'layer';
   const asRoot = opts.root ?? process.getuid?.() === 0;
   const mode = opts.whiteouts ?? 'apply';

@@ -362,6 +362,8 @@ export function openTarFile(path: string, opts: ReadTarOptions & { window?: numb
         }
         pos += 512;
         const step = decodeBlock(h, st, opts, what);
+        // a record's padding must be there too, as readTar reads it
+        if (step.kind !== 'entry' && pos + step.padded > fileSize) throw new StrataError('INVALID_TAR', `${what} is truncated`);
         if (step.kind === 'meta') {
           const data = Buffer.alloc(step.size);
           if (readAt(data, pos) < step.size) throw new StrataError('INVALID_TAR', `${what} is truncated`);

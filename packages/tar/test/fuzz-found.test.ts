@@ -1,0 +1,57 @@
+// Inputs the reliability fuzzing (tools/reliability, issue 18) found mishandled, kept as they failed.
+import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { StrataError } from '@strata/errors';
+import { applyLayer, openTarFile, readTar, type TarWriteEntry } from '../src';
+import { tarBytes } from './hostile-tars';
+
+afterAll(cleanupTempDirs);
+
+const T = 1_700_000_000;
+const file = (path: string, data: string): TarWriteEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: T, data });
+
+async function streamed(tar: Buffer): Promise<string> {
+  try {
+    for await (const { body } of readTar(Readable.from([tar]))) for await (const _ of body) void _;
+    return 'ok';
+  } catch (err) {
+    return (err as StrataError).code;
+  }
+}
+
+function indexed(tar: Buffer): string {
+  const p = join(tempDir(), 'in.tar');
+  writeFileSync(p, tar);
+  const c = openTarFile(p);
+  try {
+    while (c.next());
+    return 'ok';
+  } catch (err) {
+    return (err as StrataError).code;
+  } finally {
+    c.close();
+  }
+}
+
+describe('tar inputs found by fuzzing', () => {
+  it('a PAX record cut in its padding is truncated for both readers', async () => {
+    const whole = await tarBytes([{ ...file('x', 'y'), xattrs: { 'user.k': Buffer.from('v') } }]);
+    expect(String.fromCharCode(whole[156])).toBe('x');
+    const paxSize = Number.parseInt(whole.subarray(124, 136).toString('latin1'), 8);
+    const cut = whole.subarray(0, 512 + paxSize);
+    expect(await streamed(cut)).toBe('INVALID_TAR');
+    expect(indexed(cut)).toBe('INVALID_TAR');
+  });
+
+  it('a name longer than the filesystem allows is a coded error, not a crash', async () => {
+    const dir = tempDir();
+    const err = await applyLayer(dir, Readable.from([await tarBytes([file('z'.repeat(5000), 'long')])])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrataError);
+    expect((err as StrataError).code).toBe('IO_ERROR');
+    expect((err as StrataError).message).toMatch(/ENAMETOOLONG/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
