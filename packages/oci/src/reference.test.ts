@@ -31,6 +31,11 @@ describe('parseReference (Docker normalisation)', () => {
     },
   );
 
+  // found by tools/reliability fuzzing: the message quoted the reference raw, over two lines
+  it.each(['\n', 'a\nb', 'x:\r'])('rejects %j in a one-line message', (input) => {
+    expect(() => parseReference(input)).toThrow(/^invalid reference "[^\r\n]*": [^\r\n]*$/);
+  });
+
   it('treats an upper-case first component as a registry host (as Docker does)', () => {
     expect(parseReference('Foo/bar').domain).toBe('Foo');
   });

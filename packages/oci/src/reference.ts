@@ -21,7 +21,9 @@ const DOMAIN_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](
 const ID_RE = /^[a-f0-9]{64}$/;
 
 function bad(s: string, why: string): never {
-  throw new StrataError('INVALID_REFERENCE', `invalid reference "${s}": ${why}`);
+  // one line, whatever the reference holds (the reason quotes parts of it)
+  const line = (t: string) => t.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  throw new StrataError('INVALID_REFERENCE', `invalid reference "${line(s)}": ${line(why)}`);
 }
 
 /**
