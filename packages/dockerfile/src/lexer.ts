@@ -52,7 +52,9 @@ function run(source: string, env: Env, opts: Required<LexerOptions>): RunResult 
     const { result, words } = st.processStopOn(EOF, opts.rawEscapes);
     return { result, words, matched: st.matched, unmatched: st.unmatched };
   } catch (err) {
-    throw new StrataError('DOCKERFILE_SYNTAX', `failed to process ${goQuote(source)}: ${(err as Error).message}`);
+    // the reason may quote a character of the source: a newline there stays on the message's one line
+    const why = (err as Error).message.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+    throw new StrataError('DOCKERFILE_SYNTAX', `failed to process ${goQuote(source)}: ${why}`);
   }
 }
 

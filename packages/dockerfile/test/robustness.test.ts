@@ -42,3 +42,11 @@ describe('robustness', () => {
     );
   });
 });
+
+// found by tools/reliability fuzzing: the reason quoted a newline of the word raw
+describe('lexer errors found by fuzzing', () => {
+  it.each(['${\nA:-${b:+x}}', '${A\r}'])('%j fails on one line', (word) => {
+    const lex = createLexer({ escape: '\\' });
+    expect(() => lex.processWordWithMatches(word, { A: 'x' })).toThrow(/^failed to process "[^\r\n]*": [^\r\n]*$/);
+  });
+});
