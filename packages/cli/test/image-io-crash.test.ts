@@ -15,16 +15,16 @@ const LAYER_MB = 40;
 async function bigArchive(file: string): Promise<string> {
   const fd = openSync(file, 'w');
   const pack = tarPack();
-  pack.on('data', (b: Buffer) => writeSync(fd, b));
-  const ended = new Promise((r) => pack.on('end', r));
+  pack.on('data', (b: unknown) => writeSync(fd, b as Buffer));
+  const ended = new Promise<void>((r) => pack.on('end', () => r()));
   const entry = (name: string, data: Buffer) => new Promise<void>((res, rej) => pack.entry({ name, size: data.length, mtime: new Date(0) }, data, (e) => (e ? rej(e) : res())));
   const diffIds: string[] = [];
   for (let i = 0; i < LAYERS; i++) {
     // each layer: a tar with one random file
     const inner = tarPack();
     const chunks: Buffer[] = [];
-    inner.on('data', (b: Buffer) => chunks.push(b));
-    const innerEnd = new Promise((r) => inner.on('end', r));
+    inner.on('data', (b: unknown) => chunks.push(b as Buffer));
+    const innerEnd = new Promise<void>((r) => inner.on('end', () => r()));
     inner.entry({ name: `f${i}`, size: LAYER_MB << 20, mtime: new Date(0) }, randomFillSync(Buffer.alloc(LAYER_MB << 20)));
     inner.finalize();
     await innerEnd;
@@ -121,8 +121,8 @@ describe('crash safety: SIGKILL during image load', () => {
   beforeAll(async () => {
     const p = tarPack();
     const chunks: Buffer[] = [];
-    p.on('data', (b: Buffer) => chunks.push(b));
-    const end = new Promise((r) => p.on('end', r));
+    p.on('data', (b: unknown) => chunks.push(b as Buffer));
+    const end = new Promise<void>((r) => p.on('end', () => r()));
     p.entry({ name: 'hello', size: 5, mtime: new Date(0) }, 'hello');
     p.finalize();
     await end;

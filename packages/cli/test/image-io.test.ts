@@ -18,8 +18,8 @@ type Member = { name: string; data?: string | Buffer; type?: 'file' | 'symlink' 
 async function makeTar(members: Member[]): Promise<Buffer> {
   const pack = tarPack();
   const out: Buffer[] = [];
-  pack.on('data', (b: Buffer) => out.push(b));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (b: unknown) => out.push(b as Buffer));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const m of members) {
     await new Promise<void>((res, rej) => {
       if ((m.type ?? 'file') === 'file') {

@@ -13,8 +13,8 @@ type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; b
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const e of entries) {
     await new Promise<void>((resolve, reject) =>
       p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644, mtime: new Date(0) }, e.body ?? '', (err) => (err ? reject(err) : resolve())),
@@ -44,7 +44,7 @@ let id = '';
 beforeAll(async () => {
   root = `${await tempDir()}/store`;
   const tars = [await tarOf(L0), await tarOf(L1)];
-  const layers = tars.map((t) => layerFromUncompressed({ open: async () => [t] }));
+  const layers = tars.map((t) => layerFromUncompressed({ open: async () => (async function* () { yield t; })() }));
   const config = {
     architecture: 'arm64',
     variant: 'v8',

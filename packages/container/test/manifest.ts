@@ -19,7 +19,7 @@ export interface ManifestEntry {
   mtime?: number;
 }
 
-function typeOf(st: ReturnType<typeof lstatSync>): string {
+function typeOf(st: NonNullable<ReturnType<typeof lstatSync>>): string {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';

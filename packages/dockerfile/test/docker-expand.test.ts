@@ -34,7 +34,7 @@ describe.skipIf(!peerAvailable('docker'))('expansion agrees with docker build', 
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'Dockerfile'), DOCKERFILE);
     await dockerOk(['build', '-q', '-t', TAG, dir]);
-    const inspect = JSON.parse((await dockerOk(['image', 'inspect', TAG])).stdout)[0].Config;
+    const inspect = JSON.parse(String((await dockerOk(['image', 'inspect', TAG])).stdout))[0].Config;
 
     // Our side: dispatch the typed instructions with expandInstruction.
     const env = new Map<string, string>();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
-import { openBlobStore } from '@strata/cas';
+import { openBlobStore, type BlobStore } from '@strata/cas';
 import { MediaType, sha256, type Digest } from '@strata/oci';
 import { readAll } from '@strata/layer';
 import type { Image, ImageSink } from '../src/index';
@@ -19,8 +19,8 @@ export interface TarMember {
 export async function makeTar(members: TarMember[]): Promise<Buffer> {
   const pack = tarPack();
   const out: Buffer[] = [];
-  pack.on('data', (b: Buffer) => out.push(b));
-  const done = new Promise((r) => pack.on('end', r));
+  pack.on('data', (b: unknown) => out.push(b as Buffer));
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const m of members) {
     const type = m.type ?? 'file';
     if (type === 'file') {
@@ -101,7 +101,7 @@ export function ociImageBlobs(layerBlobs: Array<{ data: Buffer; mediaType: strin
  * A minimal stand-in for @strata/image-store's Store on the real blob store: putImage writes
  * config + manifest and appends to index.json. (The CLI tests exercise the real store.)
  */
-export async function testSink(root: string): Promise<ImageSink & { images(): Array<{ id: Digest; manifest: Digest; tags: string[] }> }> {
+export async function testSink(root: string): Promise<ImageSink & { blobs: BlobStore; images(): Array<{ id: Digest; manifest: Digest; tags: string[] }> }> {
   const blobs = await openBlobStore(root);
   const indexPath = join(root, 'index.json');
   const list: Array<{ id: Digest; manifest: Digest; tags: string[] }> = [];

@@ -105,7 +105,7 @@ describe('image load: OCI image layout', () => {
     const enc = (l: Buffer) => (compress === 'gzip' ? { data: gzip(l), mediaType: MediaType.OCI_LAYER_GZIP } : compress === 'zstd' ? { data: zstd(l), mediaType: MediaType.OCI_LAYER_ZSTD } : { data: l, mediaType: MediaType.OCI_LAYER });
     const img = ociImageBlobs(layers.map(enc), config);
     const members: TarMember[] = [...img.members];
-    let top = { mediaType: MediaType.OCI_MANIFEST, digest: img.manifestDigest, size: img.manifestSize };
+    let top: { mediaType: string; digest: string; size: number } = { mediaType: MediaType.OCI_MANIFEST, digest: img.manifestDigest, size: img.manifestSize };
     if (opts.nested) {
       // a multi-platform index (arm64 decoy whose blobs are absent, an attestation) inside the top index
       const arm = { mediaType: MediaType.OCI_MANIFEST, digest: sha256('arm'), size: 3, platform: { architecture: 'arm64', os: 'linux' } };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
-import { buildSpec, DEFAULT_CAPABILITIES, lookupInLayers, readFileInLayers, resolveUser } from '../src/index';
+import { buildSpec, DEFAULT_CAPABILITIES, lookupInLayers, readFileInLayers, resolveUser, type SpecOptions } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
 
@@ -31,9 +31,9 @@ describe('resolveUser (Docker rules)', () => {
 });
 
 describe('buildSpec', () => {
-  const base = {
+  const base: Omit<SpecOptions, 'user' | 'network'> = {
     rootfsPath: 'rootfs', args: ['sh'], env: ['PATH=/bin'], cwd: '/', hostname: 'h', terminal: false, readonlyRootfs: false, mounts: [], cgroupsPath: '/strata/x',
-  } as const;
+  };
   it('root gets Docker capabilities; other users only the bounding set', () => {
     const root = buildSpec({ ...base, user: resolveUser('', {}), network: 'host' }) as any;
     expect(root.process.capabilities.effective).toEqual(DEFAULT_CAPABILITIES);
