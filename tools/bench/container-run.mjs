@@ -11,17 +11,24 @@
 // loopback + portmap) and the teardown (CNI DEL, netns) took: their median sum is the "network
 // cost a container" figure. Targets (issue 16): strata ≤ 1.0× Docker's wall
 // time; set-up plus teardown ≤ 250 ms. Not part of the test suite; needs root, runc, Docker.
+// Where the set-up and teardown go: the portmap CNI plugin alone starts 38 `iptables` processes a
+// container (20 to add, 18 to remove: ≈0.4 s of CPU on the 2-core development machine); `run`
+// hands the teardown to a cleanup process, so it is not in the plain run's wall time.
+// With --json FILE, the results for tools/bench/table.mjs: per case, strata against each dockerd,
+// and the set-up + teardown against its 250 ms bound.
 //
-//   node tools/build-cli.mjs && node tools/bench/container-run.mjs [--runs N] [--port P]
+//   node tools/build-cli.mjs && node tools/bench/container-run.mjs [--runs N] [--port P] [--json FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, REPO, STRATA, measure, median, option } from './lib.mjs';
+import { DOCKER, REPO, STRATA, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
 import { startTestDockerd } from '../docker-with-iptables.mjs';
 
 const runs = option('runs', 10);
 const port = option('port', 18080);
+const JSON_OUT = option('json', '');
+const results = [];
 const IMAGE = 'strata-bench/busybox-web:1';
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-crun-'));
 const root = join(work, 'store');
@@ -50,6 +57,7 @@ try {
     { name: '--network none', net: ['--network', 'none'] },
   ];
   const load0 = loadavg()[0];
+  const loadAtStart = loadAverage();
   for (const c of cases) {
     // warm-up: caches, the strata0 bridge and its chains made once
     timed(...strataRun(c.net));
@@ -85,7 +93,15 @@ try {
       const both = setup.map((v, i) => v + teardown[i]);
       console.log(`  strata network: set-up median ${ms(median(setup))}, teardown median ${ms(median(teardown))}, together ${ms(median(both))} (target ≤ 250 ms)`);
     }
+    const extra = { rssMb: Math.round(rss), inlineMs: Math.round(median(inline)), note: `with the teardown inline (STRATA_CLEANUP=inline) ${ms(median(inline))}` };
+    results.push(resultRow(`container run --rm ${c.name} IMAGE true`, median(st), 'docker run --rm (shared dockerd, --iptables=false)', median(dk), 1, extra));
+    results.push(resultRow(`container run --rm ${c.name} IMAGE true`, median(st), "docker run --rm (dockerd with Docker's default networking)", median(dki), 1, extra));
+    if (setup.length) {
+      const both = setup.map((v, i) => v + teardown[i]);
+      results.push(resultRow(`network set-up + teardown, ${c.name}`, median(both), 'bound 250 ms', 250, 1, { setupMs: median(setup), teardownMs: median(teardown), note: `set-up ${ms(median(setup))}, teardown ${ms(median(teardown))} (STRATA_CLEANUP=inline, strata -v)` }));
+    }
   }
+  writeResults(JSON_OUT, { bench: 'container-run', runs, port, load: { start: loadAtStart, end: loadAverage() }, results });
   console.log(`\nload average (1 min) at start ${load0.toFixed(2)}, at end ${loadavg()[0].toFixed(2)}; ${process.env.STRATA_BENCH_NOTE ?? ''}`);
   console.log('note: the strata0 bridge and its chains stay after the benchmark, as docker0 does.');
 } finally {

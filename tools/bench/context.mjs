@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark of the build-context walker (not a test; never gates CI).
-//   node tools/build-cli.mjs && node tools/bench/context.mjs [--files 100000] [--runs 10] [--keep]
+//   node tools/build-cli.mjs && node tools/bench/context.mjs [--files 100000] [--runs 10] [--keep] [--json FILE]
 // Builds a fresh tree of N files (default 100k) with a 20-pattern .dockerignore (exceptions
 // included), warms the page cache, then measures in the same run:
 //   find DIR | wc -l                       (the peer floor)
@@ -8,16 +8,19 @@
 //   strata context ls --summary DIR        (the walk with lstat of every entry: "the walk alone")
 //   strata context digest DIR              (cold, first with an empty stat cache, second with nothing changed:
 //                                           must read 0 files and stay within 3x of the walk alone)
-// Prints medians, ratios and peak RSS (/usr/bin/time -f %M).
+// Prints medians, ratios and peak RSS (/usr/bin/time -f %M). With --json FILE, the results for
+// tools/bench/table.mjs (the in-process walk and the cold digest as rows without a target).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO as repo, STRATA as BIN, measure, median, option } from './lib.mjs';
+import { REPO as repo, STRATA as BIN, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
 
 const FILES = option('files', 100_000);
 // find and ls alternate RUNS * 2 times: the box is shared and single runs vary by ±20%
 const RUNS = option('runs', 10);
+const JSON_OUT = option('json', '');
+const loadAtStart = loadAverage();
 
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-ctx-'));
 const ctx = join(work, 'ctx');
@@ -73,11 +76,13 @@ try {
   const pairs = { find: [], ls: [] };
   let findOut = '';
   let lsOut = '';
+  let rssLs = 0;
   for (let i = 0; i < RUNS * 2; i++) {
     const f = measure('sh', ['-c', `find '${ctx}' | wc -l`]);
     const l = measure('sh', ['-c', `'${BIN}' context ls '${ctx}' | wc -l`]);
     pairs.find.push(f.ms);
     pairs.ls.push(l.ms);
+    rssLs = Math.max(rssLs, l.rssMB);
     findOut = f.stdout;
     lsOut = l.stdout;
   }
@@ -140,6 +145,21 @@ try {
   console.log(`second digest / walk alone:        ${(secondS.med / walkS.med).toFixed(2)}x median, ${(secondS.min / walkS.min).toFixed(2)}x best   (target <= 3x)`);
   console.log(`cold digest / walk alone:          ${(cold.ms / walk.ms).toFixed(2)}x`);
   console.log(`(node -e 0 takes ${nodeStart.ms.toFixed(0)} ms here${process.env.NODE_EXTRA_CA_CERTS ? ' with NODE_EXTRA_CA_CERTS set, which the dist/strata launcher keeps off strata\'s start-up' : ''})`);
+  const size = `${n.toLocaleString('en')} files, ${IGNORE.length} patterns`;
+  const walkAlone = 'strata context ls --summary (the walk alone)';
+  const results = [
+    // the largest process of `sh -c '… | wc -l'`: strata's
+    resultRow(`context ls DIR | wc -l (${size})`, L.med, 'find DIR | wc -l', F.med, 2, { rssMb: Math.round(rssLs), minRatio: Number((L.min / F.min).toFixed(3)), note: `${ls.out.trim()} of ${find.out.trim()} entries included (find counts the root too)` }),
+    resultRow(`walk + .dockerignore in one process (${size})`, inproc.med, 'find DIR | wc -l', F.med, null, { note: 'the library alone: no node start-up, no bundle load' }),
+    resultRow(`context digest, nothing changed (${size})`, secondS.med, walkAlone, walkS.med, 3, {
+      rssMb: Math.round(rssS),
+      filesRead: r2.filesRead,
+      ok: secondS.med / walkS.med <= 3 && r2.filesRead === 0,
+      note: `read ${r2.filesRead} files (target 0)${r1.digest === r2.digest ? '' : '; **the digest changed**'}`,
+    }),
+    resultRow(`context digest --no-cache, reads every file (${size})`, cold.ms, walkAlone, walkS.med, null, { rssMb: Math.round(cold.rss) }),
+  ];
+  writeResults(JSON_OUT, { bench: 'context', files: n, patterns: IGNORE.length, runs: RUNS, nodeMs: Math.round(nodeStart.ms), load: { start: loadAtStart, end: loadAverage() }, results });
 } finally {
   if (!process.argv.includes('--keep')) rmSync(work, { recursive: true, force: true });
 }

@@ -4,14 +4,15 @@
 // GNU `tar -c` of the same tree (reported), all measured in this run; peak RSS of strata via
 // /usr/bin/time -v (target < 200 MB). Also `strata layer diff` of two such images (seconds,
 // files/s, peak RSS). Outputs go to real files (not /dev/null: tar would skip reading data).
-// Usage: node tools/build-cli.mjs && node tools/bench/export.mjs [--files 50000] [--kb 6] [--runs 3]
-// Needs dockerd and /usr/bin/docker. Not part of CI's pass/fail.
+// Usage: node tools/build-cli.mjs && node tools/bench/export.mjs [--files 50000] [--kb 6] [--runs 3] [--json FILE]
+// Needs dockerd and /usr/bin/docker. Not part of CI's pass/fail. With --json FILE, the results for
+// tools/bench/table.mjs (GNU tar and `layer diff`, which has no peer, as rows without a target).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, measure, option as arg, sh } from './lib.mjs';
+import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, loadAverage, measure, option as arg, resultRow, sh, writeResults } from './lib.mjs';
 
 const BASE = DOCKER_BASE;
 const TAG_A = 'strata-it-layers/bench-a';
@@ -19,7 +20,12 @@ const TAG_B = 'strata-it-layers/bench-b';
 const FILES = arg('files', 50_000);
 const KB = arg('kb', 6); // average file size
 const RUNS = arg('runs', 3);
+const JSON_OUT = arg('json', '');
 const LAYERS = 5;
+const RSS_TARGET = 200;
+// image B's step reads /data/l0/d1 and /data/l3/d2/f2*: each layer needs more than 200 files
+if (Math.floor(FILES / LAYERS) <= 200) throw new Error(`--files must be at least ${LAYERS * 201}`);
+const loadAtStart = loadAverage();
 
 /** A build context with LAYERS directories of FILES/LAYERS files (sizes 0..2·KB KiB, 100 files per dir). */
 function makeContext(dir) {
@@ -86,6 +92,22 @@ try {
   const entries = Number(sh(STRATA, ['--root', root, '-q', 'image', 'files', '-R', TAG_B]).split('\n').length - 1);
   console.log(`layer diff: ${diff.secs.toFixed(2)} s, ${(entries / diff.secs).toFixed(0)} files/s over ${entries} entries (${diff.stdout.trim()})`);
   console.log(`peak RSS < 200 MB: export ${strata.rssMB < 200 ? 'yes' : 'NO'}, diff ${diff.rssMB < 200 ? 'yes' : 'NO'}`);
+  const size = `${LAYERS} layers × ${(FILES / LAYERS).toLocaleString('en')} files`;
+  const exportRss = { rssMb: Math.round(strata.rssMB), rssTargetMb: RSS_TARGET };
+  const vsDocker = resultRow(`image export (${size})`, strata.ms, 'docker export', docker.ms, 1, exportRss);
+  const filesPerSec = Math.round(entries / diff.secs);
+  const results = [
+    { ...vsDocker, ok: vsDocker.ok && strata.rssMB < RSS_TARGET },
+    resultRow(`image export (${size})`, strata.ms, 'GNU tar -c (same tree)', gnu.ms, null, exportRss),
+    resultRow(`layer diff A B (${entries.toLocaleString('en')} entries)`, diff.ms, null, null, null, {
+      rssMb: Math.round(diff.rssMB),
+      rssTargetMb: RSS_TARGET,
+      ok: diff.rssMB < RSS_TARGET,
+      filesPerSec,
+      note: `${filesPerSec.toLocaleString('en')} files/s`,
+    }),
+  ];
+  writeResults(JSON_OUT, { bench: 'export', files: FILES, kb: KB, layers: LAYERS, runs: RUNS, load: { start: loadAtStart, end: loadAverage() }, results });
 } finally {
   spawnSync(DOCKER, ['rmi', TAG_B, TAG_A], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });

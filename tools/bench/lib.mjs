@@ -1,8 +1,8 @@
 // What every benchmark here shares: where strata and docker are, options, medians, one
 // measurement of a command (wall time and peak RSS), and the Docker busybox base.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,26 @@ export function option(name, def) {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0 || i + 1 >= process.argv.length) return def;
   return typeof def === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
+}
+
+/** The three load averages, as the results record them ("1.2 0.9 0.7"); the figures move with the load. */
+export const loadAverage = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+/**
+ * One row of a benchmark's `results` (the README table's row, tools/bench/table.mjs): strata's time
+ * against a peer's. `peer` null: nothing to compare with (peerMs and ratio null). A peer named
+ * `bound …` is an absolute bound from an issue (peerMs the bound). `target` null: no target;
+ * otherwise `ok` says whether the ratio met it (and `ok` given in `extra` wins, for targets with a
+ * second condition). `extra` may carry `rssMb`, `rssTargetMb`, `note` and bench-specific fields.
+ */
+export function resultRow(name, strataMs, peer, peerMs, target, extra = {}) {
+  const ratio = peer === null || !peerMs ? null : Number((strataMs / peerMs).toFixed(3));
+  return { name, strataMs: Math.round(strataMs), peer, peerMs: peer === null ? null : Math.round(peerMs), ratio, target, ok: target === null || ratio === null ? null : ratio <= target, ...extra };
+}
+
+/** Write a benchmark's results (`{ bench, load: {start, end}, results, … }`) to `file`, when one was given (`--json FILE`). */
+export function writeResults(file, out) {
+  if (file) writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 
 export function median(xs) {

@@ -5,22 +5,38 @@
 // issue targets: pull ≤ 1.5× `skopeo copy docker:// oci:` and ≤ 0.3× `docker pull`; push of a built
 // image (compression included) ≤ 0.5× `docker push`; a no-op push and a remote inspect ≤ 0.3 s
 // wall; peak RSS < 150 MB moving a 1 GiB layer (--big). Not part of the test suite.
+// `skopeo copy docker:// oci:` is the floor, not an equal: it neither decompresses the layers,
+// hashes the uncompressed tars nor fsyncs, all of which a pull into strata's store does. A no-op
+// push and a remote inspect are mostly node's and the bundle's start (`strata --version` is timed
+// beside them, as is `skopeo inspect`). --files, --mib and --big-mib make the images smaller (a
+// check of the benchmark, not a measurement); with --json FILE, the results for tools/bench/table.mjs.
 //
-//   node tools/build-cli.mjs && node tools/bench/registry.mjs [--runs N] [--big] [--keep]
+//   node tools/build-cli.mjs && node tools/bench/registry.mjs [--runs N] [--big] [--keep] [--files 20000] [--mib 150]
+//        [--big-mib 1024] [--json FILE]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, measure, median, option } from './lib.mjs';
+import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
 
+const FILES = option('files', 20_000);
+const MIB = option('mib', 150);
 // built by the classic builder: BuildKit's cache would keep the layers through `docker rmi`, and
-// `docker pull` would not be cold
-const IMAGE = 'strata-bench-registry/app:2';
+// `docker pull` would not be cold; kept in Docker and used again, so its tag names its size
+const IMAGE = `strata-bench-registry/app:${FILES === 20_000 && MIB === 150 ? '2' : `2-${FILES}f-${MIB}m`}`;
+// the incompressible data in three files (60, 50 and 40 MiB at the default size)
+const DATA_MIB = [Math.max(1, Math.round((MIB * 60) / 150)), Math.max(1, Math.round((MIB * 50) / 150))];
+DATA_MIB.push(Math.max(1, MIB - DATA_MIB[0] - DATA_MIB[1]));
 const keep = process.argv.includes('--keep');
 const big = process.argv.includes('--big');
+const BIG_MIB = option('big-mib', 1024);
+const bigName = BIG_MIB === 1024 ? '1 GiB' : `${BIG_MIB} MiB`;
 const runs = option('runs', 1);
+const JSON_OUT = option('json', '');
+const loadAtStart = loadAverage();
+const RSS_TARGET = 150;
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-registry-'));
 const env = { ...process.env, DOCKER_CONFIG: join(work, 'docker-config') };
 mkdirSync(env.DOCKER_CONFIG, { recursive: true });
@@ -54,15 +70,15 @@ async function startRegistry(name) {
 function ensureImage() {
   if (spawnSync(DOCKER, ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0) return;
   ensureDockerBase();
-  console.error(`building ${IMAGE} (busybox + 20,000 small files + 150 MiB of random data)…`);
+  console.error(`building ${IMAGE} (busybox + ${FILES.toLocaleString('en')} small files + ${DATA_MIB[0] + DATA_MIB[1] + DATA_MIB[2]} MiB of random data)…`);
   const ctx = join(work, 'ctx');
   mkdirSync(join(ctx, 'small'), { recursive: true });
-  for (let d = 0; d < 100; d++) {
+  for (let d = 0; d * 200 < FILES; d++) {
     mkdirSync(join(ctx, 'small', String(d)));
-    for (let f = 0; f < 200; f++) writeFileSync(join(ctx, 'small', String(d), `f${f}.txt`), `${'line of text '.repeat(40 + ((d * 200 + f) % 80))}\n`);
+    for (let f = 0; f < 200 && d * 200 + f < FILES; f++) writeFileSync(join(ctx, 'small', String(d), `f${f}.txt`), `${'line of text '.repeat(40 + ((d * 200 + f) % 80))}\n`);
   }
   const buf = Buffer.alloc(1 << 20);
-  for (const [name, mib] of [['data1', 60], ['data2', 50], ['data3', 40]]) {
+  for (const [name, mib] of [['data1', DATA_MIB[0]], ['data2', DATA_MIB[1]], ['data3', DATA_MIB[2]]]) {
     const fd = openSync(join(ctx, name), 'w');
     for (let n = 0; n < mib; n++) writeSync(fd, randomFillSync(buf));
     closeSync(fd);
@@ -135,6 +151,16 @@ try {
   console.log(`  push:   strata ${fmt(m('strataPush'))} = ${(m('strataPush') / m('dockerPush')).toFixed(2)}× docker push (target ≤ 0.5); peak RSS ${m('pushRss').toFixed(0)} MB`);
   console.log(`  no-op push ${fmt(m('noopPush'))}, inspect docker:// ${fmt(m('inspect'))} (target ≤ 0.3 s each; skopeo inspect ${fmt(m('skopeoInspect'))}; strata --version ${fmt(m('startup'))})`);
   console.log(`  load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores: figures above ~2 mean a contended machine)`);
+  const size = `${FILES.toLocaleString('en')} small files + ${DATA_MIB[0] + DATA_MIB[1] + DATA_MIB[2]} MiB, 5 layers`;
+  const pullRss = { rssMb: Math.round(m('pullRss')), rssTargetMb: RSS_TARGET };
+  const rssOk = (row) => ({ ...row, ok: row.ok && row.rssMb < RSS_TARGET });
+  const rows = [
+    rssOk(resultRow(`pull, cold (${size})`, m('strataPull') * 1000, 'skopeo copy docker:// oci:', m('skopeoPull') * 1000, 1.5, pullRss)),
+    rssOk(resultRow(`pull, cold (${size})`, m('strataPull') * 1000, 'docker pull', m('dockerPull') * 1000, 0.3, pullRss)),
+    rssOk(resultRow(`push of a built image, gzip included (${size})`, m('strataPush') * 1000, 'docker push', m('dockerPush') * 1000, 0.5, { rssMb: Math.round(m('pushRss')), rssTargetMb: RSS_TARGET })),
+    resultRow('push, nothing to send', m('noopPush') * 1000, 'bound 300 ms', 300, 1, { note: `\`strata --version\` alone ${Math.round(m('startup') * 1000)} ms` }),
+    resultRow('image inspect docker://', m('inspect') * 1000, 'bound 300 ms', 300, 1, { skopeoMs: Math.round(m('skopeoInspect') * 1000), note: `\`skopeo inspect\` ${Math.round(m('skopeoInspect') * 1000)} ms; \`strata --version\` alone ${Math.round(m('startup') * 1000)} ms` }),
+  ];
 
   if (big) {
     // peak RSS moving a 1 GiB layer: push (compressing) and pull (decompressing), both streaming
@@ -142,7 +168,7 @@ try {
     mkdirSync(src);
     const fd = openSync(join(src, 'blob'), 'w');
     const buf = Buffer.alloc(1 << 20);
-    for (let n = 0; n < 1024; n++) writeSync(fd, randomFillSync(buf));
+    for (let n = 0; n < BIG_MIB; n++) writeSync(fd, randomFillSync(buf));
     closeSync(fd);
     execFileSync('tar', ['-C', src, '-cf', join(work, 'big.tar'), 'blob']);
     rmSync(src, { recursive: true, force: true });
@@ -153,11 +179,15 @@ try {
     try {
       const push = measure(strata, ['--root', storeC, 'push', '-q', 'big:1', `${r.host}/big:1`], { env });
       const pull = measure(strata, ['--root', join(work, 'store-d'), 'pull', '-q', `${r.host}/big:1`], { env });
-      console.log(`  1 GiB layer: push ${fmt(push.secs)} peak RSS ${push.rssMB.toFixed(0)} MB; pull ${fmt(pull.secs)} peak RSS ${pull.rssMB.toFixed(0)} MB (target < 150 MB)`);
+      console.log(`  ${bigName} layer: push ${fmt(push.secs)} peak RSS ${push.rssMB.toFixed(0)} MB; pull ${fmt(pull.secs)} peak RSS ${pull.rssMB.toFixed(0)} MB (target < 150 MB)`);
+      for (const [name, x] of [[`${bigName} layer: push (compressing)`, push], [`${bigName} layer: pull (decompressing)`, pull]]) {
+        rows.push(resultRow(name, x.ms, null, null, null, { rssMb: Math.round(x.rssMB), rssTargetMb: RSS_TARGET, ok: x.rssMB < RSS_TARGET }));
+      }
     } finally {
       r.stop();
     }
   }
+  writeResults(JSON_OUT, { bench: 'registry', files: FILES, mib: MIB, runs, big, load: { start: loadAtStart, end: loadAverage() }, results: rows });
 } finally {
   if (!keep) rmSync(work, { recursive: true, force: true });
   else console.error(`kept ${work}`);

@@ -4,19 +4,21 @@
 //    creating a container from the second unpacks only its top layer (counted with -v, which
 //    prints "snapshots: N unpacked, M reused", and by the snapshot dirs on disk).
 // 2. `strata container run --rm IMAGE true` against `docker run --rm IMAGE true`, measured in the
-//    same run: median wall time, ratio, peak RSS of the strata process.
-// Not part of the test suite.
+//    same run: median wall time, ratio, peak RSS of the strata process. No issue sets a target.
+// Not part of the test suite. With --json FILE, the results for tools/bench/table.mjs.
 //
-//   node tools/build-cli.mjs && node tools/bench/run.mjs [--runs N]
+//   node tools/build-cli.mjs && node tools/bench/run.mjs [--runs N] [--json FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, REPO, STRATA as strata, measure, median, option } from './lib.mjs';
+import { DOCKER, REPO, STRATA as strata, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
 
 const BASE = 'strata-it-run/bench-base:1';
 const SECOND = 'strata-it-run/bench-second:1';
 const runs = option('runs', 10);
+const JSON_OUT = option('json', '');
+const loadAtStart = loadAverage();
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-run-'));
 const root = join(work, 'store');
 
@@ -39,17 +41,18 @@ try {
   const snaps = () => (existsSync(join(root, 'snapshots')) ? readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('.')).length : 0);
 
   // 1. shared snapshots
-  const a = s(['-v', 'container', 'create', '--name', 'a', BASE, 'true']);
+  const a = s(['-v', 'container', 'create', '--name', 'bench-a', BASE, 'true']);
   const afterFirst = snaps();
-  s(['container', 'run', '--name', 'w', BASE, 'sh', '-c', 'echo hi > /hello']);
-  s(['container', 'commit', 'w', SECOND]);
-  const b = s(['-v', 'container', 'create', '--name', 'b', SECOND, 'true']);
+  s(['container', 'run', '--name', 'bench-w', BASE, 'sh', '-c', 'echo hi > /hello']);
+  s(['container', 'commit', 'bench-w', SECOND]);
+  const b = s(['-v', 'container', 'create', '--name', 'bench-b', SECOND, 'true']);
   const afterSecond = snaps();
   console.log(`first image:  ${a.stderr.trim()} (snapshot dirs: ${afterFirst})`);
   console.log(`second image: ${b.stderr.trim()} (snapshot dirs: ${afterSecond})`);
   const unpackedSecond = Number(/(\d+) unpacked/.exec(b.stderr)?.[1]);
-  console.log(unpackedSecond === 1 && afterSecond === afterFirst + 1 ? 'OK: the base was not unpacked again' : 'FAIL: the base was unpacked again');
-  s(['container', 'rm', 'a', 'b', 'w']);
+  const shared = unpackedSecond === 1 && afterSecond === afterFirst + 1;
+  console.log(shared ? 'OK: the base was not unpacked again' : 'FAIL: the base was unpacked again');
+  s(['container', 'rm', 'bench-a', 'bench-b', 'bench-w']);
 
   // 2. run … true against docker run --rm … true
   let docker = false;
@@ -74,6 +77,9 @@ try {
     console.log(`ratio strata/docker: ${(median(st) / median(dk)).toFixed(2)}`);
   } else console.log('docker not available: no ratio');
   console.log('note: dist/strata hands NODE_EXTRA_CA_CERTS to strata to read on first TLS use; node would otherwise spend ~50 ms a start parsing it');
+  const note = `a second image on the same base: ${shared ? 'only its own layer unpacked' : '**the base unpacked again**'}`;
+  const row = resultRow('container run --rm IMAGE true', median(st) * 1000, docker ? 'docker run --rm' : null, docker ? median(dk) * 1000 : null, null, { rssMb: Math.round(rss), note });
+  writeResults(JSON_OUT, { bench: 'run', runs, sharedSnapshots: { unpackedSecond, snapshotDirs: [afterFirst, afterSecond], ok: shared }, load: { start: loadAtStart, end: loadAverage() }, results: [row] });
 } finally {
   spawnSync(DOCKER, ['rmi', '-f', BASE], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
