@@ -23,6 +23,7 @@ export async function run(ctx: CommandContext, file: string, ref: string | undef
     tag,
     changes: opts.change,
     message: opts.message,
+    created: ctx.now().toISOString(),
     checkpoint: pauseHook(ctx.io.env),
   });
   if (ctx.globals.format === 'json') return { kind: 'records', records: [{ id: stored.id, tags: stored.tags }] };
