@@ -1,0 +1,185 @@
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { StrataError } from '@strata/errors';
+
+// Path safety against concurrent renames (the CVE-2018-15664 class), without openat2: a
+// directory is reached by opening each component from the one above with
+// O_NOFOLLOW|O_DIRECTORY, and everything is then done through `/proc/self/fd/N/<name>`, so the
+// kernel looks `name` up in that very directory whatever has been renamed or swapped for a
+// symlink since. Only calls that never follow a final symlink take such a path (lstat, mkdir,
+// symlink, link, unlink, rmdir, l*xattr, lchown, lutimes, open with O_NOFOLLOW or O_EXCL);
+// chmod, chown and utimes go through a descriptor of the object itself. docs/PATH-SAFETY.md.
+
+/** O_PATH (Linux; Node's `constants` lacks it): a descriptor that only names an object. */
+export const O_PATH = 0o10000000;
+const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const NODE_FLAGS = O_PATH | constants.O_NOFOLLOW;
+
+/** The path of descriptor `fd` itself, or of `name` inside the directory `fd` names. */
+export function fdPath(fd: number, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+}
+
+let procChecked = false;
+/** Open the trusted root of a walk (symlinks in `root` itself are the caller's and are followed). */
+export function openRoot(root: string): number {
+  let fd: number;
+  try {
+    fd = openSync(root, O_PATH | constants.O_DIRECTORY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StrataError(code === 'ENOENT' || code === 'ENOTDIR' ? 'NOT_FOUND' : 'IO_ERROR', `${root} is not a directory`, { cause: err });
+  }
+  if (!procChecked) {
+    if (!existsSync(fdPath(fd))) {
+      closeSync(fd);
+      throw new StrataError('UNSUPPORTED', '/proc is not mounted: strata reaches files through /proc/self/fd to stay inside a directory', { hint: 'mount proc on /proc' });
+    }
+    procChecked = true;
+  }
+  return fd;
+}
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+/**
+ * The directory `name` inside the directory `parent` as an O_PATH descriptor, never through a
+ * symlink; undefined when there is nothing there or it is not a directory (a symlink included).
+ */
+export function openDirAt(parent: number, name: string): number | undefined {
+  try {
+    return openSync(fdPath(parent, name), DIR_FLAGS);
+  } catch (err) {
+    const c = errno(err);
+    if (c === 'ENOENT' || c === 'ENOTDIR' || c === 'ELOOP') return undefined;
+    throw err;
+  }
+}
+
+/** An O_PATH descriptor of whatever `name` is in `parent` (a symlink itself, not its target); undefined when absent. */
+export function openNodeAt(parent: number, name: string): number | undefined {
+  try {
+    return openSync(fdPath(parent, name), NODE_FLAGS);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** lstat of `name` in `parent`; undefined when absent. */
+export function lstatAt(parent: number, name: string): Stats | undefined {
+  return lstatSync(fdPath(parent, name), { throwIfNoEntry: false });
+}
+
+/**
+ * Remove `name` from the directory `parent` and, if it is a directory, everything below it,
+ * descending only through descriptors: a directory swapped for a symlink meanwhile is unlinked
+ * (the link), never followed. Absent is fine.
+ */
+export function removeAt(parent: number, name: string, depth = 0): void {
+  const p = fdPath(parent, name);
+  // Bounded: each round sees a different object there, which only a concurrent writer makes.
+  for (let round = 0; round < 8; round++) {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (!st.isDirectory()) {
+      try {
+        unlinkSync(p);
+        return;
+      } catch (err) {
+        const c = errno(err);
+        if (c === 'ENOENT') return;
+        if (c === 'EISDIR' || c === 'EPERM') continue; // became a directory meanwhile
+        throw err;
+      }
+    }
+    const fd = openDirAt(parent, name);
+    if (fd === undefined) continue;
+    try {
+      if (depth > 4096) throw new StrataError('UNSAFE_PATH', 'a directory tree deeper than 4096 levels');
+      for (const child of readdirSync(fdPath(fd))) removeAt(fd, child, depth + 1);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      rmdirSync(p);
+      return;
+    } catch (err) {
+      const c = errno(err);
+      if (c === 'ENOENT') return;
+      if (c === 'ENOTDIR' || c === 'ENOTEMPTY' || c === 'EEXIST') continue; // swapped or refilled meanwhile
+      throw err;
+    }
+  }
+  throw new StrataError('IO_ERROR', `cannot remove ${name}: it keeps changing`);
+}
+
+/** What `resolveBeneath` found. */
+export interface Beneath {
+  /** O_PATH descriptor of the object (close it); a directory is a real one, a symlink only when `follow` is false. */
+  fd: number;
+  stat: Stats;
+  /** The path inside the root that was reached, clean, `''` for the root. */
+  path: string;
+}
+
+/**
+ * Resolve `rel` inside the directory `root` the way a chroot would: symlinks in every component
+ * (and the last one when `follow`) are followed, an absolute link target or `..` starts over at
+ * / stops at the root, so nothing above it is ever reached, whatever is renamed meanwhile.
+ * Undefined when a component is missing.
+ */
+export function resolveBeneath(rootFd: number, rel: string, o: { follow?: boolean } = {}): Beneath | undefined {
+  const follow = o.follow ?? true;
+  let todo = rel.split('/').filter((s) => s !== '' && s !== '.');
+  /** Descriptors of the directories from the root (not closed here) down to the current one. */
+  const stack: Array<{ fd: number; name: string }> = [];
+  const cur = () => (stack.length ? stack[stack.length - 1].fd : rootFd);
+  const closeAll = () => {
+    for (const s of stack) closeSync(s.fd);
+    stack.length = 0;
+  };
+  let hops = 0;
+  try {
+    while (todo.length) {
+      const [part, ...rest] = todo;
+      todo = rest;
+      if (part === '..') {
+        const top = stack.pop();
+        if (top) closeSync(top.fd);
+        continue;
+      }
+      const last = todo.length === 0;
+      const fd = openNodeAt(cur(), part);
+      if (fd === undefined) return undefined;
+      const st = fstatSync(fd);
+      if (st.isSymbolicLink() && (!last || follow)) {
+        let target: string;
+        try {
+          target = readlinkSync(fdPath(cur(), part));
+        } finally {
+          closeSync(fd);
+        }
+        if (++hops > 40) throw new StrataError('UNSAFE_PATH', `${rel}: too many levels of symbolic links`);
+        if (target.startsWith('/')) closeAll();
+        todo = [...target.split('/').filter((s) => s !== '' && s !== '.'), ...todo];
+        continue;
+      }
+      if (!last && !st.isDirectory()) {
+        closeSync(fd);
+        return undefined;
+      }
+      if (last) {
+        const path = [...stack.map((s) => s.name), part].join('/');
+        return { fd, stat: st, path };
+      }
+      stack.push({ fd, name: part });
+    }
+    // The root itself, or `..` back to it: a descriptor of its own.
+    const fd = openSync(fdPath(cur()), DIR_FLAGS & ~constants.O_NOFOLLOW);
+    return { fd, stat: fstatSync(fd), path: stack.map((s) => s.name).join('/') };
+  } finally {
+    closeAll();
+  }
+}
