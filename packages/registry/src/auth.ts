@@ -1,8 +1,8 @@
 import { StrataError } from '@strata/errors';
 import { parseChallenges, type Challenge } from './challenge';
 import type { Credential } from './credentials';
-import { apiHost, isLoopback } from './names';
-import { header, isTlsError, networkError, errorCode, type Body, type HttpResponse, type Transport } from './transport';
+import { apiHost, isLoopback, refusedHop } from './names';
+import { header, isTlsError, networkError, errorCode, readBody, visibleUrl, type Body, type HttpResponse, type Transport } from './transport';
 
 /** Where credentials come from (config.json and helpers by default; a login being checked in `login`). */
 export type CredentialSource = (domain: string) => Promise<Credential | undefined>;
@@ -36,23 +36,46 @@ interface Token {
   value: string;
 }
 
-/** The `errors` a registry sends in a JSON body, as one line. */
+/** Error bodies longer than this are cut: what a person reads of one is its first lines. */
+const MAX_ERROR_BODY = 64 * 1024;
+/** Token server answers longer than this are refused (tokens are a few KiB). */
+const MAX_TOKEN_BODY = 1 << 20;
+
+/** The `errors` a registry sends in a JSON body, as one short line. */
 export async function registryMessage(res: HttpResponse): Promise<string> {
   let text = '';
   try {
-    text = await res.body.text();
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of res.body) {
+      chunks.push(c as Buffer);
+      n += (c as Buffer).length;
+      if (n >= MAX_ERROR_BODY) {
+        res.body.destroy();
+        break;
+      }
+    }
+    text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString('utf8');
   } catch {
     return `HTTP ${res.status}`;
   }
+  const short = (s: string) => {
+    const line = s.replace(/\s+/g, ' ').trim();
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  };
   try {
-    const v = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }>; details?: string };
-    if (Array.isArray(v.errors) && v.errors.length) {
-      return v.errors.map((e) => [e.code, e.message].filter(Boolean).join(': ').toLowerCase()).join('; ');
+    const v = JSON.parse(text) as { errors?: unknown };
+    if (Array.isArray(v?.errors) && v.errors.length) {
+      const parts = v.errors
+        .slice(0, 5)
+        .map((e: { code?: unknown; message?: unknown } | null) => [e?.code, e?.message].filter((x) => typeof x === 'string' && x).join(': ').toLowerCase())
+        .filter(Boolean);
+      if (parts.length) return short(parts.join('; '));
     }
   } catch {
     // not JSON
   }
-  const line = text.trim().split('\n')[0]?.slice(0, 200);
+  const line = short(text.trim().split('\n')[0] ?? '');
   return line ? `HTTP ${res.status}: ${line}` : `HTTP ${res.status}`;
 }
 
@@ -116,6 +139,8 @@ export function openSession(domain: string, transport: Transport, credentials: C
     } catch {
       throw new StrataError('AUTH_FAILED', `${domain}: Bearer realm is not a URL`);
     }
+    const refused = refusedHop(new URL((await ping()).base), realmUrl);
+    if (refused) throw new StrataError('AUTH_FAILED', `${domain}: refusing a token realm at ${refused} (${visibleUrl(realmUrl)})`);
     const c = await cred();
     let res: HttpResponse;
     try {
@@ -143,14 +168,17 @@ export function openSession(domain: string, transport: Transport, credentials: C
       });
     }
     if (res.status !== 200) throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host}: ${await registryMessage(res)}`);
-    let v: { token?: string; access_token?: string };
+    const body = await readBody(res, MAX_TOKEN_BODY, `${domain}: the answer of token server ${realmUrl.host}`, 'AUTH_FAILED');
+    let v: { token?: unknown; access_token?: unknown } | null;
     try {
-      v = (await res.body.json()) as typeof v;
+      v = JSON.parse(body.toString('utf8')) as typeof v;
     } catch {
       throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host} answered with something that is not JSON`);
     }
-    const value = v.token ?? v.access_token;
+    const value = v !== null && typeof v === 'object' ? (v.token || v.access_token) : undefined;
     if (!value) throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host} sent no token`);
+    // it goes into a header: printable ASCII only (a newline would be a header of the server's choosing)
+    if (typeof value !== 'string' || !/^[\x21-\x7e]+$/.test(value)) throw new StrataError('AUTH_FAILED', `${domain}: token server ${realmUrl.host} sent a token that is not one printable word`);
     return { value };
   }
 
@@ -175,6 +203,9 @@ export function openSession(domain: string, transport: Transport, credentials: C
   async function request(req: SessionRequest): Promise<HttpResponse> {
     const { base, challenges } = await ping();
     const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${base}${req.path}`);
+    // an absolute path came from the registry (an upload Location, a Link header)
+    const refused = refusedHop(new URL(base), url);
+    if (refused) throw new StrataError('REGISTRY_ERROR', `${domain}: refusing to follow the registry to ${refused} (${visibleUrl(url)})`);
     const send = async (auth: string | undefined) => {
       const headers = { ...req.headers, ...(auth ? { authorization: auth } : {}) };
       return transport.request({ method: req.method, url, headers, body: req.body, redirects: req.redirects, retry: req.retry });

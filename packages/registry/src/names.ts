@@ -40,3 +40,45 @@ export function isLoopback(host: string): boolean {
   const h = hostname(host).toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
+
+/**
+ * What kind of address a host names, by its IP literal (no DNS lookup): `public` for any name or
+ * other address. Redirects and token realms are checked with it (see `refusedHop`).
+ */
+export function addressClass(host: string): 'loopback' | 'private' | 'link-local' | 'unspecified' | 'public' {
+  const h = hostname(host).toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return 'loopback';
+  // IPv4, or IPv4-mapped IPv6 (which URL writes in hex: ::ffff:c0a8:1)
+  const dotted = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(h);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(h);
+  if (dotted || mapped) {
+    const hi = mapped ? Number.parseInt(mapped[1], 16) : 0;
+    const [a, b] = dotted ? [Number(dotted[1]), Number(dotted[2])] : [hi >> 8, hi & 0xff];
+    if (a === 127) return 'loopback';
+    if (a === 0) return 'unspecified';
+    if (a === 169 && b === 254) return 'link-local';
+    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127)) return 'private';
+    return 'public';
+  }
+  if (!h.includes(':')) return 'public';
+  if (h === '::1') return 'loopback';
+  if (h === '::') return 'unspecified';
+  if (/^fe[89ab]/.test(h)) return 'link-local';
+  if (/^f[cd]/.test(h)) return 'private';
+  return 'public';
+}
+
+/**
+ * Why a registry may not send strata from `from` to `to` (a redirect, a token realm, an upload
+ * location), or undefined when it may. Only http(s); never to a link-local (cloud metadata) or
+ * unspecified address; to a loopback or private address only from a registry of the same kind
+ * (a registry on the internet cannot point strata at the machine or network it runs on).
+ */
+export function refusedHop(from: URL, to: URL): string | undefined {
+  if (to.protocol !== 'https:' && to.protocol !== 'http:') return `a ${to.protocol} URL`;
+  const target = addressClass(to.host);
+  if (target === 'public') return undefined;
+  if (target === 'link-local' || target === 'unspecified') return `a ${target} address`;
+  const origin = addressClass(from.host);
+  return origin === target ? undefined : `a ${target} address, from a ${origin === 'public' ? 'non-local' : origin} registry`;
+}

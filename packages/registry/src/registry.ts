@@ -2,7 +2,7 @@ import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, isDigest, sha256, type Digest } from '@strata/oci';
 import { openSession, registryMessage, type CredentialSource, type Session } from './auth';
 import { lookupCredential } from './credentials';
-import { createTransport, header, networkError, type Transport, type TransportOptions, type HttpResponse } from './transport';
+import { createTransport, header, networkError, readBody, type Transport, type TransportOptions, type HttpResponse } from './transport';
 
 /** Every manifest type strata reads, for the Accept header (OCI and Docker v2; indexes and lists). */
 export const MANIFEST_ACCEPT = [MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST, MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST];
@@ -72,6 +72,10 @@ async function fail(res: HttpResponse, what: string, domain: string): Promise<ne
 }
 
 const MAX_RESUMES = 5;
+/** The largest manifest read, as Docker's and containerd's clients (4 MiB). */
+export const MAX_MANIFEST = 4 << 20;
+/** The largest page of a tag list read. */
+const MAX_TAGS_PAGE = 4 << 20;
 
 export function openRegistries(opts: RegistryOptions = {}): Registries {
   const transport = createTransport(opts);
@@ -101,7 +105,7 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
     const what = `${name}:${reference}`.replace(/:sha256:/, '@sha256:');
     const res = await s.request({ method: 'GET', path: `/v2/${path}/manifests/${reference}`, scopes: pull, headers: { accept: accept.join(', ') } });
     if (res.status !== 200) return fail(res, `manifest ${what}`, domain);
-    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const bytes = await readBody(res, MAX_MANIFEST, `manifest ${what}`, 'INVALID_MANIFEST');
     const digest = sha256(bytes);
     const claimed = header(res.headers, 'docker-content-digest');
     if (isDigest(reference) && digest !== reference) {
@@ -148,6 +152,12 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
   }
 
   function blob(digest: Digest, opts: { size?: number; offset?: number; onBytes?: (n: number) => void } = {}): AsyncIterable<Uint8Array> {
+    // a registry sending more than the descriptor says (an endless body) is cut off at once
+    const tooLong = (end: number, res: HttpResponse) => {
+      if (opts.size === undefined || end <= opts.size) return;
+      res.body.destroy();
+      throw new StrataError('SIZE_MISMATCH', `blob ${name}@${digest}: more than its descriptor's ${opts.size} bytes`);
+    };
     return (async function* () {
       let offset = opts.offset ?? 0;
       let resumes = 0;
@@ -161,6 +171,7 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
           try {
             for await (const c of res.body) {
               const chunk = c as Buffer;
+              tooLong(offset + chunk.length, res);
               if (skip >= chunk.length) {
                 skip -= chunk.length;
                 offset += chunk.length;
@@ -174,6 +185,7 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
             }
             return;
           } catch (err) {
+            if (err instanceof StrataError) throw err;
             if (++resumes > MAX_RESUMES) throw networkError(err, new URL(`https://${domain}`), certsDir);
             continue;
           }
@@ -182,11 +194,13 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
         try {
           for await (const c of res.body) {
             const chunk = c as Buffer;
+            tooLong(offset + chunk.length, res);
             offset += chunk.length;
             opts.onBytes?.(chunk.length);
             yield chunk;
           }
         } catch (err) {
+          if (err instanceof StrataError) throw err;
           // cut mid-body: ask for the rest
           if (++resumes > MAX_RESUMES) throw networkError(err, new URL(`https://${domain}`), certsDir);
           continue;
@@ -334,8 +348,16 @@ function openRepository(s: Session, path: string, certsDir: string): Repository 
     for (let pages = 0; next && pages < 1000; pages++) {
       const res = await s.request({ method: 'GET', path: next, scopes: pull });
       if (res.status !== 200) return fail(res, `tags of ${name}`, domain);
-      const v = (await res.body.json()) as { tags?: string[] | null };
-      out.push(...(v.tags ?? []));
+      const page = await readBody(res, MAX_TAGS_PAGE, `a page of the tags of ${name}`, 'REGISTRY_ERROR');
+      let v: { tags?: unknown } | null;
+      try {
+        v = JSON.parse(page.toString('utf8')) as typeof v;
+      } catch {
+        throw new StrataError('REGISTRY_ERROR', `tags of ${name}: the answer is not JSON`);
+      }
+      const list = v !== null && typeof v === 'object' ? (v.tags ?? []) : undefined;
+      if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) throw new StrataError('REGISTRY_ERROR', `tags of ${name}: the answer is not a list of tags`);
+      out.push(...(list as string[]));
       const link = header(res.headers, 'link');
       const m = link ? /<([^>]+)>;\s*rel="?next"?/.exec(link) : null;
       next = m ? m[1] : undefined;

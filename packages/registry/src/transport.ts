@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import apiRequest from 'undici/lib/api/api-request.js';
 import { StrataError } from '@strata/errors';
-import { isLoopback } from './names';
+import { isLoopback, refusedHop } from './names';
 
 // undici parses HTTP with a WebAssembly module (llhttp, compiled at the first connection); V8's
 // optimising compiler spent ~0.3 s of CPU on it at each start of a registry command, for no gain
@@ -118,6 +118,41 @@ export function networkError(err: unknown, url: URL, certsDir: string): StrataEr
   }
   const msg = (err as Error)?.message ?? String(err);
   return new StrataError('NETWORK_ERROR', `${url.protocol}//${host}: ${code ? `${code}: ` : ''}${msg}`.replace(/\s+/g, ' '), { cause: err });
+}
+
+/** A URL for a message: scheme, host and path, cut short (a redirect's query may be a signature). */
+export function visibleUrl(u: URL): string {
+  const s = u.protocol === 'http:' || u.protocol === 'https:' ? `${u.protocol}//${u.host}${u.pathname}` : `${u.protocol}${u.pathname}`;
+  return s.length > 120 ? `${s.slice(0, 120)}…` : s;
+}
+
+/**
+ * A response body in memory, at most `max` bytes: a longer one (announced or sent) is refused
+ * with `code` and the connection dropped, so a registry cannot make strata hold or read without end.
+ */
+export async function readBody(res: HttpResponse, max: number, what: string, code: 'INVALID_MANIFEST' | 'REGISTRY_ERROR' | 'AUTH_FAILED'): Promise<Buffer> {
+  const tooLarge = () => new StrataError(code, `${what} is larger than ${max >= 1 << 20 ? `${max / (1 << 20)} MiB` : `${max / 1024} KiB`}`);
+  const announced = Number(header(res.headers, 'content-length'));
+  if (Number.isFinite(announced) && announced > max) {
+    res.body.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of res.body) {
+      n += (c as Buffer).length;
+      if (n > max) {
+        res.body.destroy();
+        throw tooLarge();
+      }
+      chunks.push(c as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof StrataError) throw err;
+    throw new StrataError('NETWORK_ERROR', `${what}: ${errorCode(err) ?? (err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  return Buffer.concat(chunks, n);
 }
 
 function delayFor(res: HttpResponse | undefined, attempt: number, max: number): number {
@@ -263,7 +298,14 @@ export function createTransport(opts: TransportOptions = {}): Transport {
       if (!follow || res.status < 300 || res.status >= 400 || res.status === 304 || !location) return res;
       await res.body.dump().catch(() => undefined);
       if (hop >= maxRedirects) throw new StrataError('REGISTRY_ERROR', `${req.url.host}: stopped after ${maxRedirects} redirects`);
-      const next = new URL(location, url);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new StrataError('REGISTRY_ERROR', `${url.host}: redirect to a Location that is not a URL`);
+      }
+      const refused = refusedHop(url, next);
+      if (refused) throw new StrataError('REGISTRY_ERROR', `${url.host}: refusing a redirect to ${refused} (${visibleUrl(next)})`);
       if (next.origin !== url.origin) {
         // blob storage behind a redirect gets a signed URL, never the registry's credentials
         const { authorization: _a, Authorization: _b, ...rest } = headers;
