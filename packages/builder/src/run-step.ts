@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
@@ -51,6 +51,16 @@ async function lockFile(path: string): Promise<() => void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i > 6000) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** Less than 1 MiB left for unprivileged writers where the store is: a full filesystem. */
+function storeFull(root: string): boolean {
+  try {
+    const s = statfsSync(root);
+    return s.bavail * s.bsize < 1 << 20;
+  } catch {
+    return false;
   }
 }
 
@@ -178,7 +188,12 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
       cleanupLayer = r.cleanup;
       if (r.exitCode !== 0) {
         const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
-        throw new StrataError('BUILD_FAILED', `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}${shown}`);
+        const failed = `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}`;
+        // Its writable layer is in the store: a process that failed with the store's filesystem
+        // full most likely failed for that, and the way out is the store's (prune, gc), not the
+        // Dockerfile's. Checked before the writable layer goes.
+        if (storeFull(ctx.store.root)) throw new StrataError('NO_SPACE', `${failed}: the store's filesystem is full (no space left on device)${shown}`);
+        throw new StrataError('BUILD_FAILED', `${failed}${shown}`);
       }
       // Mount points a RUN needs that the image lacks are made in the runtime's init layer, never
       // in the upper dir, so none reaches the layer: as current BuildKit, whose MountStubsCleaner

@@ -31,7 +31,8 @@ export interface ImageSource {
  * LayerSource list) and `ROOT/distribution/images/<image ID hex>.json` (an ImageSource list).
  * Pulls record where each layer came from; pushes record the compressed digest they made, so
  * a later push skips, mounts, or at least knows the digest without compressing again. It is a
- * cache: a missing or unreadable file only costs an upload; files are written atomically.
+ * cache: a missing or unreadable file only costs an upload; files are written atomically, and a
+ * write the filesystem refuses (full, read-only) is skipped.
  */
 export interface Distribution {
   layerSources(diffId: Digest): LayerSource[];
@@ -54,10 +55,16 @@ export function openDistribution(root: string): Distribution {
   const tmpDir = join(root, 'tmp');
   const layerFile = (d: Digest) => join(dir, 'layers', `${digestHex(d)}.json`);
   const imageFile = (d: Digest) => join(dir, 'images', `${digestHex(d)}.json`);
+  // Written after the work it records is done (a pull's images are in the index by then): a
+  // filesystem that is full or read-only costs the cache its entry, never the command its success.
   const write = async (file: string, value: unknown) => {
-    mkdirSync(join(file, '..'), { recursive: true });
-    mkdirSync(tmpDir, { recursive: true });
-    await atomicWrite(file, JSON.stringify(value), { tmpDir });
+    try {
+      mkdirSync(join(file, '..'), { recursive: true });
+      mkdirSync(tmpDir, { recursive: true });
+      await atomicWrite(file, JSON.stringify(value), { tmpDir });
+    } catch (err) {
+      if (typeof (err as NodeJS.ErrnoException).syscall !== 'string') throw err;
+    }
   };
   return {
     layerSources: (diffId) => readList<LayerSource>(layerFile(diffId)).filter((s) => s && isDigest(s.digest) && Array.isArray(s.repositories)),

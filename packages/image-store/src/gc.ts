@@ -43,7 +43,7 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp
       ({ files: tmpFiles, bytes: tmpBytes } = await store.blobs.cleanTmp());
       // A break guard left by a process killed while breaking a stale lock.
       const guard = join(store.root, 'lock.break');
-      const st = await fsp.stat(guard).catch(() => undefined);
+      const st = await fsp.lstat(guard).catch(() => undefined);
       if (st && Date.now() - st.mtimeMs > 10_000) await fsp.rm(guard, { force: true });
     }
     return { blobs, bytes, tmpFiles, tmpBytes, staleLock };

@@ -6,8 +6,10 @@ import { StrataError } from '@strata/errors';
 import { pidAlive, processStartTime } from '@strata/cas';
 
 /**
- * The store lock: `ROOT/lock`, created atomically (a finished temp file hard-linked into place,
- * so it is never seen empty) holding `<pid> <token> <process start time>`. A lock whose process
+ * The store lock: `ROOT/lock`, a symbolic link whose target is `<pid> <token> <process start
+ * time>`. One call makes it whole (never seen empty), and a short link needs no data block, so
+ * the lock can be taken on a full filesystem: `store check` and `store gc` (what frees space)
+ * must work there, and a lock that had to write a file could not be taken. A lock whose process
  * is gone (pid dead, or reused by a process that started later) is stale and is
  * broken — under a short-lived `ROOT/lock.break` guard so two breakers cannot remove a lock a
  * third process has just taken. Inside one process the lock is re-entrant along an async call
@@ -35,14 +37,22 @@ function isCode(err: unknown, code: string): boolean {
 }
 
 async function readHolder(path: string): Promise<{ pid: number; token: string; start?: string; raw: string } | undefined> {
+  let raw: string;
   try {
-    const raw = await fsp.readFile(path, 'utf8');
-    const [pid, token, start] = raw.trim().split(/\s+/);
-    return { pid: Number(pid), token: token ?? '', start, raw };
+    raw = await fsp.readlink(path);
   } catch (err) {
     if (isCode(err, 'ENOENT')) return undefined;
-    throw err;
+    if (!isCode(err, 'EINVAL')) throw err;
+    // Not a link: a lock file left by an earlier strata, the same fields in a regular file.
+    try {
+      raw = await fsp.readFile(path, 'utf8');
+    } catch (err2) {
+      if (isCode(err2, 'ENOENT')) return undefined;
+      throw err2;
+    }
   }
+  const [pid, token, start] = raw.trim().split(/\s+/);
+  return { pid: Number(pid), token: token ?? '', start, raw };
 }
 
 const myStart = processStartTime(process.pid);
@@ -86,21 +96,15 @@ function recordHold(waitMs: number, holdMs: number): void {
 export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
   const lockPath = join(root, 'lock');
   const guardPath = join(root, 'lock.break');
-  const tmpDir = join(root, 'tmp');
   const timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
 
   async function tryCreate(token: string): Promise<boolean> {
-    const tmp = join(tmpDir, `lockfile-${process.pid}-${randomBytes(6).toString('hex')}`);
-    await fsp.mkdir(tmpDir, { recursive: true });
-    await fsp.writeFile(tmp, `${process.pid} ${token} ${myStart ?? ''}\n`);
     try {
-      await fsp.link(tmp, lockPath);
+      await fsp.symlink(`${process.pid} ${token} ${myStart ?? ''}`.trim(), lockPath);
       return true;
     } catch (err) {
       if (isCode(err, 'EEXIST')) return false;
       throw err;
-    } finally {
-      await fsp.rm(tmp, { force: true });
     }
   }
 
@@ -108,12 +112,13 @@ export function storeLock(root: string, opts: LockOptions = {}): StoreLock {
     const seen = await readHolder(lockPath);
     if (!seen) return false;
     if (holderAlive(seen)) return false;
-    // Take the break guard (exclusive create); a guard left by a crashed breaker expires.
+    // Take the break guard (a link, as the lock: exclusive, and possible on a full filesystem);
+    // a guard left by a crashed breaker expires.
     try {
-      await fsp.writeFile(guardPath, String(process.pid), { flag: 'wx' });
+      await fsp.symlink(String(process.pid), guardPath);
     } catch (err) {
       if (!isCode(err, 'EEXIST')) throw err;
-      const st = await fsp.stat(guardPath).catch(() => undefined);
+      const st = await fsp.lstat(guardPath).catch(() => undefined);
       if (st && Date.now() - st.mtimeMs > BREAK_GUARD_STALE_MS) await fsp.rm(guardPath, { force: true });
       return false;
     }
