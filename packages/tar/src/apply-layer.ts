@@ -378,7 +378,9 @@ async function applyEntries(dir: string, tar: AsyncIterable<Uint8Array>, opts: A
           break;
         }
         case 'symlink':
-          symlinkSync(e.linkname ?? '', p);
+          // symlink(2) refuses an empty target: the tar's fault, not the system's
+          if (!e.linkname) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a symlink to nothing`);
+          symlinkSync(e.linkname, p);
           // l* calls: the link itself, whatever it points to.
           setOwnerAndXattrs(e, () => lchownSync(p, e.uid, e.gid), p);
           lutimesSync(p, e.atime ?? e.mtime, e.mtime);

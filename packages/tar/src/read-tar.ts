@@ -39,6 +39,7 @@ function num(b: Buffer, off: number, len: number, field: string, name: string): 
     if (b[off] === 0xff) throw new StrataError('INVALID_TAR', `entry ${JSON.stringify(name)}: negative ${field}`);
     let v = b[off] & 0x7f;
     for (let i = 1; i < len; i++) v = v * 256 + b[off + i];
+    if (!Number.isSafeInteger(v)) throw new StrataError('INVALID_TAR', `entry ${JSON.stringify(name)}: ${field} too large`);
     return v;
   }
   const end = off + len;

@@ -55,3 +55,22 @@ describe('tar inputs found by fuzzing', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('more tar inputs found by fuzzing', () => {
+  it('a GNU base-256 size beyond 2^53 is INVALID_TAR for both readers', async () => {
+    const tar = Buffer.from(await tarBytes([file('f', 'x')]));
+    Buffer.from([0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).copy(tar, 124);
+    tar.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += tar[i];
+    Buffer.from(`${sum.toString(8).padStart(6, '0')}\0 `, 'latin1').copy(tar, 148);
+    expect(await streamed(tar)).toBe('INVALID_TAR');
+    expect(indexed(tar)).toBe('INVALID_TAR');
+  });
+
+  it('a symlink to nothing is INVALID_TAR', async () => {
+    const dir = tempDir();
+    const err = await applyLayer(dir, Readable.from([await tarBytes([{ path: 'a', type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, mtime: T, linkname: '' }])])).catch((e: unknown) => e);
+    expect((err as StrataError).code).toBe('INVALID_TAR');
+  });
+});
