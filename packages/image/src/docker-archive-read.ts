@@ -23,7 +23,7 @@ function parseEntries(bytes: Buffer, what: string): ManifestEntry[] {
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new StrataError('INVALID_ARCHIVE', `${what}: manifest.json is not JSON (${(err as Error).message})`);
+    throw new StrataError('INVALID_ARCHIVE', `${what}: manifest.json is not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`);
   }
   if (!Array.isArray(doc)) throw new StrataError('INVALID_ARCHIVE', `${what}: manifest.json is not a list`);
   return doc.map((e: ManifestEntry, i) => {

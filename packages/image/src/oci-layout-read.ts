@@ -72,7 +72,7 @@ export async function readOciLayout(members: Members, staging: Staging, want: Pl
       return parse(bytes);
     } catch (err) {
       if (err instanceof StrataError) throw new StrataError(err.code, `${what}: ${name}: ${err.message}`, { cause: err });
-      throw new StrataError('INVALID_MANIFEST', `${what}: ${name} is not JSON (${(err as Error).message})`, { cause: err });
+      throw new StrataError('INVALID_MANIFEST', `${what}: ${name} is not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`, { cause: err });
     }
   };
 

@@ -233,6 +233,19 @@ describe('image load: bad input leaves the store byte-for-byte unchanged', () =>
     await expectFailure(Buffer.alloc(0), 'INVALID_ARCHIVE', /empty/);
   });
 
+  // found by tools/reliability fuzzing: JSON.parse's message quoted the text over two lines,
+  // and a history entry of null crashed the config check
+  it('a manifest.json or index.json that is not JSON, on one line', async () => {
+    await expectFailure(await makeTar([{ name: 'manifest.json', data: '\u0000\n' }]), 'INVALID_ARCHIVE', /manifest.json is not JSON/);
+    await expectFailure(await makeTar([{ name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', data: '\u0000\n' }]), 'INVALID_MANIFEST', /index.json: invalid index: not JSON/);
+  });
+
+  it('a config with a null history entry', async () => {
+    const layers = await twoLayers();
+    const config = configFor(layers, { history: [null, { created_by: 'x' }] });
+    await expectFailure(await legacyArchive(layers, config, ['x:1']), 'INVALID_MANIFEST', /history entry is not an object/);
+  });
+
   it('a tar that is no image archive', async () => {
     await expectFailure(await makeTar([{ name: 'hello.txt', data: 'hi' }]), 'INVALID_ARCHIVE', /no manifest.json or index.json/);
   });

@@ -11,7 +11,8 @@ function parseJson(bytes: Uint8Array | string, what: string): unknown {
   try {
     return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
   } catch (err) {
-    fail(what, `not JSON (${(err as Error).message})`);
+    // JSON.parse quotes the start of the text: kept on one line
+    fail(what, `not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`);
   }
 }
 
@@ -52,6 +53,7 @@ export function parseImageConfig(bytes: Uint8Array | string): ImageConfig {
     if (typeof d !== 'string' || !isDigest(d)) fail('image config', `bad diff_id ${JSON.stringify(d)}`);
   });
   if (c.history !== undefined && !Array.isArray(c.history)) fail('image config', 'history is not an array');
+  if (c.history?.some((h) => !h || typeof h !== 'object')) fail('image config', 'a history entry is not an object');
   const nonEmpty = (c.history ?? []).filter((h) => !h.empty_layer).length;
   if (c.history && c.history.length > 0 && nonEmpty !== c.rootfs.diff_ids.length) {
     fail('image config', `history has ${nonEmpty} non-empty entries for ${c.rootfs.diff_ids.length} layers`);
