@@ -33,7 +33,9 @@ export interface PatternOrigin {
 
 function syntaxError(origin: PatternOrigin, raw: string, why: string): StrataError {
   const where = origin.line !== undefined ? `${origin.source ?? '.dockerignore'}:${origin.line}: ` : '';
-  return new StrataError('DOCKERIGNORE_SYNTAX', `${where}bad pattern "${raw}": ${why}`);
+  // a pattern may hold a carriage return (a CRLF file): the message stays one line
+  const shown = raw.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return new StrataError('DOCKERIGNORE_SYNTAX', `${where}bad pattern "${shown}": ${why}`);
 }
 
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMatcher, goClean, type ParentMatch } from '../src/index';
+import { createMatcher, goClean, readIgnoreFile, type ParentMatch } from '../src/index';
 import { goRegexp } from '../src/go-regexp';
 
 // The walker's incremental answers (per-depth candidate patterns + parent results) must equal the
@@ -189,5 +189,12 @@ describe('strata equals the reference', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+// found by tools/reliability fuzzing: a carriage return in a bad pattern split the message
+describe('bad patterns found by fuzzing', () => {
+  it('a pattern with a carriage return fails on one line', () => {
+    expect(() => createMatcher(readIgnoreFile(' [\r^'))).toThrow(/^[^\r\n]*$/);
   });
 });
