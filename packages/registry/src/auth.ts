@@ -202,7 +202,12 @@ export function openSession(domain: string, transport: Transport, credentials: C
 
   async function request(req: SessionRequest): Promise<HttpResponse> {
     const { base, challenges } = await ping();
-    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${base}${req.path}`);
+    let url: URL;
+    try {
+      url = req.path.startsWith('/') ? new URL(`${base}${req.path}`) : new URL(req.path);
+    } catch {
+      throw new StrataError('REGISTRY_ERROR', `${domain}: the registry sent a location that is not a URL`);
+    }
     // an absolute path came from the registry (an upload Location, a Link header)
     const refused = refusedHop(new URL(base), url);
     if (refused) throw new StrataError('REGISTRY_ERROR', `${domain}: refusing to follow the registry to ${refused} (${visibleUrl(url)})`);

@@ -197,6 +197,15 @@ describe('redirects and links', () => {
     expect(dialled.every((h) => h === '127.0.0.1')).toBe(true);
   });
 
+  // found by the long fuzz run: a Link that is no http(s) URL was a TypeError (Invalid URL)
+  it.each(['file:///etc/passwd', 'x y', '::'])('a Link to %j is REGISTRY_ERROR', async (link) => {
+    serve((_req, res) => {
+      res.writeHead(200, { link: `<${link}>; rel="next"` });
+      res.end('{"tags":["1"]}');
+    });
+    expect((await failure(open().repository(host, 'a').tags())).code).toBe('REGISTRY_ERROR');
+  });
+
   it('a redirect to the same loopback registry is followed', async () => {
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
     serve((req, res) => {
