@@ -85,9 +85,10 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
       const staged = await parallel(manifest.layers, opts.jobs ?? 3, async (d, i): Promise<StagedBlob> => {
         const id = shortId(d.digest);
         const diffId = diffIds[i];
+        // Held before it is looked for: a GC between the look and the hold would take it.
+        store.blobs.hold([diffId]);
         const have = await store.blobs.size(diffId);
         if (have !== undefined) {
-          store.blobs.hold([diffId]);
           progress({ type: 'layer', id, status: 'Already exists' });
           return { rawDigest: d.digest, rawSize: d.size, encoding: 'none', diffId, size: have, file: '' };
         }

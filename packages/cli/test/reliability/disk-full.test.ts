@@ -214,7 +214,7 @@ describe.skipIf(!isRoot())('the store on a full filesystem', () => {
     writeResult('disk', 'area', 'disk-full');
     writeResult('disk', 'command', 'STRATA_RELIABILITY=full npx vitest run packages/cli/test/reliability/disk-full.test.ts');
     writeResult('disk', 'rows', rows);
-    writeResult('disk', 'filesystem', `tmpfs of ${FS_MB} MiB per level, filled by a filler file; the image is ${2 * LAYER_MB} MiB over the busybox base`);
+    writeResult('disk', 'filesystem', `a tmpfs of ${FS_MB} MiB per level of free space, filled by a filler file; load, pull and COPY bring ${2 * LAYER_MB} MiB over the busybox base, the RUNs write ${LAYER_MB} and ${2 * LAYER_MB} MiB`);
     writeResult('disk', 'cases', figures);
     cleanupTempDirs();
   });
