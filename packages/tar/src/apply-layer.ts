@@ -348,20 +348,35 @@ async function applyEntries(dir: string, tar: AsyncIterable<Uint8Array>, opts: A
         // link(2) does not follow a symlink named as its source: a symlink swapped in is linked itself.
         linkFrom = fdPath(tpfd!, baseOf(linkTarget));
       }
-      const existing = lstatAt(pfd, base);
-      if (existing && !(existing.isDirectory() && e.type === 'dir')) remove(pfd, rel, existing);
+      /** Make the entry with `make`; what is in the way (lower content, a racer's symlink) is removed first, never followed. */
+      const replacing = (make: () => void) => {
+        try {
+          make();
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const st = lstatAt(pfd, base);
+        if (st) remove(pfd, rel, st);
+        make();
+      };
 
       switch (e.type) {
         case 'dir': {
-          if (!existing || !existing.isDirectory()) mkdirSync(p, 0o700);
-          const dfd = openDirAt(pfd, base);
-          if (dfd === undefined) throw unsafe(what, name, 'was replaced while the layer was applied');
+          let dfd = openDirAt(pfd, base);
+          if (dfd === undefined) {
+            // Nothing there, or not a directory: a directory over a directory keeps its children.
+            replacing(() => mkdirSync(p, 0o700));
+            dfd = openDirAt(pfd, base);
+            if (dfd === undefined) throw unsafe(what, name, 'was replaced while the layer was applied');
+          }
           remember(rel, dfd);
           dirMeta.set(rel, e);
           break;
         }
         case 'file': {
-          const fd = openSync(p, NOFOLLOW_CREATE, 0o600);
+          let fd = -1;
+          replacing(() => (fd = openSync(p, NOFOLLOW_CREATE, 0o600)));
           try {
             for await (const c of body) {
               let off = 0;
@@ -380,13 +395,13 @@ async function applyEntries(dir: string, tar: AsyncIterable<Uint8Array>, opts: A
         case 'symlink':
           // symlink(2) refuses an empty target: the tar's fault, not the system's
           if (!e.linkname) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} is a symlink to nothing`);
-          symlinkSync(e.linkname, p);
+          replacing(() => symlinkSync(e.linkname!, p));
           // l* calls: the link itself, whatever it points to.
           setOwnerAndXattrs(e, () => lchownSync(p, e.uid, e.gid), p);
           lutimesSync(p, e.atime ?? e.mtime, e.mtime);
           break;
         case 'hardlink':
-          linkSync(linkFrom!, p);
+          replacing(() => linkSync(linkFrom!, p));
           break;
         case 'char':
         case 'block':
@@ -395,6 +410,8 @@ async function applyEntries(dir: string, tar: AsyncIterable<Uint8Array>, opts: A
             result.skipped.push(`device ${rel}`);
             break;
           }
+          const st = lstatAt(pfd, base);
+          if (st) remove(pfd, rel, st);
           makeNode(pfd, base, e.type, e.devmajor ?? 0, e.devminor ?? 0);
           const nfd = openNodeAt(pfd, base);
           if (nfd === undefined) throw unsafe(what, name, 'was removed while the layer was applied');
