@@ -166,11 +166,17 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     if (!Number.isFinite(n) || n < 0) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
     return n;
   };
+  const recInt = (k: string) => {
+    const n = recNum(k);
+    if (n !== undefined && !Number.isSafeInteger(n)) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
+    return n;
+  };
   if (st.longName !== undefined) name = st.longName;
   if (st.longLink !== undefined) linkname = st.longLink;
   name = recStr('path') ?? name;
   linkname = recStr('linkpath') ?? linkname;
   const paxSize = recNum('size');
+  if (paxSize !== undefined && !Number.isSafeInteger(paxSize)) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX size`);
   let entrySize = paxSize ?? size;
   if (type !== 'file') entrySize = type === 'hardlink' || type === 'symlink' || type === 'dir' ? 0 : entrySize;
   const dataSize = paxSize ?? size;
@@ -193,8 +199,8 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     path,
     type,
     mode: num(h, 100, 8, 'mode', name) & 0o7777,
-    uid: recNum('uid') ?? num(h, 108, 8, 'uid', name),
-    gid: recNum('gid') ?? num(h, 116, 8, 'gid', name),
+    uid: recInt('uid') ?? num(h, 108, 8, 'uid', name),
+    gid: recInt('gid') ?? num(h, 116, 8, 'gid', name),
     size: type === 'file' ? entrySize : 0,
     mtime: recNum('mtime') ?? num(h, 136, 12, 'mtime', name),
   };

@@ -74,3 +74,16 @@ describe('more tar inputs found by fuzzing', () => {
     expect((err as StrataError).code).toBe('INVALID_TAR');
   });
 });
+
+describe('PAX numbers found by fuzzing', () => {
+  it.each(['size', 'uid', 'gid'])('a fractional PAX %s is INVALID_TAR for both readers', async (key) => {
+    const whole = Buffer.from(await tarBytes([{ ...file('f', 'x'), xattrs: { 'user.k': Buffer.from('v') } }]));
+    // rewrite the xattr record (same length) as `key=1.5`, and fix the header's checksum
+    const at = whole.indexOf('SCHILY.xattr.user.k=v');
+    const rec = `${key}=1.5`.padEnd('SCHILY.xattr.user.k=v'.length, ' ');
+    expect(at).toBeGreaterThan(0);
+    whole.write(key === 'size' ? `size=0001.5`.padEnd(rec.length, '0') : rec, at, 'latin1');
+    expect(await streamed(whole)).toBe('INVALID_TAR');
+    expect(indexed(whole)).toBe('INVALID_TAR');
+  });
+});
