@@ -16,7 +16,7 @@ export interface LoadedImage {
 }
 
 function missing(members: Members, name: string, by: string): never {
-  throw new StrataError('INVALID_ARCHIVE', `${members.what}: ${by} names "${name}", which is not in the archive`);
+  throw new StrataError('INVALID_ARCHIVE', `${members.what}: ${by} names ${JSON.stringify(name)}, which is not in the archive`);
 }
 
 /** A JSON member by name, optionally checked against a digest/size (OCI blobs). */

@@ -240,6 +240,10 @@ describe('image load: bad input leaves the store byte-for-byte unchanged', () =>
     await expectFailure(await makeTar([{ name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', data: '\u0000\n' }]), 'INVALID_MANIFEST', /index.json: invalid index: not JSON/);
   });
 
+  it('manifest.json naming a member with a newline, on one line', async () => {
+    await expectFailure(await makeTar([{ name: 'manifest.json', data: JSON.stringify([{ Config: '\n', RepoTags: [], Layers: [] }]) }]), 'INVALID_ARCHIVE', /names "\\n", which is not in the archive/);
+  });
+
   it('a config with a null history entry', async () => {
     const layers = await twoLayers();
     const config = configFor(layers, { history: [null, { created_by: 'x' }] });
