@@ -26,7 +26,7 @@ const fuzzRuns = arg('fuzz-runs', undefined);
 const skip = new Set((arg('skip', '') ?? '').split(',').filter(Boolean));
 const results = join(repo, 'tools/reliability/results');
 /** The reliability test files (vitest path filters): the kill matrix, disk, concurrency, hostile sources, path races. */
-const TESTS = ['packages/cli/test/reliability/', 'races.test.ts'];
+const TESTS = ['packages/cli/test/reliability/', 'tools/reliability/hostile.test.ts', 'races.test.ts'];
 
 const command = `node tools/reliability/campaign.mjs --seed ${seed}${fuzzRuns ? ` --fuzz-runs ${fuzzRuns}` : ''}`;
 console.log(`campaign: seed ${seed} (replay: ${command})`);

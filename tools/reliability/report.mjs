@@ -61,9 +61,14 @@ function rowsOf(part, doc) {
         case: t.target,
         ran: t.inputs,
         failed: t.failures,
-        note: `${Object.entries(t.outcomes ?? {})
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ')}${t.maxMs !== undefined ? `; slowest ${t.maxMs} ms` : ''}`,
+        note: [
+          Object.entries(t.outcomes ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+          t.maxMs !== undefined ? `slowest ${t.maxMs} ms` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
       })),
     };
   }

@@ -380,7 +380,7 @@ describe('kill -9 matrix', () => {
       const failed = kills.filter((k) => k.failures.length);
       const killed = kills.filter((k) => k.killed).length;
       const distinct = new Set(ref.points.map((p) => p.replace(/#\d+$/, ''))).size;
-      rows.push({ case: s.name, ran: kills.length, failed: failed.length, note: `${ref.points.length} checkpoints passed (${distinct} distinct): ${points.length} tried + ${times.length} random times; ${killed} killed, ${kills.length - killed} finished first` });
+      rows.push({ case: s.name, ran: kills.length, failed: failed.length, note: `checkpoints passed: ${ref.points.length} (${distinct} distinct): ${points.length} tried + ${times.length} random times; ${killed} killed, ${kills.length - killed} finished first` });
       details[s.name] = { listed: ref.points, ms: ref.ms, kills: kills.map((k) => ({ at: k.at, killed: k.killed, failures: k.failures })) };
       expect(failed.flatMap((k) => k.failures)).toEqual([]);
     }, 1_800_000);
