@@ -141,7 +141,7 @@ export function exportContainer(root: string, ref: string, file?: string): Async
     mkdirSync(join(scratch, 'l'));
     mkdirSync(join(scratch, 'm'));
     dirs.forEach((d, i) => symlinkSync(d, join(scratch!, 'l', String(i))));
-    const opts = `ro,lowerdir=${dirs.map((_, i) => `l/${i}`).join(':')}`;
+    const opts = `ro,nosymfollow,lowerdir=${dirs.map((_, i) => `l/${i}`).join(':')}`;
     const script = 'set -e; "$0" -t overlay strata-export -o "$1" m; shift; exec "$@"';
     cmd = findTool('unshare');
     args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, findTool('mount'), opts, tar, ...TAR_FLAGS, '-C', 'm', '-c', '-f', out, '.'];

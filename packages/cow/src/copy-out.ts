@@ -6,9 +6,13 @@ import { findTool } from '@strata/host-tools';
 
 /**
  * `cp -a DIR/REL/. DEST/` for each item, out of the merged view of `dirs` (top → bottom). A
- * single directory (`merged`) is read as it is; a stack is mounted read-only as overlayfs in a
- * private mount namespace that lives as long as the copy (the host never sees the mount).
- * `rel` must name a real directory of the view: callers check, so no symlink leads outside.
+ * stack is mounted read-only as overlayfs in a private mount namespace that lives as long as the
+ * copy (the host never sees the mount); a single directory (`merged`) is bind-mounted there. Both
+ * mounts are `nosymfollow`: the kernel follows no symlink on them, neither in REL nor inside cp's
+ * walk, so a directory swapped for a symlink meanwhile cannot lead the copy outside the view
+ * (docs/PATH-SAFETY.md); cp copies symlinks as symlinks. Without privileges to mount (the copying
+ * fallback as non-root) a merged directory is read in place, and only the callers' check that
+ * `rel` names a real directory of the view stands.
  */
 export function copyOutOfView(o: { scratch: string; dirs: string[]; merged: boolean; items: Array<{ rel: string; dest: string }> }): Promise<void> {
   const cp = findTool('cp');
@@ -23,10 +27,16 @@ export function copyOutOfView(o: { scratch: string; dirs: string[]; merged: bool
     env[`D${i}`] = it.dest;
     mkdirSync(it.dest, { recursive: true });
   });
-  if (o.merged) {
+  if (o.merged && process.getuid?.() !== 0) {
     symlinkSync(o.dirs[0], join(work, 'm'));
     cmd = 'sh';
     args = ['-c', copies];
+  } else if (o.merged) {
+    mkdirSync(join(work, 'm'));
+    env.SRC = o.dirs[0];
+    env.mount = findTool('mount');
+    cmd = findTool('unshare');
+    args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', `set -e; "$mount" --bind "$SRC" m; "$mount" -o remount,bind,ro,nosymfollow m; ${copies}`];
   } else {
     mkdirSync(join(work, 'l'));
     mkdirSync(join(work, 'm'));
@@ -37,7 +47,7 @@ export function copyOutOfView(o: { scratch: string; dirs: string[]; merged: bool
       mkdirSync(join(work, 'empty'));
       symlinkSync(join(work, 'empty'), join(work, 'l', '1'));
     }
-    env.OPTS = `ro,lowerdir=${dirs.map((_, i) => `l/${i}`).join(':')}`;
+    env.OPTS = `ro,nosymfollow,lowerdir=${dirs.map((_, i) => `l/${i}`).join(':')}`;
     env.mount = findTool('mount');
     cmd = findTool('unshare');
     args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', `set -e; "$mount" -t overlay strata-view -o "$OPTS" m; ${copies}`];

@@ -1,0 +1,221 @@
+// Issue 18, item 5: path safety against races (the CVE-2018-15664 class). While an operation
+// runs over a directory tree, a racer process (races-flipper.mjs) swaps a directory of that tree
+// for a symlink to a canary directory outside and back, in a tight bounded loop. Writers
+// (applyLayer as snapshots and volume import use it, `strata layer apply`) must never change the
+// canary: its tree hash is checked after every attempt. Readers (`container export`, volume
+// copy-up at `container create`) must never read it: the canary's files hold a marker that must
+// not appear in what they produce. An operation may fail under the race (the tree changed under
+// it); it must not escape. CI runs a few attempts per case; STRATA_RELIABILITY=full many more.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writableLayer } from '@strata/cow';
+import { applyLayer } from '@strata/tar';
+import { cleanupTempDirs, hashTree, isRoot, runStrata, tempDir } from '@strata/testing';
+import { strataOk, tarOf } from './fixtures';
+import { FULL, STABLE_ENV, unmountUnder, writeResult } from './harness';
+
+const FLIPPER = fileURLToPath(new URL('./races-flipper.mjs', import.meta.url));
+/** Attempts per case: CI / full. */
+const N = (ci: number, full: number) => (FULL ? full : ci);
+const MARKER = `CANARY-${randomBytes(8).toString('hex')}`;
+const rows: Array<{ case: string; ran: number; failed: number; note?: string }> = [];
+
+let work: string;
+
+beforeAll(() => {
+  work = tempDir('strata-races-');
+});
+
+afterAll(() => {
+  writeResult('races', 'area', 'path races');
+  writeResult('races', 'command', 'STRATA_RELIABILITY=full npx vitest run packages/cli/test/reliability/races.test.ts');
+  writeResult('races', 'rows', rows);
+  unmountUnder(work);
+  cleanupTempDirs();
+});
+
+/** A canary directory outside every tree: `names` files holding the marker. Returns its path and hash. */
+function makeCanary(dir: string, names: string[]): { dir: string; hash: string } {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const n of names) writeFileSync(join(dir, n), `${MARKER} ${n}\n`);
+  return { dir, hash: hashTree(dir) };
+}
+
+/** Start the racer on DIR/NAME; `stop()` ends it and resolves to the number of swaps it made. */
+function startFlipper(dir: string, name: string, target: string): { stop: () => Promise<number> } {
+  const stopFile = join(work, `stop-${randomBytes(4).toString('hex')}`);
+  const child = spawn(process.execPath, [FLIPPER, dir, name, target, stopFile, String(FULL ? 1_800_000 : 120_000), String(100_000_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', () => resolve(Number(out.trim()) || 0)));
+  return {
+    stop: async () => {
+      writeFileSync(stopFile, '');
+      return exited;
+    },
+  };
+}
+
+/** A layer tar: directory `a/` with `files` files, a subdirectory, a symlink, a hardlink, a FIFO, and a whiteout of `a/victim`. */
+function raceLayer(dir: string, files: number): Buffer {
+  const src = join(dir, 'src');
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(join(src, 'a', 'sub'), { recursive: true });
+  for (let i = 0; i < files; i++) writeFileSync(join(src, 'a', `f${i}`), `layer ${i}\n`);
+  for (let i = 0; i < 20; i++) writeFileSync(join(src, 'a', 'sub', `g${i}`), `layer sub ${i}\n`);
+  writeFileSync(join(src, 'a', '.wh.victim'), '');
+  const tar = join(dir, 'layer.tar');
+  tarOf(src, tar);
+  return readFileSync(tar);
+}
+
+/** The names a write through the swapped directory would touch: the layer's own and the whiteout's victim. */
+const layerNames = (files: number) => ['victim', ...Array.from({ length: files }, (_, i) => `f${i}`)];
+
+describe('path races: writers stay inside their root', () => {
+  it('applyLayer (snapshots, volume import, layer apply)', async () => {
+    const files = 150;
+    const dir = join(work, 'apply');
+    mkdirSync(dir, { recursive: true });
+    const tar = raceLayer(dir, files);
+    const canary = makeCanary(join(work, 'canary-apply'), layerNames(files));
+    const dest = join(dir, 'root');
+    mkdirSync(dest);
+    // `a` exists before the first attempt: the racer has something to swap from the start.
+    await applyLayer(dest, Readable.from([tar]));
+    const attempts = N(25, 600);
+    let escapes = 0;
+    let errors = 0;
+    const racer = startFlipper(dest, 'a', canary.dir);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        await applyLayer(dest, Readable.from([tar]), { whiteouts: i % 3 === 2 ? 'overlay' : 'apply' }).catch(() => errors++);
+        if (hashTree(canary.dir) !== canary.hash) {
+          escapes++;
+          makeCanary(canary.dir, layerNames(files));
+        }
+      }
+    } finally {
+      const flips = await racer.stop();
+      rows.push({ case: 'applyLayer (in process)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} attempts ended with an error` });
+    }
+    expect(escapes).toBe(0);
+  }, 600_000);
+
+  it('strata layer apply', async () => {
+    const files = 150;
+    const dir = join(work, 'apply-cli');
+    mkdirSync(dir, { recursive: true });
+    raceLayer(dir, files);
+    const canary = makeCanary(join(work, 'canary-apply-cli'), layerNames(files));
+    const dest = join(dir, 'root');
+    mkdirSync(dest);
+    await strataOk(dir, ['layer', 'apply', dest, '-i', join(dir, 'layer.tar')]);
+    const attempts = N(4, 60);
+    let escapes = 0;
+    let errors = 0;
+    const racer = startFlipper(dest, 'a', canary.dir);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        const r = await runStrata(['layer', 'apply', dest, '-i', join(dir, 'layer.tar')], { root: join(dir, 'store'), env: STABLE_ENV });
+        if (r.code !== 0) errors++;
+        if (hashTree(canary.dir) !== canary.hash) {
+          escapes++;
+          makeCanary(canary.dir, layerNames(files));
+        }
+      }
+    } finally {
+      const flips = await racer.stop();
+      rows.push({ case: 'strata layer apply', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
+    }
+    expect(escapes).toBe(0);
+  }, 600_000);
+});
+
+describe.runIf(isRoot())('path races: readers read nothing outside', () => {
+  const FILES = 40;
+  const dataNames = Array.from({ length: FILES }, (_, i) => `f${i}`);
+  let root: string;
+  const image = 'races/data:1';
+
+  beforeAll(async () => {
+    root = join(work, 'store');
+    // An image whose /data/x holds FILES files; the canary holds the same names.
+    const rootfs = join(work, 'image-rootfs');
+    mkdirSync(join(rootfs, 'data', 'x'), { recursive: true });
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    for (const n of dataNames) writeFileSync(join(rootfs, 'data', 'x', n), `real ${n}\n`);
+    writeFileSync(join(rootfs, 'bin', 'sh'), '#!/bin/false\n', { mode: 0o755 });
+    await strataOk(root, ['image', 'import', '--change', 'CMD ["sh"]', tarOf(rootfs, join(work, 'image.tar')), image]);
+  }, 120_000);
+
+  /** The directory of the snapshot whose tree holds data/x. */
+  const snapshotWithData = (): string => {
+    const base = join(root, 'snapshots');
+    for (const n of readdirSync(base)) if (existsSync(join(base, n, 'fs', 'data', 'x'))) return join(base, n, 'fs');
+    throw new Error('no snapshot holds data/x');
+  };
+
+  for (const cow of ['overlay', 'copy'] as const) {
+    it(`container export (${cow})`, async () => {
+      const canary = makeCanary(join(work, `canary-export-${cow}`), dataNames);
+      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
+      const id = created.out.trim().split('\n').pop()!;
+      const w = writableLayer(root, id);
+      // What the container wrote: upper/data/x (overlay) or the copied rootfs's.
+      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
+      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), `written ${n}\n`);
+      const attempts = N(3, 40);
+      let escapes = 0;
+      let errors = 0;
+      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir);
+      try {
+        for (let i = 0; i < attempts; i++) {
+          const r = await runStrata(['container', 'export', id], { root, env: STABLE_ENV });
+          if (r.code !== 0) errors++;
+          if (r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
+        }
+      } finally {
+        const flips = await racer.stop();
+        rows.push({ case: `container export (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
+      }
+      expect(escapes).toBe(0);
+    }, 600_000);
+
+    it(`volume copy-up at container create (${cow})`, async () => {
+      const canary = makeCanary(join(work, `canary-copyup-${cow}`), dataNames);
+      // The snapshot exists once a container stands on the image.
+      await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
+      const snap = snapshotWithData();
+      const attempts = N(3, 40);
+      let escapes = 0;
+      let errors = 0;
+      const racer = startFlipper(join(snap, 'data'), 'x', canary.dir);
+      try {
+        for (let i = 0; i < attempts; i++) {
+          const vol = `races-${cow}-${i}`;
+          const r = await runStrata(['container', 'create', '-v', `${vol}:/data`, image], { root, env: { ...STABLE_ENV, STRATA_COW: cow } });
+          if (r.code !== 0) {
+            errors++;
+            continue;
+          }
+          const mp = JSON.parse((await strataOk(root, ['volume', 'inspect', vol])).out)[0].Mountpoint as string;
+          const copied = join(mp, 'x');
+          // x copied as the symlink it was for a moment is right; a file holding the marker is not.
+          const leaked = lstatSync(copied, { throwIfNoEntry: false })?.isDirectory() === true && readdirSync(copied).some((n) => lstatSync(join(copied, n)).isFile() && readFileSync(join(copied, n), 'utf8').includes(MARKER));
+          if (leaked || hashTree(canary.dir) !== canary.hash) escapes++;
+        }
+      } finally {
+        const flips = await racer.stop();
+        rows.push({ case: `volume copy-up (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} creates exited non-zero` });
+      }
+      expect(escapes).toBe(0);
+    }, 600_000);
+  }
+});
