@@ -27,6 +27,8 @@ const SIZES = FULL
   : { bomb: 256 * MiB, tmpfs: 32 * MiB, manifest: 100 * MiB, whiteouts: 10_000, entries: 50_000 };
 /** No case may make strata hold more than this (a bound far below any of the inputs' sizes). */
 const RSS_BOUND_MB = FULL ? 1024 : 400;
+/** Per case: the full sizes take minutes on a loaded machine. */
+const TIMEOUT = FULL ? 1_200_000 : 120_000;
 
 interface Row {
   case: string;
@@ -161,7 +163,7 @@ describe('hostile sources', () => {
     record(`gzip bomb: ${(bomb.gz.length / MiB).toFixed(1)} MiB gzip → ${SIZES.bomb / MiB} MiB, store on a ${SIZES.tmpfs / MiB} MiB tmpfs`, ok, `peak RSS ${r.rssMb} MB; ${line}`);
     expect(line).toMatch(/no space left/);
     expect(r.rssMb).toBeLessThan(RSS_BOUND_MB);
-  });
+  }, TIMEOUT);
 
   it(`a manifest of ${SIZES.manifest / MiB} MB, announced and not: INVALID_MANIFEST after 4 MiB`, async () => {
     const body = Buffer.alloc(SIZES.manifest, 0x20);
@@ -181,7 +183,7 @@ describe('hostile sources', () => {
       expect(line).toMatch(/larger than 4 MiB/);
       expect(r.rssMb).toBeLessThan(RSS_BOUND_MB);
     }
-  });
+  }, TIMEOUT);
 
   it('an endless blob (layer and config): SIZE_MISMATCH at its descriptor size', async () => {
     const layer = await layerOf([{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 2, mtime: T, data: 'x\n' }]);
@@ -197,7 +199,7 @@ describe('hostile sources', () => {
       record(`endless ${which} blob`, ok, `peak RSS ${r.rssMb} MB; ${(reg.sentBytes / MiB).toFixed(1)} MiB sent before strata hung up; ${line}`);
       expect(line).toMatch(/more than its descriptor/);
     }
-  });
+  }, TIMEOUT);
 
   it('redirects and token realms aimed off loopback: refused before connecting', async () => {
     const layer = await layerOf([{ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 2, mtime: T, data: 'x\n' }]);
@@ -224,7 +226,7 @@ describe('hostile sources', () => {
       expect(line).toMatch(c.says);
       expect(proxied).toBe(0);
     }
-  });
+  }, TIMEOUT);
 
   it(`a layer of ${SIZES.whiteouts} whiteouts over ${SIZES.whiteouts} files: pulled and exported in bounded memory`, async () => {
     const n = SIZES.whiteouts;
@@ -255,7 +257,7 @@ describe('hostile sources', () => {
     expect(exp.code, exp.stderr).toBe(0);
     expect(listing.filter((p) => /f\d/.test(p))).toEqual([]);
     expect(Math.max(pull.rssMb, exp.rssMb)).toBeLessThan(RSS_BOUND_MB);
-  });
+  }, TIMEOUT);
 
   it(`a layer of ${SIZES.entries} entries: pulled and exported in bounded memory`, async () => {
     const n = SIZES.entries;
@@ -276,5 +278,5 @@ describe('hostile sources', () => {
     expect(pull.code, pull.stderr).toBe(0);
     expect(exp.code, exp.stderr).toBe(0);
     expect(Math.max(pull.rssMb, exp.rssMb)).toBeLessThan(RSS_BOUND_MB);
-  });
+  }, TIMEOUT);
 });
