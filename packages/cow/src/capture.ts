@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream, lstatSync, readdirSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, lstatSync, readdirSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Hasher, type Digest } from '@strata/oci';
 import { entryFromStat, hardlinks, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
-import { comparePaths, joinRel, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
+import { StrataError } from '@strata/errors';
+import { comparePaths, fdPath, joinRel, openDirAt, openRoot, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
 import { lowerView, type LowerDir } from './lower-view';
 
@@ -130,22 +131,25 @@ export function* upperEntries(upperdir: string, xattrs?: Map<string, Record<stri
     const names = Object.keys(own ?? {}).filter((k) => OVERLAY_XATTR.test(k) && k !== 'trusted.overlay.opaque');
     if (names.length) notes.overlayXattrs.push({ path: '.', names });
   }
-  function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
-    for (const name of sortedNames(abs)) {
+  // Directories are entered through descriptors (a container may swap one for a symlink while
+  // it is committed); files keep their real path and the inode seen here, which writeTar checks.
+  function* visit(rel: string, abs: string, dfd: number): Generator<TarWriteEntry> {
+    for (const name of sortedNames(fdPath(dfd))) {
       const crel = joinRel(rel, name);
       const cabs = join(abs, name);
-      const st = lstatSync(cabs);
+      const at = fdPath(dfd, name);
+      const st = lstatSync(at);
       if (isWhiteoutDevice(st)) {
         yield { path: joinRel(rel, `${WHITEOUT_PREFIX}${name}`), type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };
         continue;
       }
-      const e = entryFromStat(crel, cabs, st);
+      const e = entryFromStat(crel, cabs, st, at);
       if (!e) {
         notes?.unusual.push(crel);
         continue;
       }
       if (notes && name.startsWith(WHITEOUT_PREFIX)) notes.unusual.push(crel);
-      const attrs = attrsOf(crel, cabs);
+      const attrs = attrsOf(crel, at);
       if (attrs) {
         const kept = Object.fromEntries(Object.entries(attrs).filter(([k]) => !OVERLAY_XATTR.test(k)));
         if (Object.keys(kept).length) e.xattrs = kept;
@@ -161,11 +165,22 @@ export function* upperEntries(upperdir: string, xattrs?: Map<string, Record<stri
           notes?.opaque.push(crel);
           yield { path: joinRel(crel, WHITEOUT_OPAQUE), type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };
         }
-        yield* visit(crel, cabs);
+        const cfd = openDirAt(dfd, name);
+        if (cfd === undefined) throw new StrataError('IO_ERROR', `${crel}: stopped being a directory while it was read`);
+        try {
+          yield* visit(crel, cabs, cfd);
+        } finally {
+          closeSync(cfd);
+        }
       }
     }
   }
-  yield* visit('.', upperdir);
+  const rootFd = openRoot(upperdir);
+  try {
+    yield* visit('.', upperdir, rootFd);
+  } finally {
+    closeSync(rootFd);
+  }
 }
 
 /** Write entries as an uncompressed layer tar file; returns the layer (diffID computed while writing). */

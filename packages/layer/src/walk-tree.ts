@@ -1,7 +1,7 @@
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
-import { comparePaths, isWhiteoutName, joinRel, type EntryType, type TarWriteEntry } from '@strata/tar';
+import { comparePaths, fdPath, isWhiteoutName, joinRel, openDirAt, openRoot, type EntryType, type TarWriteEntry } from '@strata/tar';
 
 export interface WalkOptions {
   /** Include the root directory itself as entry `.` (default false: layers usually omit it). */
@@ -12,6 +12,8 @@ export interface WalkOptions {
   base?: string;
   /** The hardlink tracker to use (`hardlinks()`), when links must also be found among entries written outside this walk. */
   links?: (e: TarWriteEntry, st: Stats) => TarWriteEntry;
+  /** An O_PATH descriptor of `root` the caller reached safely (beneath.ts): the walk starts there (the caller closes it). */
+  rootFd?: number;
 }
 
 function typeOf(st: Stats): EntryType | undefined {
@@ -33,8 +35,11 @@ export function devNumbers(rdev: number): { devmajor: number; devminor: number }
   };
 }
 
-/** A tar entry describing `abs` (lstat'ed as `st`) at layer path `rel`. */
-export function entryFromStat(rel: string, abs: string, st: Stats): TarWriteEntry | undefined {
+/**
+ * A tar entry describing `abs` (lstat'ed as `st`) at layer path `rel`. `at`: the path to read a
+ * symlink through, when the walk reaches it through a descriptor (`/proc/self/fd/N/name`).
+ */
+export function entryFromStat(rel: string, abs: string, st: Stats, at = abs): TarWriteEntry | undefined {
   const type = typeOf(st);
   if (!type) return undefined;
   const e: TarWriteEntry = {
@@ -46,8 +51,12 @@ export function entryFromStat(rel: string, abs: string, st: Stats): TarWriteEntr
     size: type === 'file' ? st.size : 0,
     mtime: st.mtimeMs / 1000,
   };
-  if (type === 'file') e.sourcePath = abs;
-  if (type === 'symlink') e.linkname = readlinkSync(abs);
+  if (type === 'file') {
+    e.sourcePath = abs;
+    // what the writer opens must be this file, whatever is renamed meanwhile
+    e.sourceIdentity = { dev: st.dev, ino: st.ino };
+  }
+  if (type === 'symlink') e.linkname = readlinkSync(at);
   if (type === 'char' || type === 'block') Object.assign(e, devNumbers(st.rdev));
   return e;
 }
@@ -66,7 +75,7 @@ export function hardlinks(): (e: TarWriteEntry, st: Stats) => TarWriteEntry {
       seen.set(key, e.path);
       return e;
     }
-    return { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined };
+    return { ...e, type: 'hardlink', linkname: first, size: 0, sourcePath: undefined, sourceIdentity: undefined };
   };
 }
 
@@ -78,23 +87,39 @@ export function hardlinks(): (e: TarWriteEntry, st: Stats) => TarWriteEntry {
  */
 export function* walkTree(root: string, opts: WalkOptions = {}): Generator<TarWriteEntry> {
   const linked = opts.links ?? hardlinks();
-  function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
-    const names = readdirSync(abs).sort((a, b) => comparePaths(a, b));
+  // Directories are entered through descriptors, never through a symlink swapped in meanwhile;
+  // files keep their real path and the inode seen here (`sourceIdentity`), which the writer checks.
+  function* visit(rel: string, abs: string, dfd: number): Generator<TarWriteEntry> {
+    const names = readdirSync(fdPath(dfd)).sort((a, b) => comparePaths(a, b));
     for (const name of names) {
       const crel = joinRel(rel, name);
       if (opts.skip?.(crel)) continue;
       if (isWhiteoutName(name)) throw new StrataError('UNSAFE_PATH', `${crel}: a file named .wh.* cannot be stored in a layer (it would read as a whiteout)`);
       const cabs = join(abs, name);
-      const st = lstatSync(cabs);
-      const e = entryFromStat(crel, cabs, st);
+      const at = fdPath(dfd, name);
+      const st = lstatSync(at);
+      const e = entryFromStat(crel, cabs, st, at);
       if (!e) continue;
       yield linked(e, st);
-      if (e.type === 'dir') yield* visit(crel, cabs);
+      if (e.type === 'dir') {
+        const cfd = openDirAt(dfd, name);
+        if (cfd === undefined) throw new StrataError('IO_ERROR', `${crel}: stopped being a directory while it was read`);
+        try {
+          yield* visit(crel, cabs, cfd);
+        } finally {
+          closeSync(cfd);
+        }
+      }
     }
   }
-  if (opts.includeRoot) {
-    const e = entryFromStat('.', root, lstatSync(root));
-    if (e) yield e;
+  const rootFd = opts.rootFd ?? openRoot(root);
+  try {
+    if (opts.includeRoot) {
+      const e = entryFromStat('.', root, lstatSync(fdPath(rootFd)));
+      if (e) yield e;
+    }
+    yield* visit(opts.base ?? '.', root, rootFd);
+  } finally {
+    if (opts.rootFd === undefined) closeSync(rootFd);
   }
-  yield* visit(opts.base ?? '.', root);
 }

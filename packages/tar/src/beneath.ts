@@ -183,3 +183,20 @@ export function resolveBeneath(rootFd: number, rel: string, o: { follow?: boolea
     closeAll();
   }
 }
+
+/**
+ * The directory that holds `rel` (clean, relative) below the directory `rootFd`, as an O_PATH
+ * descriptor reached with no symlink followed; undefined when a component is missing or is not
+ * a directory. The caller closes it unless it is `rootFd` (a top-level `rel`).
+ */
+export function openParentBeneath(rootFd: number, rel: string): number | undefined {
+  const parts = rel.split('/');
+  let fd = rootFd;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = openDirAt(fd, parts[i]);
+    if (fd !== rootFd) closeSync(fd);
+    if (next === undefined) return undefined;
+    fd = next;
+  }
+  return fd;
+}

@@ -1,9 +1,30 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
 import { comparePaths } from './clean-path';
 import type { EntryType, TarEntry } from './entry';
 import { openTarFile, type TarFileCursor, type TarFileEntry } from './read-tar';
+
+/**
+ * Open a file entry's `sourcePath`. With `sourceIdentity`: never through a final symlink, never
+ * blocking (a FIFO swapped in), and only the inode the entry was made from.
+ */
+function openSource(e: TarWriteEntry): number {
+  if (e.sourceIdentity === undefined) return openSync(e.sourcePath!, 'r');
+  let fd: number;
+  try {
+    fd = openSync(e.sourcePath!, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new StrataError('UNSAFE_PATH', `${e.path}: became a symlink while the layer was written`);
+    throw err;
+  }
+  const st = fstatSync(fd);
+  if (st.ino !== e.sourceIdentity.ino || st.dev !== e.sourceIdentity.dev) {
+    closeSync(fd);
+    throw new StrataError('UNSAFE_PATH', `${e.path}: is not the file it was when the tree was read (it changed while the layer was written)`);
+  }
+  return fd;
+}
 
 /** An entry to write: the metadata plus where its bytes come from (files only). */
 export interface TarWriteEntry extends Omit<TarEntry, 'name'> {
@@ -17,6 +38,12 @@ export interface TarWriteEntry extends Omit<TarEntry, 'name'> {
   sourceOffset?: number;
   /** An open descriptor of `sourcePath` to read from (the caller closes it). */
   sourceFd?: number;
+  /**
+   * The file found at `sourcePath` when the entry was made (its lstat): the file opened must be
+   * that very one, so a directory on the way or the file itself swapped for a symlink meanwhile
+   * cannot make the writer read something outside the tree it walked (docs/PATH-SAFETY.md).
+   */
+  sourceIdentity?: { dev: number; ino: number };
   /** A byte stream of exactly `size` bytes. */
   open?: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
 }
@@ -276,7 +303,7 @@ async function* fileBody(e: TarWriteEntry, opts: WriteTarOptions): AsyncGenerato
   if (e.data !== undefined) {
     yield emit(typeof e.data === 'string' ? Buffer.from(e.data) : e.data);
   } else if (e.sourcePath !== undefined) {
-    const fd = openSync(e.sourcePath, 'r');
+    const fd = openSource(e);
     try {
       for (;;) {
         const want = Math.min(CHUNK, e.size - written + 1);
@@ -377,7 +404,7 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
         opts.onData?.(e, spliced);
         yield* put(spliced);
       } else if (e.sourcePath !== undefined && e.data === undefined && e.open === undefined) {
-        const fd = e.sourceFd ?? openSync(e.sourcePath, 'r');
+        const fd = e.sourceFd ?? openSource(e);
         const hash: Hash | undefined = opts.onContentHash !== undefined && e.sourceOffset === undefined ? createHash('sha256') : undefined;
         try {
           let done = 0;

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { entryFromStat, hardlinks } from '@strata/layer';
-import { applyLayer, comparePaths, joinRel, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
+import { applyLayer, comparePaths, fdPath, joinRel, openDirAt, openRoot, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
 import { createVolume, findVolume, getVolume, volumeIsEmpty, type Volume } from './volumes';
 
 /**
@@ -20,18 +20,33 @@ function* volumeEntries(dir: string): Generator<TarWriteEntry> {
   };
   const root = entryFromStat('.', dir, lstatSync(dir));
   if (root) yield withXattrs(root, dir);
-  function* visit(rel: string, abs: string): Generator<TarWriteEntry> {
-    for (const name of readdirSync(abs).sort((a, b) => comparePaths(a, b))) {
+  // Directories are entered through descriptors (a container using the volume may swap one for
+  // a symlink meanwhile); files keep their real path and the inode seen here, which writeTar checks.
+  function* visit(rel: string, abs: string, dfd: number): Generator<TarWriteEntry> {
+    for (const name of readdirSync(fdPath(dfd)).sort((a, b) => comparePaths(a, b))) {
       const crel = joinRel(rel, name);
-      const cabs = join(abs, name);
-      const st = lstatSync(cabs);
-      const e = entryFromStat(crel, cabs, st);
+      const at = fdPath(dfd, name);
+      const st = lstatSync(at);
+      const e = entryFromStat(crel, join(abs, name), st, at);
       if (!e) continue;
-      yield linked(withXattrs(e, cabs), st);
-      if (e.type === 'dir') yield* visit(crel, cabs);
+      yield linked(withXattrs(e, at), st);
+      if (e.type === 'dir') {
+        const cfd = openDirAt(dfd, name);
+        if (cfd === undefined) throw new StrataError('IO_ERROR', `volume ${crel}: stopped being a directory while it was read`);
+        try {
+          yield* visit(crel, join(abs, name), cfd);
+        } finally {
+          closeSync(cfd);
+        }
+      }
     }
   }
-  yield* visit('.', dir);
+  const rootFd = openRoot(dir);
+  try {
+    yield* visit('.', dir, rootFd);
+  } finally {
+    closeSync(rootFd);
+  }
 }
 
 /** `volume export NAME`: the volume's files as a tar stream (owners, modes, times, xattrs, hard links kept). */

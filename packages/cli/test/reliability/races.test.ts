@@ -1,15 +1,16 @@
 // Issue 18, item 5: path safety against races (the CVE-2018-15664 class). While an operation
-// runs over a directory tree, a racer process (races-flipper.mjs) swaps a directory of that tree
-// for a symlink to a canary directory outside and back, in a tight bounded loop. Writers
-// (applyLayer as snapshots and volume import use it, `strata layer apply`) must never change the
-// canary: its tree hash is checked after every attempt. Readers (`container export`, volume
-// copy-up at `container create`) must never read it: the canary's files hold a marker that must
-// not appear in what they produce. An operation may fail under the race (the tree changed under
-// it); it must not escape. CI runs a few attempts per case; STRATA_RELIABILITY=full many more.
+// runs over a directory tree, a racer process (races-flipper.py) swaps a directory of that tree
+// with a symlink to a canary directory outside and back (atomic exchanges), in a tight bounded
+// loop. Writers (applyLayer as snapshots and volume import use it, `strata layer apply`) must
+// never change the canary: its tree hash is checked after every attempt. Readers (`container
+// export`, `container commit`, `volume export`, volume copy-up at `container create`) must never
+// read it: the canary's files hold a marker that must not appear in what they produce. An
+// operation may fail under the race (the tree changed under it); it must not escape. CI runs a
+// few attempts per case; STRATA_RELIABILITY=full many more.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +20,16 @@ import { cleanupTempDirs, hashTree, isRoot, runStrata, tempDir } from '@strata/t
 import { strataOk, tarOf } from './fixtures';
 import { FULL, STABLE_ENV, unmountUnder, writeResult } from './harness';
 
-const FLIPPER = fileURLToPath(new URL('./races-flipper.mjs', import.meta.url));
+const FLIPPER = fileURLToPath(new URL('./races-flipper.py', import.meta.url));
 /** Attempts per case: CI / full. */
 const N = (ci: number, full: number) => (FULL ? full : ci);
 const MARKER = `CANARY-${randomBytes(8).toString('hex')}`;
 const rows: Array<{ case: string; ran: number; failed: number; note?: string }> = [];
+/**
+ * A file's content: every file of a case, real or canary, has the same size, so a reader that
+ * reads a canary file in place of a real one gets all of it (a size mismatch would stop it first).
+ */
+const content = (what: string, name: string) => `${`${what} ${name}`.padEnd(80, '.')}\n`;
 
 let work: string;
 
@@ -43,14 +49,17 @@ afterAll(() => {
 function makeCanary(dir: string, names: string[]): { dir: string; hash: string } {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const n of names) writeFileSync(join(dir, n), `${MARKER} ${n}\n`);
+  for (const n of names) writeFileSync(join(dir, n), content(MARKER, n));
   return { dir, hash: hashTree(dir) };
 }
 
-/** Start the racer on DIR/NAME; `stop()` ends it and resolves to the number of swaps it made. */
-function startFlipper(dir: string, name: string, target: string): { stop: () => Promise<number> } {
+/**
+ * Start the racer on DIR/NAME; the directory waits in `hold` (same filesystem, outside the tree
+ * the operation walks). `stop()` ends it and resolves to the number of swaps it made.
+ */
+function startFlipper(dir: string, name: string, target: string, hold = dirname(dir)): { stop: () => Promise<number> } {
   const stopFile = join(work, `stop-${randomBytes(4).toString('hex')}`);
-  const child = spawn(process.execPath, [FLIPPER, dir, name, target, stopFile, String(FULL ? 1_800_000 : 120_000), String(100_000_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('python3', [FLIPPER, dir, name, target, hold, stopFile, String(FULL ? 1_800_000 : 120_000), String(100_000_000)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', () => resolve(Number(out.trim()) || 0)));
@@ -67,7 +76,7 @@ function raceLayer(dir: string, files: number): Buffer {
   const src = join(dir, 'src');
   rmSync(src, { recursive: true, force: true });
   mkdirSync(join(src, 'a', 'sub'), { recursive: true });
-  for (let i = 0; i < files; i++) writeFileSync(join(src, 'a', `f${i}`), `layer ${i}\n`);
+  for (let i = 0; i < files; i++) writeFileSync(join(src, 'a', `f${i}`), content('layer', `f${i}`));
   for (let i = 0; i < 20; i++) writeFileSync(join(src, 'a', 'sub', `g${i}`), `layer sub ${i}\n`);
   writeFileSync(join(src, 'a', '.wh.victim'), '');
   const tar = join(dir, 'layer.tar');
@@ -138,6 +147,33 @@ describe('path races: writers stay inside their root', () => {
   }, 600_000);
 });
 
+describe('path races: volume export reads nothing outside', () => {
+  it('strata volume export', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    const canary = makeCanary(join(work, 'canary-volume'), names);
+    const root = join(work, 'store-volume');
+    await strataOk(root, ['volume', 'create', 'racy']);
+    const mp = JSON.parse((await strataOk(root, ['volume', 'inspect', 'racy'])).out)[0].Mountpoint as string;
+    mkdirSync(join(mp, 'x'));
+    for (const n of names) writeFileSync(join(mp, 'x', n), content('volume', n));
+    const attempts = N(4, 60);
+    let escapes = 0;
+    let errors = 0;
+    const racer = startFlipper(mp, 'x', canary.dir);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        const r = await runStrata(['volume', 'export', 'racy'], { root, env: STABLE_ENV });
+        if (r.code !== 0) errors++;
+        if (r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
+      }
+    } finally {
+      const flips = await racer.stop();
+      rows.push({ case: 'strata volume export', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
+    }
+    expect(escapes).toBe(0);
+  }, 600_000);
+});
+
 describe.runIf(isRoot())('path races: readers read nothing outside', () => {
   const FILES = 40;
   const dataNames = Array.from({ length: FILES }, (_, i) => `f${i}`);
@@ -150,7 +186,7 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
     const rootfs = join(work, 'image-rootfs');
     mkdirSync(join(rootfs, 'data', 'x'), { recursive: true });
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
-    for (const n of dataNames) writeFileSync(join(rootfs, 'data', 'x', n), `real ${n}\n`);
+    for (const n of dataNames) writeFileSync(join(rootfs, 'data', 'x', n), content('real', n));
     writeFileSync(join(rootfs, 'bin', 'sh'), '#!/bin/false\n', { mode: 0o755 });
     await strataOk(root, ['image', 'import', '--change', 'CMD ["sh"]', tarOf(rootfs, join(work, 'image.tar')), image]);
   }, 120_000);
@@ -170,11 +206,11 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
       const w = writableLayer(root, id);
       // What the container wrote: upper/data/x (overlay) or the copied rootfs's.
       mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
-      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), `written ${n}\n`);
+      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
       const attempts = N(3, 40);
       let escapes = 0;
       let errors = 0;
-      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir);
+      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
       try {
         for (let i = 0; i < attempts; i++) {
           const r = await runStrata(['container', 'export', id], { root, env: STABLE_ENV });
@@ -188,6 +224,35 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
       expect(escapes).toBe(0);
     }, 600_000);
 
+    it(`container commit (${cow})`, async () => {
+      const canary = makeCanary(join(work, `canary-commit-${cow}`), dataNames);
+      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
+      const id = created.out.trim().split('\n').pop()!;
+      const w = writableLayer(root, id);
+      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
+      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
+      const blobs = join(root, 'blobs', 'sha256');
+      const seen = new Set(readdirSync(blobs));
+      const attempts = N(3, 40);
+      let escapes = 0;
+      let errors = 0;
+      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
+      try {
+        for (let i = 0; i < attempts; i++) {
+          const r = await runStrata(['container', 'commit', id, `races/commit-${cow}:${i}`], { root, env: STABLE_ENV });
+          if (r.code !== 0) errors++;
+          // layers are stored uncompressed: a new blob holding the marker is the canary read in
+          const fresh = readdirSync(blobs).filter((b) => !seen.has(b));
+          for (const b of fresh) seen.add(b);
+          if (fresh.some((b) => readFileSync(join(blobs, b)).includes(MARKER)) || hashTree(canary.dir) !== canary.hash) escapes++;
+        }
+      } finally {
+        const flips = await racer.stop();
+        rows.push({ case: `container commit (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
+      }
+      expect(escapes).toBe(0);
+    }, 600_000);
+
     it(`volume copy-up at container create (${cow})`, async () => {
       const canary = makeCanary(join(work, `canary-copyup-${cow}`), dataNames);
       // The snapshot exists once a container stands on the image.
@@ -196,7 +261,7 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
       const attempts = N(3, 40);
       let escapes = 0;
       let errors = 0;
-      const racer = startFlipper(join(snap, 'data'), 'x', canary.dir);
+      const racer = startFlipper(join(snap, 'data'), 'x', canary.dir, dirname(snap));
       try {
         for (let i = 0; i < attempts; i++) {
           const vol = `races-${cow}-${i}`;
