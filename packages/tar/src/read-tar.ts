@@ -171,6 +171,13 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     if (n !== undefined && !Number.isSafeInteger(n)) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
     return n;
   };
+  // A PAX time is seconds in a signed 64-bit integer (plus a fraction), as Go's archive/tar reads
+  // it: a larger one is a bad record, not a time the kernel refuses later (EINVAL) on extraction.
+  const recTime = (k: 'mtime' | 'atime') => {
+    const n = recNum(k);
+    if (n !== undefined && n >= 2 ** 63) throw new StrataError('INVALID_TAR', `${what}: entry ${JSON.stringify(name)} has a bad PAX ${k}`);
+    return n;
+  };
   if (st.longName !== undefined) name = st.longName;
   if (st.longLink !== undefined) linkname = st.longLink;
   name = recStr('path') ?? name;
@@ -202,13 +209,13 @@ function decodeBlock(h: Buffer, st: DecodeState, opts: ReadTarOptions, what: str
     uid: recInt('uid') ?? num(h, 108, 8, 'uid', name),
     gid: recInt('gid') ?? num(h, 116, 8, 'gid', name),
     size: type === 'file' ? entrySize : 0,
-    mtime: recNum('mtime') ?? num(h, 136, 12, 'mtime', name),
+    mtime: recTime('mtime') ?? num(h, 136, 12, 'mtime', name),
   };
   const uname = recStr('uname') ?? (h[265] === 0 ? '' : str(h, 265, 32));
   const gname = recStr('gname') ?? (h[297] === 0 ? '' : str(h, 297, 32));
   if (uname) entry.uname = uname;
   if (gname) entry.gname = gname;
-  const atime = recNum('atime');
+  const atime = recTime('atime');
   if (atime !== undefined) entry.atime = atime;
   if (type === 'symlink') entry.linkname = linkname;
   if (type === 'hardlink') {

@@ -87,3 +87,18 @@ describe('PAX numbers found by fuzzing', () => {
     expect(indexed(whole)).toBe('INVALID_TAR');
   });
 });
+
+describe('a PAX time beyond 64-bit seconds', () => {
+  it('is INVALID_TAR for both readers and for applyLayer, not a refused futimes', async () => {
+    // 1e19 s does not fit Go's int64 seconds; the kernel refuses it (EINVAL) when it is applied
+    const tar = await tarBytes([{ ...file('x', 'y'), mtime: 1e19 }]);
+    expect(tar.toString('latin1')).toContain('mtime=');
+    expect(await streamed(tar)).toBe('INVALID_TAR');
+    expect(indexed(tar)).toBe('INVALID_TAR');
+    const dir = tempDir();
+    const err = await applyLayer(dir, Readable.from([tar])).catch((e: unknown) => e);
+    expect((err as StrataError).code).toBe('INVALID_TAR');
+    // the largest time that fits is still a time
+    expect(await streamed(await tarBytes([{ ...file('x', 'y'), mtime: 9.2e18 }]))).toBe('ok');
+  });
+});
