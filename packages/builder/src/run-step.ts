@@ -54,6 +54,9 @@ async function lockFile(path: string): Promise<() => void> {
   }
 }
 
+/** What a process prints when a write failed for lack of space (strerror of ENOSPC, EDQUOT). */
+const NO_SPACE_OUTPUT = /no space left on device|disk quota exceeded/i;
+
 /** Less than 1 MiB left for unprivileged writers where the store is: a full filesystem. */
 function storeFull(root: string): boolean {
   try {
@@ -190,9 +193,12 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
         const shown = tail.length ? ` (last output: ${tail.slice(-3).join(' | ')})` : '';
         const failed = `process ${JSON.stringify(argv.join(' '))} did not complete successfully: exit code: ${r.exitCode}`;
         // Its writable layer is in the store: a process that failed with the store's filesystem
-        // full most likely failed for that, and the way out is the store's (prune, gc), not the
-        // Dockerfile's. Checked before the writable layer goes.
+        // full, or saying it had no space, most likely failed for that, and the way out is the
+        // store's (prune, gc), not the Dockerfile's. Checked before the writable layer goes. Both:
+        // ext4 hands back blocks it had set aside for delayed allocation once the writer gives up,
+        // so the filesystem may no longer look full by the time the process has exited.
         if (storeFull(ctx.store.root)) throw new StrataError('NO_SPACE', `${failed}: the store's filesystem is full (no space left on device)${shown}`);
+        if (NO_SPACE_OUTPUT.test(tail.join('\n'))) throw new StrataError('NO_SPACE', `${failed}: it ran out of space (no space left on device)${shown}`);
         throw new StrataError('BUILD_FAILED', `${failed}${shown}`);
       }
       // Mount points a RUN needs that the image lacks are made in the runtime's init layer, never

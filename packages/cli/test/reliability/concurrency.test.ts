@@ -241,26 +241,40 @@ describe('8 processes mixing build, pull, load, tag, rm, prune and gc on one sto
     const operations = count(records, (r) => r.kind);
     const errors = count(failures, (r) => `${r.kind} ${r.error}`);
     const opMs = percentiles(records.map((r) => r.ms));
+    const hold = percentiles(lines.map((l) => l.holdMs));
+    const wait = percentiles(lines.map((l) => l.waitMs));
     const rows = [
-      { case: 'operations (each a strata process)', ran: records.length, failed: unexpected.length, note: `failures allowed: ${Object.keys(ALLOWED_FAILURES).join(', ')}` },
+      {
+        case: 'operations (each a strata process)',
+        ran: records.length,
+        failed: unexpected.length,
+        note: `${WORKERS} workers for ${DURATION_MS / 1000} s: ${Object.entries(operations).sort().map(([k, n]) => `${k} ${n}`).join(', ')}; failures allowed: ${Object.keys(ALLOWED_FAILURES).join(', ')} (${Object.entries(errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none seen'})`,
+      },
       { case: 'owned tags kept (at the end)', ran: [...owned].reduce((n, m) => n + m.size, 0), failed: lost.length + stray.length },
       { case: 'owned tags inspected while others ran', ran: operations.inspect ?? 0, failed: lostMeanwhile.length },
       { case: 'blobs re-hashed (at the end)', ran: state.blobs.length, failed: corrupt.length },
       { case: 'processes that hung (deadlock)', ran: records.length, failed: hung.length, note: `a process is hung after ${OP_TIMEOUT_MS / 1000} s; the slowest took ${(opMs.max / 1000).toFixed(1)} s` },
       { case: 'EEXIST / "file exists" errors', ran: records.length, failed: eexist.length },
       { case: 'store check (at the end)', ran: 1, failed: check ? 1 : 0 },
+      {
+        case: 'store lock: hold and wait times',
+        ran: lines.length,
+        failed: 0,
+        note: `held p50 ${hold.p50} ms, p99 ${hold.p99} ms, max ${hold.max} ms; waited p50 ${wait.p50} ms, p99 ${wait.p99} ms, max ${wait.max} ms (STRATA_LOCK_STATS; every lock taken in the run)`,
+      },
     ];
     writeResult('concurrency', 'area', 'concurrency');
     writeResult('concurrency', 'command', `STRATA_RELIABILITY=full STRATA_RELIABILITY_SEED=${SEED} npx vitest run packages/cli/test/reliability/concurrency.test.ts`);
     writeResult('concurrency', 'seed', SEED);
     writeResult('concurrency', 'rows', rows);
+    writeResult('concurrency', 'method', `${WORKERS} workers, each a sequence of strata processes chosen by a seeded PRNG, on one store for ${DURATION_MS / 1000} s: build (COPY, RUN, some --no-cache), pull from a loopback registry, load of a docker-archive, tag, rm, image prune, store gc, tag and rm of shared tags, and inspect of a worker's own tag while the rest runs. Loaded, pulled and built images share layers. Each worker owns its tags and tracks what they name; at the end every blob is re-hashed, every owned tag must name what its worker last gave it, and \`store check\` must be clean. Every failure must be one listed as allowed; a process that runs ${OP_TIMEOUT_MS / 1000} s is a hang.`);
     writeResult('concurrency', 'workers', WORKERS);
     writeResult('concurrency', 'durationS', DURATION_MS / 1000);
     writeResult('concurrency', 'operations', operations);
     writeResult('concurrency', 'errors', errors);
     writeResult('concurrency', 'allowedFailures', ALLOWED_FAILURES);
     writeResult('concurrency', 'operationMs', opMs);
-    writeResult('concurrency', 'lock', { taken: lines.length, holdMs: percentiles(lines.map((l) => l.holdMs)), waitMs: percentiles(lines.map((l) => l.waitMs)), holdMsByOp: byOp });
+    writeResult('concurrency', 'lock', { taken: lines.length, holdMs: hold, waitMs: wait, holdMsByOp: byOp });
 
     const show = (r: Record_) => `w${r.worker} strata ${r.args.join(' ')} → ${r.error ?? r.code}: ${r.stderr.trim().split('\n')[0]}`;
     expect(unexpected.map(show)).toEqual([]);

@@ -1,16 +1,17 @@
 // Issue 18, item 3: the store on a full filesystem. For each level of free space below what a
-// command needs, on a tmpfs of its own filled by a filler file until only that much is free, the
-// command runs. Below what the command needs, it must end with one "no space"
-// line (exit 2, NO_SPACE) and leave index.json as it was, no partial blob (every blob in blobs/
-// hashes to its name), nothing of its own in tmp/, and a clean `store check`. Then the filler goes
-// (or the tmpfs is remounted bigger) and the same command succeeds with the same image.
-// CI tries one level per command, well short. STRATA_RELIABILITY=full first runs each command on
-// a roomy tmpfs, to learn how many bytes it adds and the image it makes (the reruns must make the
-// same), then sweeps levels from almost nothing to a few pages short, so the failing write falls
-// on every kind of file (layers, config, manifest, index, cache records).
+// command needs, on a filesystem of its own filled by a filler file until only that much is free,
+// the command runs. It must end with one "no space" line (exit 2, NO_SPACE) and leave index.json
+// as it was, no partial blob (every blob in blobs/ hashes to its name), nothing of its own in
+// tmp/, and a clean `store check`. Then the filler goes (or the tmpfs is remounted bigger, after
+// a `store gc` on the full filesystem) and the same command succeeds with the same image.
+// CI tries one level per command, well short, on tmpfs. STRATA_RELIABILITY=full does it on tmpfs
+// and on ext4 (a loop file: 1 KiB blocks, a journal, delayed allocation): it first runs each command
+// with room to spare, to learn how many bytes it adds and the image it makes (the reruns must
+// make the same), then sweeps levels from almost nothing to a few pages short, so the failing
+// write falls on every kind of file (layers, config, manifest, index, cache records).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, isRoot, runStrata, startRegistry, tempDir, type CliResult, type RegistryServer } from '@strata/testing';
@@ -19,8 +20,10 @@ import { corruptBlobs, FULL, STABLE_ENV, storeState, writeResult } from './harne
 
 const MB = 1 << 20;
 const PAGE = 4096;
-/** Each case's filesystem. */
-const FS_MB = 40;
+/** Each case's filesystem: ext4 keeps its journal out of it. */
+type FsKind = 'tmpfs' | 'ext4';
+const FS_MB: Record<FsKind, number> = { tmpfs: 40, ext4: 64 };
+const FILESYSTEMS: FsKind[] = FULL ? ['tmpfs', 'ext4'] : ['tmpfs'];
 /** The image that does not fit: two COPY layers of LAYER_MB each on the busybox base. */
 const LAYER_MB = 8;
 
@@ -33,9 +36,15 @@ let archive: string;
 const rows: Array<{ case: string; ran: number; failed: number; note?: string }> = [];
 const figures: Record<string, { neededBytes: number; levels: number[]; noSpace: number; succeeded: number; completeBlobsLeft: number }> = {};
 
-function mountTmpfs(dir: string, sizeMb: number): void {
+function mountFs(kind: FsKind, dir: string, sizeMb: number): void {
   mkdirSync(dir, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0755`, 'strata-disk-full', dir]);
+  if (kind === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0755`, 'strata-disk-full', dir]);
+  else {
+    execFileSync('truncate', ['-s', `${sizeMb}M`, `${dir}.img`]);
+    // No blocks reserved for root: strata runs as root here and could write into them.
+    execFileSync('mkfs.ext4', ['-q', '-F', '-m', '0', `${dir}.img`]);
+    execFileSync('mount', ['-o', 'loop', `${dir}.img`, dir]);
+  }
   mounts.push(dir);
 }
 
@@ -46,18 +55,42 @@ function unmount(dir: string): void {
     execFileSync('umount', ['-l', dir]);
   }
   mounts.splice(mounts.indexOf(dir), 1);
+  rmSync(`${dir}.img`, { force: true });
 }
 
+/** What may still be written, once the journal has let go of what was freed. */
 function freeBytes(dir: string): number {
+  execFileSync('sync', ['-f', dir]);
   const s = statfsSync(dir);
   return s.bavail * s.bsize;
 }
 
-/** A filler file beside the store so that `leave` bytes stay free. */
+/**
+ * A filler file beside the store so that `leave` bytes stay free (or a few blocks less: on ext4
+ * the filler's own extent blocks count). With 0, it is topped up until a write fails.
+ */
 function fill(mnt: string, leave: number): string {
   const filler = join(mnt, 'filler');
   const n = freeBytes(mnt) - leave;
-  if (n > 0) execFileSync('fallocate', ['-l', String(n), filler]);
+  if (n <= 0) return filler;
+  for (const less of [0, 8 << 10, 64 << 10]) {
+    try {
+      execFileSync('fallocate', ['-l', String(n - less), filler], { stdio: 'ignore' });
+      break;
+    } catch (err) {
+      rmSync(filler, { force: true });
+      if (less === 64 << 10) throw err;
+    }
+  }
+  if (leave === 0) {
+    for (let i = 0; i < 256; i++) {
+      try {
+        appendFileSync(filler, Buffer.alloc(1024));
+      } catch {
+        break;
+      }
+    }
+  }
   return filler;
 }
 
@@ -84,12 +117,10 @@ async function checkProblems(root: string): Promise<string[]> {
 
 interface DiskCase {
   name: string;
-  /** After the base is in place, before the filesystem is filled. */
-  prepare?: (root: string) => Promise<void>;
   args: string[];
   /** The tag the command makes. */
   tag: string;
-  /** How the space comes back: the filler removed, or the tmpfs remounted bigger. */
+  /** How the space comes back: the filler removed, or `store gc` and the tmpfs remounted bigger (ext4: the filler removed). */
   free: 'delete-filler' | 'remount';
   /** CI's level of free space, in MiB. */
   ciFreeMb: number;
@@ -102,9 +133,9 @@ interface DiskCase {
 const run = (root: string, args: string[]) => runStrata(args, { root, env: STABLE_ENV });
 const manifestOf = (root: string, tag: string) => storeState(root).images.find((i) => i.tags.includes(tag))?.manifest;
 
-async function onTmpfs<T>(name: string, sizeMb: number, fn: (mnt: string, root: string) => Promise<T>): Promise<T> {
-  const mnt = join(work, name);
-  mountTmpfs(mnt, sizeMb);
+async function onFs<T>(kind: FsKind, name: string, fn: (mnt: string, root: string) => Promise<T>): Promise<T> {
+  const mnt = join(work, `${name.replace(/\W+/g, '-')}-${kind}`);
+  mountFs(kind, mnt, FS_MB[kind]);
   try {
     const root = join(mnt, 'store');
     execFileSync('cp', ['-a', seedStore, root]);
@@ -115,9 +146,8 @@ async function onTmpfs<T>(name: string, sizeMb: number, fn: (mnt: string, root: 
 }
 
 /** One level of free space: the problems found (none is the goal). */
-async function atLevel(c: DiskCase, level: number, expected: { manifest?: string; needed: number }): Promise<{ problems: string[]; noSpace: boolean; completeBlobsLeft: number }> {
-  return onTmpfs(`${c.name.replace(/\W+/g, '-')}-${level}`, FS_MB, async (mnt, root) => {
-    await c.prepare?.(root);
+async function atLevel(c: DiskCase, kind: FsKind, level: number, expected: { manifest?: string; needed: number }): Promise<{ problems: string[]; noSpace: boolean; completeBlobsLeft: number }> {
+  return onFs(kind, `${c.name}-${level}`, async (mnt, root) => {
     const index = readFileSync(join(root, 'index.json'), 'utf8');
     const state = storeState(root);
     const tmpBefore = tmpEntries(root);
@@ -146,7 +176,8 @@ async function atLevel(c: DiskCase, level: number, expected: { manifest?: string
         // left (complete blobs nothing names). The other way keeps them for the rerun to reuse.
         const gc = await run(root, ['store', 'gc']);
         if (gc.code !== 0) problems.push(`store gc on the full filesystem: exit ${gc.code}: ${gc.stderr.trim()}`);
-        execFileSync('mount', ['-o', `remount,size=${FS_MB * 2}m`, mnt]);
+        if (kind === 'tmpfs') execFileSync('mount', ['-o', `remount,size=${FS_MB.tmpfs * 2}m`, mnt]);
+        else rmSync(filler);
       }
       const again = await run(root, c.args);
       if (again.code !== 0) problems.push(`rerun: exit ${again.code}: ${again.stderr.trim()}`);
@@ -160,11 +191,16 @@ async function atLevel(c: DiskCase, level: number, expected: { manifest?: string
 }
 
 async function diskCase(c: DiskCase): Promise<void> {
+  const problems: string[] = [];
+  for (const kind of FILESYSTEMS) problems.push(...(await onFilesystem(c, kind)));
+  expect(problems).toEqual([]);
+}
+
+async function onFilesystem(c: DiskCase, kind: FsKind): Promise<string[]> {
   // What the command adds to a store with room to spare, and the image it makes (CI: more than the level).
   const measure = FULL || c.ciPagesShort !== undefined;
   const expected = measure
-    ? await onTmpfs(`${c.name.replace(/\W+/g, '-')}-roomy`, FS_MB, async (mnt, root) => {
-        await c.prepare?.(root);
+    ? await onFs(kind, `${c.name}-roomy`, async (mnt, root) => {
         const before = freeBytes(mnt);
         const r = await run(root, c.args);
         expect([r.code, r.stderr]).toEqual([0, '']);
@@ -178,19 +214,21 @@ async function diskCase(c: DiskCase): Promise<void> {
   let noSpace = 0;
   let completeBlobsLeft = 0;
   for (const level of levels) {
-    const r = await atLevel(c, level, expected);
+    const r = await atLevel(c, kind, level, expected);
     problems.push(...r.problems);
     if (r.noSpace) noSpace++;
     completeBlobsLeft += r.completeBlobsLeft;
   }
-  figures[c.name] = { neededBytes: expected.needed, levels, noSpace, succeeded: levels.length - noSpace, completeBlobsLeft };
+  const name = `${c.name} on ${kind}`;
+  const freedBy = c.free === 'remount' ? (kind === 'tmpfs' ? 'store gc, then a remount' : 'store gc, then the filler removed') : 'the filler removed';
+  figures[name] = { neededBytes: expected.needed, levels, noSpace, succeeded: levels.length - noSpace, completeBlobsLeft };
   rows.push({
-    case: c.name,
+    case: name,
     ran: levels.length,
     failed: new Set(problems.map((p) => p.split(':')[0])).size,
-    note: `${levels.length} levels of free space below the ${(expected.needed / MB).toFixed(1)} MiB it needs${measure ? '' : ' (at least)'}: ${noSpace} ended NO_SPACE, ${levels.length - noSpace} fitted; space back by ${c.free}`,
+    note: `${levels.length} levels of free space below the ${(expected.needed / MB).toFixed(1)} MiB it needs${measure ? '' : ' (at least)'}: ${noSpace} ended NO_SPACE, ${levels.length - noSpace} fitted; space back by ${freedBy}`,
   });
-  expect(problems).toEqual([]);
+  return problems.map((p) => `${kind}: ${p}`);
 }
 
 describe.skipIf(!isRoot())('the store on a full filesystem', () => {
@@ -214,7 +252,8 @@ describe.skipIf(!isRoot())('the store on a full filesystem', () => {
     writeResult('disk', 'area', 'disk-full');
     writeResult('disk', 'command', 'STRATA_RELIABILITY=full npx vitest run packages/cli/test/reliability/disk-full.test.ts');
     writeResult('disk', 'rows', rows);
-    writeResult('disk', 'filesystem', `a tmpfs of ${FS_MB} MiB per level of free space, filled by a filler file; load, pull and COPY bring ${2 * LAYER_MB} MiB over the busybox base, the RUNs write ${LAYER_MB} and ${2 * LAYER_MB} MiB`);
+    writeResult('disk', 'method', `Each command runs on a filesystem of its own (${FILESYSTEMS.join(' and ')}) filled by a filler file until less is free than it needs, at ${FULL ? 'ten levels from 1/64 of what it needs to one block short' : 'one level'}. It must exit 2 with one NO_SPACE line (and its hint), leave index.json and the images as they were, every blob hashing to its name and nothing of its own in tmp/, with \`store check\` clean; then, once space is back (the filler removed, or \`store gc\` on the full filesystem and a remount), the same command succeeds with the same image.`);
+    writeResult('disk', 'filesystem', `a filesystem per level of free space (${FILESYSTEMS.map((k) => `${k} of ${FS_MB[k]} MiB`).join(', ')}), filled by a filler file; load, pull and COPY bring ${2 * LAYER_MB} MiB over the busybox base, the RUNs write ${LAYER_MB} and ${2 * LAYER_MB} MiB`);
     writeResult('disk', 'cases', figures);
     cleanupTempDirs();
   });
@@ -230,25 +269,26 @@ describe.skipIf(!isRoot())('the store on a full filesystem', () => {
   });
 
   it('store check and store gc take the lock on a filesystem with no space left (regression: the lock was a file)', async () => {
-    await onTmpfs('no-space-at-all', FS_MB, async (mnt, root) => {
-      // A complete blob nothing names, as a failed command leaves: what gc frees.
-      const orphan = filesDir(join(work, 'orphan'), 1, 4 * MB, 12);
-      const bytes = readFileSync(join(orphan, 'f0'));
-      const hex = createHash('sha256').update(bytes).digest('hex');
-      writeFileSync(join(root, 'blobs', 'sha256', hex), bytes);
-      fill(mnt, 0);
-      // tmpfs gives out whole pages: a file of any content no longer fits.
-      expect(() => writeFileSync(join(mnt, 'probe'), 'x')).toThrow(/ENOSPC/);
-      const problems = await checkProblems(root);
-      const gc = await run(root, ['--format', 'json', 'store', 'gc']);
-      const tag = await run(root, ['image', 'tag', BASE, 'rel/after-gc:1']);
-      rows.push({ case: 'lock, check and gc with 0 bytes free', ran: 1, failed: problems.length + (gc.code === 0 ? 0 : 1) + (tag.code === 0 ? 0 : 1) });
-      expect(problems).toEqual([]);
-      expect([gc.code, gc.stderr]).toEqual([0, '']);
-      expect((JSON.parse(gc.out) as { blobs: string[] }).blobs).toEqual([`sha256:${hex}`]);
-      // what gc freed lets the index be written again
-      expect([tag.code, tag.stderr]).toEqual([0, '']);
-    });
+    // A complete blob nothing names, as a failed command leaves: what gc frees.
+    const orphan = readFileSync(join(filesDir(join(work, 'orphan'), 1, 4 * MB, 12), 'f0'));
+    const hex = createHash('sha256').update(orphan).digest('hex');
+    for (const kind of FILESYSTEMS) {
+      await onFs(kind, 'no-space-at-all', async (mnt, root) => {
+        writeFileSync(join(root, 'blobs', 'sha256', hex), orphan);
+        fill(mnt, 0);
+        // Space is given out in whole blocks: a file of any content no longer fits.
+        expect(() => writeFileSync(join(mnt, 'probe'), 'x')).toThrow(/ENOSPC/);
+        const problems = await checkProblems(root);
+        const gc = await run(root, ['--format', 'json', 'store', 'gc']);
+        const tag = await run(root, ['image', 'tag', BASE, 'rel/after-gc:1']);
+        rows.push({ case: `lock, check and gc with 0 bytes free on ${kind}`, ran: 1, failed: problems.length + (gc.code === 0 ? 0 : 1) + (tag.code === 0 ? 0 : 1) });
+        expect(problems).toEqual([]);
+        expect([gc.code, gc.stderr]).toEqual([0, '']);
+        expect((JSON.parse(gc.out) as { blobs: string[] }).blobs).toEqual([`sha256:${hex}`]);
+        // what gc freed lets the index be written again
+        expect([tag.code, tag.stderr]).toEqual([0, '']);
+      });
+    }
   });
 
   it('build: COPY of a context larger than the free space', async () => {
