@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { findTool, hostEnv } from '@strata/host-tools';
 import { joinRel } from '@strata/tar';
@@ -42,6 +42,29 @@ function lstatOrUndefined(p: string): Stats | undefined {
 }
 
 /**
+ * `cp -a SRC/. DEST/`. As root, SRC is bind-mounted `nosymfollow` in a private mount namespace
+ * for the copy: cp's walk goes by path, and a directory of SRC swapped for a symlink meanwhile
+ * must not lead it outside (docs/PATH-SAFETY.md).
+ */
+function copySnapshot(src: string, dest: string): void {
+  const cp = findTool('cp');
+  if (process.getuid?.() !== 0) {
+    execFileSync(cp, ['-a', '--remove-destination', `${src}/.`, `${dest}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return;
+  }
+  const at = mkdtempSync(join(dirname(dest), '.copy-src-'));
+  try {
+    const script = 'set -e; "$mount" --bind "$SRC" "$AT"; "$mount" -o remount,bind,ro,nosymfollow "$AT"; exec "$cp" -a --remove-destination "$AT/." "$DEST/"';
+    execFileSync(findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', mount: findTool('mount'), cp, SRC: src, AT: at, DEST: dest },
+    });
+  } finally {
+    rmSync(at, { recursive: true, force: true });
+  }
+}
+
+/**
  * The copying fallback's root filesystem: the merged view of the snapshots copied into `dest`
  * (bottom → top, `cp -a` keeps owners, modes, nanosecond times, xattrs and hard links), with
  * whiteouts and opaque directories applied. Files are copied, never hard-linked to a snapshot:
@@ -74,7 +97,7 @@ export function buildCopyRootfs(lowers: readonly LowerDir[], dest: string): void
     };
     prepare('.');
     try {
-      execFileSync(findTool('cp'), ['-a', '--remove-destination', `${l.dir}/.`, `${dest}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      copySnapshot(l.dir, dest);
     } catch (err) {
       throw new StrataError('IO_ERROR', `copying snapshot ${l.dir}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`, { cause: err });
     }

@@ -15,18 +15,21 @@ link = os.path.join(hold, '.%s.link' % name).encode()
 
 
 def fresh_link():
-    """HOLD/.NAME.link as a symlink to TARGET (the operation may have replaced what stood at NAME)."""
+    """HOLD/.NAME.link as a symlink to TARGET (the operation may have replaced what stood at NAME,
+    and be writing into the directory that came here: then next time)."""
     if os.path.islink(link):
         return
-    if os.path.isdir(link):
-        shutil.rmtree(link, ignore_errors=True)
     try:
-        os.unlink(link)
-    except (FileNotFoundError, IsADirectoryError):
+        if os.path.isdir(link):
+            shutil.rmtree(link)
+        elif os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
+    except OSError:
         pass
-    os.symlink(target, link)
 
 
+os.makedirs(hold, exist_ok=True)
 fresh_link()
 end = time.monotonic() + int(max_ms) / 1000
 flips = 0
