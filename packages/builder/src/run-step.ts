@@ -6,7 +6,7 @@ import { StrataError } from '@strata/errors';
 import { parseMount, type Mount, type RunInstruction } from '@strata/dockerfile';
 import { runOnLayers, upperNotes } from '@strata/cow';
 import { runProcess, type MountSpec } from '@strata/runtime';
-import { applyLayer, writeTar } from '@strata/tar';
+import { applyLayer, openRoot, resolveBeneath, writeTar } from '@strata/tar';
 import type { Digest } from '@strata/oci';
 import { stepKey } from '@strata/layer-cache';
 import { cleanSource } from './copy-plan';
@@ -67,6 +67,29 @@ function storeFull(root: string): boolean {
   }
 }
 
+/**
+ * The source of a bind mount, `src` inside `root` (the context, or a stage's files), resolved as
+ * BuildKit scopes it: symlinks are followed inside `root` (an absolute target or `..` stops at
+ * it), never out of it; the runtime gets the host path of what was found. (A descriptor's
+ * /proc/<pid>/fd/N cannot be handed over instead: the runtime mounts in a new mount namespace,
+ * where the kernel refuses it. What is left, a rename between this and the mount, is listed in
+ * docs/PATH-SAFETY.md.)
+ */
+function bindSource(root: string, src: string, from: string | undefined): string {
+  const rootFd = openRoot(root);
+  try {
+    const found = resolveBeneath(rootFd, src);
+    if (!found) {
+      const where = from === undefined ? 'the build context' : `${JSON.stringify(from)} (from=)`;
+      throw new StrataError('COPY_SOURCE_NOT_FOUND', `RUN --mount=type=bind: ${JSON.stringify(`/${src}`)} not found in ${where}`);
+    }
+    closeSync(found.fd);
+    return found.path === '' ? root : join(root, found.path);
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
 export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction): Promise<{ cached: boolean }> {
   const env = scope(st);
   const word = (w: string) => ctx.lexer.processWord(w, env);
@@ -113,15 +136,14 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
         const target = m.target ?? '';
         if (m.type === 'bind') {
           const src = cleanSource(m.source ?? '');
-          let dir: string;
+          let root: string;
           if (m.from !== undefined) {
             const s = await stageSource(ctx, m.from);
-            dir = join(scratch, `from-${i}`);
-            mkdirSync(dir, { recursive: true });
-            for (const l of s.layers ?? []) await applyLayer(dir, await l.uncompressed());
-            dir = join(dir, src);
-          } else dir = join(ctx.opts.contextDir, src);
-          specs.push({ type: 'bind', source: dir, target, readonly: m.readonly });
+            root = join(scratch, `from-${i}`);
+            mkdirSync(root, { recursive: true });
+            for (const l of s.layers ?? []) await applyLayer(root, await l.uncompressed());
+          } else root = ctx.opts.contextDir;
+          specs.push({ type: 'bind', source: bindSource(root, src, m.from), target, readonly: m.readonly });
         } else if (m.type === 'cache') {
           const dir = join(ctx.store.root, 'cache', 'mounts', createHash('sha256').update(m.id ?? target).digest('hex'));
           if (!existsSync(dir)) {
