@@ -93,6 +93,20 @@ export async function waitRecovered(id: string, runDir = DEFAULT_RUN_DIR, timeou
 }
 
 /**
+ * Wait (at most `timeoutMs`) until no other live process holds `id`'s live entry: the process
+ * that ran it, or the cleanup process it handed the network's teardown to. `rm` and `prune` wait
+ * so that, when they return, the container's network is gone, as with Docker.
+ */
+export async function waitReleased(id: string, runDir = DEFAULT_RUN_DIR, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (let delay = 10; Date.now() < until; delay = Math.min(delay * 2, 200)) {
+    const held = entryFiles(runDir).some((e) => e.entry.id === id && e.entry.owner.pid !== process.pid && ownerAlive(e.entry.owner));
+    if (!held) return;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/**
  * Claim a crashed entry for this process's recovery (a rename: of several strata commands that
  * find it at once, one wins): `claimed`, `busy` (its owner lives), `recovering` (another process has it), or
  * `none` (no entry).

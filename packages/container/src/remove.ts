@@ -3,6 +3,7 @@ import { pruneSnapshots } from '@strata/cow';
 import { StrataError } from '@strata/errors';
 import { openStore } from '@strata/image-store';
 import { detach } from '@strata/network';
+import { waitReleased } from './live';
 import { dropContainer, recover, type RecoverOptions } from './recover';
 import { findContainer, listContainers, readContainer } from './records';
 import { signalContainer, waitStopped } from './stop';
@@ -26,7 +27,9 @@ export async function removeContainer(root: string, ref: string, o: RemoveOption
     await waitStopped(root, rec.id, 10_000);
     await o.checkpoint?.('stopped');
   }
-  // A network a crash left behind goes with the container.
+  // The network goes with the container: a teardown the run handed to its cleanup process is
+  // waited for, one a crash left behind is done here.
+  await waitReleased(rec.id, o.runDir);
   await detach(rec.id, { runDir: o.runDir });
   await o.checkpoint?.('network-down');
   const now = readContainer(root, rec.id);
@@ -49,6 +52,7 @@ export async function pruneContainers(root: string, o: RecoverOptions & { snapsh
   const removed: string[] = [];
   for (const c of listContainers(root)) {
     if (c.state === 'running') continue;
+    await waitReleased(c.id, o.runDir);
     await detach(c.id, { runDir: o.runDir });
     dropContainer(root, c);
     removed.push(c.id);
