@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { openBlobStore } from '@strata/cas';
 import { openLayerCache, type LayerCache } from '@strata/layer-cache';
 import { TRUSTED_STAT_FIELDS } from '@strata/context';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { cleanupTempDirs, fileClockSeconds, tempDir } from '@strata/testing';
 import { copyStepKey } from '../src/copy-key';
 import { matchSources } from '../src/copy-plan';
 import { contextTree } from '../src/source-tree';
@@ -58,7 +58,7 @@ function listAll(dir: string, rel = ''): Array<{ rel: string; kind: 'file' | 'di
  */
 function write(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
-  const t = Math.floor(Date.now() / 1000);
+  const t = fileClockSeconds();
   utimesSync(path, t, t);
 }
 
@@ -146,7 +146,7 @@ function applyEdit(dir: string, e: Edit): void {
       write(p(`${f.rel}/inner.txt`), text(e.seed));
       return;
     case 'touch':
-      if (f) utimesSync(p(f.rel), Math.floor(Date.now() / 1000), Math.floor(Date.now() / 1000));
+      if (f) utimesSync(p(f.rel), fileClockSeconds(), fileClockSeconds());
       return;
     case 'none':
       return;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { cleanupTempDirs, fileClockSeconds, tempDir } from '@strata/testing';
 import { openStore, type Store } from '@strata/image-store';
 import { openLayerCache } from '@strata/layer-cache';
 import { build } from '../src';
@@ -17,7 +17,7 @@ afterAll(cleanupTempDirs);
 const SEQUENCES = Number(process.env.SPLICE_SEQUENCES ?? 30);
 const ROUNDS = 4;
 // Stat data older than the racy window (2 s) are trusted: the files start out an hour old.
-const OLD = Math.floor(Date.now() / 1000) - 3600;
+const OLD = fileClockSeconds() - 3600;
 
 const OPS = ['content', 'add', 'delete', 'rename', 'mode', 'none'] as const;
 interface Edit {

@@ -1,4 +1,4 @@
-export { tempDir, cleanupTempDirs, writeTree, hashTree } from './tmp';
+export { tempDir, cleanupTempDirs, writeTree, hashTree, fileClockSeconds } from './tmp';
 export type { TreeSpec } from './tmp';
 export { LOOPBACK_ONLY_ENV, runStrata, runCommand, REPO_ROOT, STRATA_BIN } from './cli';
 export type { CliResult, RunOptions } from './cli';

@@ -64,7 +64,17 @@ function b64url(b: Buffer | string): string {
 }
 
 /** A token server: Basic credentials in, an RS256 JWT with the scopes asked for out (none for anonymous callers). */
-async function startTokenServer(dir: string, user: string, password: string, service: string, expireFirst: boolean): Promise<{ realm: string; certFile: string; issuer: string; requests: Array<{ scope: string[]; authorized: boolean }>; server: Server }> {
+async function startTokenServer(
+  dir: string,
+  user: string,
+  password: string,
+  service: string,
+  expireFirst: boolean,
+): Promise<{ realm: string; certFile: string; issuer: string; requests: Array<{ scope: string[]; authorized: boolean }>; server: Server; setSkew(ms: number): void }> {
+  // A token service shares its registry's clock: tokens are dated by the registry's clock (this
+  // process's plus the skew measured from the registry's Date header), which differs from this
+  // process's when that one is faked (tools/test-elsewhen.sh) and the registry's is not.
+  let skewMs = 0;
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '3650', '-subj', '/CN=strata test token issuer'], dir);
   const key = createPrivateKey(readFileSync(join(dir, 'token.key')));
   const certDer = new X509Certificate(readFileSync(join(dir, 'token.crt'))).raw;
@@ -92,7 +102,7 @@ async function startTokenServer(dir: string, user: string, password: string, ser
     // expireFirst: the first token given to a logged-in client expired an hour ago (it must ask again)
     const stale = expireFirst && authorized && issued.size === 0;
     if (authorized) issued.add(requests.length);
-    const now = Math.floor(Date.now() / 1000) - (stale ? 7200 : 0);
+    const now = Math.floor((Date.now() + skewMs) / 1000) - (stale ? 7200 : 0);
     const header = { typ: 'JWT', alg: 'RS256', x5c: [certDer.toString('base64')] };
     const claims = { iss: issuer, sub: authorized ? user : '', aud: service, exp: now + 300, nbf: now - 60, iat: now, jti: randomBytes(8).toString('hex'), access };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
@@ -102,16 +112,18 @@ async function startTokenServer(dir: string, user: string, password: string, ser
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return { realm: `http://127.0.0.1:${port}/token`, certFile: join(dir, 'token.crt'), issuer, requests, server };
+  return { realm: `http://127.0.0.1:${port}/token`, certFile: join(dir, 'token.crt'), issuer, requests, server, setSkew: (ms) => (skewMs = ms) };
 }
 
-function probe(url: string, ca: string | undefined): Promise<number> {
+/** The status of a GET of `url` (0 when it fails) and how far the server's clock (its Date header) is ahead of this process's. */
+function probe(url: string, ca: string | undefined): Promise<{ status: number; skewMs: number }> {
   return new Promise((resolve) => {
     const r = (url.startsWith('https') ? httpsRequest : httpRequest)(url, ca ? { ca } : {}, (res) => {
       res.resume();
-      resolve(res.statusCode ?? 0);
+      const date = Date.parse(String(res.headers.date ?? ''));
+      resolve({ status: res.statusCode ?? 0, skewMs: Number.isFinite(date) ? date - Date.now() : 0 });
     });
-    r.on('error', () => resolve(0));
+    r.on('error', () => resolve({ status: 0, skewMs: 0 }));
     r.setTimeout(2000, () => r.destroy());
     r.end();
   });
@@ -167,7 +179,9 @@ export async function startRegistry(mode: RegistryMode, dir: string, opts: { use
   const url = `${mode === 'tls' ? 'https' : 'http'}://${host}/v2/`;
   const ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
   for (let i = 0; i < 100; i++) {
-    const status = await probe(url, ca);
+    const { status, skewMs } = await probe(url, ca);
+    // a skew under a few seconds is the Date header's whole seconds, not another clock
+    if (token && Math.abs(skewMs) > 5000) token.setSkew(skewMs);
     if (status === 200 || status === 401) break;
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log}`);
     if (i === 99) throw new Error(`docker-registry did not answer on ${host}: ${log}`);

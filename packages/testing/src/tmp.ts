@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, symlinkSync, linkSync, chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, symlinkSync, linkSync, chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -60,4 +60,19 @@ export function hashTree(root: string): string {
   };
   walk('');
   return h.digest('hex');
+}
+
+/**
+ * Now, in whole seconds, on the clock that stamps files (a file's mtime just created in `dir`),
+ * not the process clock: a test that sets file times relative to now must use this one, or a
+ * faked process clock (tools/test-elsewhen.sh) puts its files a year in the future.
+ */
+export function fileClockSeconds(dir = tmpdir()): number {
+  const probe = join(dir, `.strata-now-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(probe, '');
+  try {
+    return Math.floor(statSync(probe).mtimeMs / 1000);
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }
