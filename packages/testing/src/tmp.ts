@@ -65,7 +65,7 @@ export function hashTree(root: string): string {
 /**
  * Now, in whole seconds, on the clock that stamps files (a file's mtime just created in `dir`),
  * not the process clock: a test that sets file times relative to now must use this one, or a
- * faked process clock (tools/test-elsewhen.sh) puts its files a year in the future.
+ * faked process clock (the year-ahead test run) puts its files a year in the future.
  */
 export function fileClockSeconds(dir = tmpdir()): number {
   const probe = join(dir, `.strata-now-${process.pid}-${Math.random().toString(36).slice(2)}`);
