@@ -73,7 +73,7 @@ async function startTokenServer(
 ): Promise<{ realm: string; certFile: string; issuer: string; requests: Array<{ scope: string[]; authorized: boolean }>; server: Server; setSkew(ms: number): void }> {
   // A token service shares its registry's clock: tokens are dated by the registry's clock (this
   // process's plus the skew measured from the registry's Date header), which differs from this
-  // process's when that one is faked (tools/test-elsewhen.sh) and the registry's is not.
+  // process's when that one is faked (the year-ahead test run) and the registry's is not.
   let skewMs = 0;
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '3650', '-subj', '/CN=strata test token issuer'], dir);
   const key = createPrivateKey(readFileSync(join(dir, 'token.key')));
