@@ -28,7 +28,7 @@ beforeAll(async () => {
   const dir = tempDir();
   certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=strata-test', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '3650', '-subj', '/CN=strata-test', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/file.txt') {
       res.setHeader('Last-Modified', 'Tue, 14 Nov 2023 22:13:20 GMT');
