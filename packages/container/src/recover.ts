@@ -65,7 +65,8 @@ async function cleanupDead(root: string, id: string, runDir: string): Promise<'s
   await deleteRuntimeState({ runtime: rec?.config.runtime, stateDir: runtimeDir(root, id), id });
   let teardown: unknown;
   try {
-    await detach(id, { runDir });
+    // a teardown handed to a cleanup process that still runs is waited for: recovery leaves nothing
+    await detach(id, { runDir, waitForOwnerMs: 30_000 });
   } catch (err) {
     // A network teardown that failed keeps its own record: recoverHost tries it again.
     teardown = err;

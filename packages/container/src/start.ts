@@ -37,7 +37,7 @@ export interface StartOptions {
    * done inline before returning.
    */
   cleanup?: string[];
-  /** Crash tests stop here: `live-registered`, `network-up`, `process-exited`, `torn-down`. */
+  /** Crash tests stop here: `live-registered`, `network-up`, `process-exited`, `handed-off` (the teardown given to the cleanup process), `torn-down`. */
   checkpoint?: (point: string) => void | Promise<void>;
 }
 
@@ -103,7 +103,7 @@ async function setUpNetwork(root: string, rec: ContainerRecord, o: StartOptions)
  * teardown record), before it can act: it waits until the live entry names it. Undefined when it
  * could not be started (the caller tears down itself).
  */
-function handToCleanup(root: string, id: string, argv: string[], runDir: string): Owner | undefined {
+function handToCleanup(root: string, id: string, argv: string[], runDir: string, checkpoint?: (point: string) => void | Promise<void>): Owner | undefined {
   let child;
   try {
     child = spawn(argv[0], argv.slice(1), { detached: true, stdio: 'ignore' });
@@ -115,6 +115,9 @@ function handToCleanup(root: string, id: string, argv: string[], runDir: string)
   child.unref();
   const owner = ownerOf(child.pid);
   handOff(id, owner, { runDir });
+  // Crash tests stop here (the CLI's hook blocks synchronously): the teardown record names the
+  // cleanup process, the live entry still the dying owner.
+  void checkpoint?.('handed-off');
   registerLive({ id, root, owner }, runDir);
   return owner;
 }
@@ -128,8 +131,9 @@ export async function finishCleanup(id: string, o: { runDir?: string; env?: Node
   const runDir = o.runDir ?? DEFAULT_RUN_DIR;
   for (let i = 0; i < 200; i++) {
     const e = liveEntries(runDir).find((x) => x.id === id);
-    if (!e) return;
-    if (e.owner.pid === process.pid) break;
+    // no entry: the run was killed before it named this process, and a recovery took the entry;
+    // the network's teardown record names this process all the same, so the teardown is still ours
+    if (!e || e.owner.pid === process.pid) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   await detach(id, { runDir, env: o.env });
@@ -206,7 +210,7 @@ export async function runContainer(root: string, id: string, io: AttachIo, o: St
     // The network goes before the live entry: a crash in between leaves an entry to recover.
     // A teardown that fails keeps its record: the next strata command tries again (recoverHost).
     const t0 = Date.now();
-    const cleaner = net?.teardown && o.cleanup ? handToCleanup(root, id, o.cleanup, runDir) : undefined;
+    const cleaner = net?.teardown && o.cleanup ? handToCleanup(root, id, o.cleanup, runDir, o.checkpoint) : undefined;
     if (cleaner) o.log?.(`network: set up in ${setupMs} ms, teardown handed to process ${cleaner.pid}`);
     else {
       await net?.teardown?.().catch((err: Error) => o.log?.(`warning: tearing down the network of ${rec?.name ?? id}: ${err.message}`));

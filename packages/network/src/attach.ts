@@ -198,12 +198,22 @@ export async function attach(id: string, specs: readonly PortSpec[], o: NetworkO
  * host-local DEL together (the veth, the port mappings, the lease), then the namespace. Safe to
  * repeat. On failure the record stays, for the next try.
  */
-export async function detach(id: string, o: NetworkOptions = {}): Promise<void> {
+export async function detach(id: string, o: NetworkOptions & { waitForOwnerMs?: number } = {}): Promise<void> {
   const runDir = runDirOf(o);
-  const rec = readRecord(runDir, id);
+  let rec = readRecord(runDir, id);
   if (!rec) return;
-  // Someone else (the cleanup process the owner handed it to) is on it.
-  if (rec.teardownOwner && rec.teardownOwner.pid !== process.pid && alive(rec.teardownOwner)) return;
+  // Someone else (the cleanup process the owner handed it to) is on it: left to it, or, with
+  // waitForOwnerMs (crash recovery, which must leave nothing behind), waited for, and done here
+  // if that process dies first.
+  const othersLive = () => rec?.teardownOwner !== undefined && rec.teardownOwner.pid !== process.pid && alive(rec.teardownOwner);
+  if (othersLive()) {
+    const until = Date.now() + (o.waitForOwnerMs ?? 0);
+    while (othersLive() && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      rec = readRecord(runDir, id);
+    }
+    if (!rec || othersLive()) return;
+  }
   const netnsThere = existsSync(rec.netns);
   const netns = netnsThere ? rec.netns : '';
   const del = (p: 'bridge' | 'portmap' | 'host-local', config: Record<string, unknown>) => runPlugin({ plugin: p, command: 'DEL', containerId: id, netns, ifname: 'eth0', config, env: o.env });
