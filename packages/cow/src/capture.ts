@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { Hasher, type Digest } from '@strata/oci';
 import { entryFromStat, hardlinks, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
-import { StrataError } from '@strata/errors';
-import { comparePaths, fdPath, joinRel, openDirAt, openRoot, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
+import { comparePaths, fdPath, descendAt, joinRel, openRoot, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
 import { lowerView, type LowerDir } from './lower-view';
 
@@ -165,13 +164,7 @@ export function* upperEntries(upperdir: string, xattrs?: Map<string, Record<stri
           notes?.opaque.push(crel);
           yield { path: joinRel(crel, WHITEOUT_OPAQUE), type: 'file', mode: st.mode & 0o777, uid: st.uid, gid: st.gid, size: 0, mtime: Math.floor(st.mtimeMs / 1000) };
         }
-        const cfd = openDirAt(dfd, name);
-        if (cfd === undefined) throw new StrataError('IO_ERROR', `${crel}: stopped being a directory while it was read`);
-        try {
-          yield* visit(crel, cabs, cfd);
-        } finally {
-          closeSync(cfd);
-        }
+        yield* descendAt(dfd, name, crel, (cfd) => visit(crel, cabs, cfd));
       }
     }
   }

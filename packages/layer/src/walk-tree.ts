@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
-import { comparePaths, fdPath, isWhiteoutName, joinRel, openDirAt, openRoot, type EntryType, type TarWriteEntry } from '@strata/tar';
+import { comparePaths, descendAt, fdPath, isWhiteoutName, joinRel, openRoot, type EntryType, type TarWriteEntry } from '@strata/tar';
 
 export interface WalkOptions {
   /** Include the root directory itself as entry `.` (default false: layers usually omit it). */
@@ -102,13 +102,7 @@ export function* walkTree(root: string, opts: WalkOptions = {}): Generator<TarWr
       if (!e) continue;
       yield linked(e, st);
       if (e.type === 'dir') {
-        const cfd = openDirAt(dfd, name);
-        if (cfd === undefined) throw new StrataError('IO_ERROR', `${crel}: stopped being a directory while it was read`);
-        try {
-          yield* visit(crel, cabs, cfd);
-        } finally {
-          closeSync(cfd);
-        }
+        yield* descendAt(dfd, name, crel, (cfd) => visit(crel, cabs, cfd));
       }
     }
   }

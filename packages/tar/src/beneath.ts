@@ -57,6 +57,21 @@ export function openDirAt(parent: number, name: string): number | undefined {
   }
 }
 
+/**
+ * A descriptor walk's step down: `visit` the directory `name` inside `parent` through its own
+ * descriptor (closed afterwards). `what` names it in the error when it is no longer a directory
+ * (renamed, or swapped for a symlink, since it was listed).
+ */
+export function* descendAt<T>(parent: number, name: string, what: string, visit: (fd: number) => Iterable<T>): Generator<T> {
+  const fd = openDirAt(parent, name);
+  if (fd === undefined) throw new StrataError('IO_ERROR', `${what}: stopped being a directory while it was read`);
+  try {
+    yield* visit(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** An O_PATH descriptor of whatever `name` is in `parent` (a symlink itself, not its target); undefined when absent. */
 export function openNodeAt(parent: number, name: string): number | undefined {
   try {

@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from
 import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { entryFromStat, hardlinks } from '@strata/layer';
-import { applyLayer, comparePaths, fdPath, joinRel, openDirAt, openRoot, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
+import { applyLayer, comparePaths, descendAt, fdPath, joinRel, openRoot, readXattrs, writeTar, type TarWriteEntry } from '@strata/tar';
 import { createVolume, findVolume, getVolume, volumeIsEmpty, type Volume } from './volumes';
 
 /**
@@ -31,13 +31,7 @@ function* volumeEntries(dir: string): Generator<TarWriteEntry> {
       if (!e) continue;
       yield linked(withXattrs(e, at), st);
       if (e.type === 'dir') {
-        const cfd = openDirAt(dfd, name);
-        if (cfd === undefined) throw new StrataError('IO_ERROR', `volume ${crel}: stopped being a directory while it was read`);
-        try {
-          yield* visit(crel, join(abs, name), cfd);
-        } finally {
-          closeSync(cfd);
-        }
+        yield* descendAt(dfd, name, `volume ${crel}`, (cfd) => visit(crel, join(abs, name), cfd));
       }
     }
   }
