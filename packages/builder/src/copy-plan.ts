@@ -92,6 +92,7 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
     mtime: cur.mtime,
     linkname: cur.linkname,
     sourcePath: cur.sourcePath,
+    openFile: cur.openFile !== undefined ? () => cur.openFile!() : undefined,
     realPath: cur.realPath ?? cur.path,
     statIndex: cur.statIndex,
     open: cur.open,
@@ -99,7 +100,10 @@ function followTop(tree: SourceTree, n: SourceNode): SourceNode {
   };
 }
 
-/** A layer entry of a COPY, with the source node a file's bytes come from (its stat cache data). */
+/**
+ * A layer entry of a COPY, with the source node it was made from: a file's bytes and stat cache
+ * data, and what the tree checks before a context entry is written (`SourceTree.check`).
+ */
 export interface CopyEntry extends TarWriteEntry {
   source?: SourceNode;
 }
@@ -121,6 +125,10 @@ class SourceFileEntry implements CopyEntry {
   ) {}
   get sourcePath(): string | undefined {
     return this.source.sourcePath;
+  }
+  get openSourceFd(): (() => number) | undefined {
+    const s = this.source;
+    return s.openFile !== undefined ? () => s.openFile!() : undefined;
   }
 }
 
@@ -166,7 +174,7 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
     if (key !== undefined) {
       const first = firstName.get(key);
       if (first !== undefined && entries.get(first)?.type === 'file') {
-        entries.set(path, { path, type: 'hardlink', mode: mode(n), uid, gid, size: 0, mtime: n.mtime, linkname: first });
+        entries.set(path, { path, type: 'hardlink', mode: mode(n), uid, gid, size: 0, mtime: n.mtime, linkname: first, source: n });
         return;
       }
       firstName.set(key, path);
@@ -175,7 +183,7 @@ export async function emitEntries(matches: SourceMatch[], tree: SourceTree | und
       entries.set(path, new SourceFileEntry(path, mode(n), uid, gid, n.size, n.mtime, n));
       return;
     }
-    const base: CopyEntry = { path, type: n.type, mode: mode(n), uid, gid, size: n.type === 'file' ? n.size : 0, mtime: n.mtime };
+    const base: CopyEntry = { path, type: n.type, mode: mode(n), uid, gid, size: n.type === 'file' ? n.size : 0, mtime: n.mtime, source: n };
     if (n.type === 'symlink') base.linkname = n.linkname;
     if (n.type === 'file') {
       if (data !== undefined) {

@@ -172,7 +172,7 @@ async function copyLayer(
   const taken = readOnce ? tree.takeHashes!() : undefined;
   const stats: WriteTarStats = { spliced: 0, read: 0 };
   const buffers = tarBuffers();
-  const tar = writeTar(letGo(entries), {
+  const tar = writeTar(letGo(entries, tree), {
     buffers,
     ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}),
     base,
@@ -180,16 +180,22 @@ async function copyLayer(
     stats,
     onContentHash: taken !== undefined ? (e, hex) => (e as CopyEntry).source !== undefined && taken((e as CopyEntry).source!, hex) : undefined,
   });
-  const { digest, size } = await ctx.store.blobs.put(tar, {
-    release: (c) => buffers.give(c),
-    keep: async () => {
-      if (key === undefined) {
-        key = await plan.compute();
-        hit = await lookup(key);
-      }
-      return hit === undefined;
-    },
-  });
+  let put;
+  try {
+    put = await ctx.store.blobs.put(tar, {
+      release: (c) => buffers.give(c),
+      keep: async () => {
+        if (key === undefined) {
+          key = await plan.compute();
+          hit = await lookup(key);
+        }
+        return hit === undefined;
+      },
+    });
+  } finally {
+    tree.release?.();
+  }
+  const { digest, size } = put;
   if (hit) return { rec: hit, cached: true };
   const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
   await ctx.cache.put(rec);
@@ -197,11 +203,17 @@ async function copyLayer(
   return { rec, cached: false, files: stats };
 }
 
-/** The entries in order, each let go of once taken (a context can have 200k; the key is made after). */
-function* letGo(entries: Array<CopyEntry | undefined>): Generator<CopyEntry> {
+/**
+ * The entries in order, each let go of once taken (a context can have 200k; the key is made
+ * after). A context entry other than a file is checked against the tree first: the walk listed it
+ * by path, and what goes into the layer must be what is inside the context now (a file is
+ * checked when the writer opens it).
+ */
+function* letGo(entries: Array<CopyEntry | undefined>, tree: SourceTree): Generator<CopyEntry> {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     entries[i] = undefined;
+    if (e.source !== undefined && e.type !== 'file') tree.check?.(e.source);
     yield e;
   }
 }

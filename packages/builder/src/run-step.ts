@@ -70,12 +70,10 @@ function storeFull(root: string): boolean {
 /**
  * The source of a bind mount, `src` inside `root` (the context, or a stage's files), resolved as
  * BuildKit scopes it: symlinks are followed inside `root` (an absolute target or `..` stops at
- * it), never out of it; the runtime gets the host path of what was found. (A descriptor's
- * /proc/<pid>/fd/N cannot be handed over instead: the runtime mounts in a new mount namespace,
- * where the kernel refuses it. What is left, a rename between this and the mount, is listed in
- * docs/PATH-SAFETY.md.)
+ * it), never out of it. The runtime checks that what it mounts is the object found (`identity`),
+ * so a rename at its path meanwhile cannot point the mount elsewhere.
  */
-function bindSource(root: string, src: string, from: string | undefined): string {
+function bindSource(root: string, src: string, from: string | undefined): { path: string; identity: { dev: number; ino: number; dir: boolean } } {
   const rootFd = openRoot(root);
   try {
     const found = resolveBeneath(rootFd, src);
@@ -84,7 +82,7 @@ function bindSource(root: string, src: string, from: string | undefined): string
       throw new StrataError('COPY_SOURCE_NOT_FOUND', `RUN --mount=type=bind: ${JSON.stringify(`/${src}`)} not found in ${where}`);
     }
     closeSync(found.fd);
-    return found.path === '' ? root : join(root, found.path);
+    return { path: found.path === '' ? root : join(root, found.path), identity: { dev: found.stat.dev, ino: found.stat.ino, dir: found.stat.isDirectory() } };
   } finally {
     closeSync(rootFd);
   }
@@ -143,7 +141,9 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
             mkdirSync(root, { recursive: true });
             for (const l of s.layers ?? []) await applyLayer(root, await l.uncompressed());
           } else root = ctx.opts.contextDir;
-          specs.push({ type: 'bind', source: bindSource(root, src, m.from), target, readonly: m.readonly });
+          const found = bindSource(root, src, m.from);
+          // `rw`: the process may write, and what it writes is thrown away (BuildKit's words: "written data will be discarded")
+          specs.push({ type: 'bind', source: found.path, sourceIdentity: found.identity, target, readonly: m.readonly, discardWrites: true });
         } else if (m.type === 'cache') {
           const dir = join(ctx.store.root, 'cache', 'mounts', createHash('sha256').update(m.id ?? target).digest('hex'));
           if (!existsSync(dir)) {

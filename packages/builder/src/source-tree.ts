@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StrataError } from '@strata/errors';
+import { beneathReader, type BeneathReader } from '@strata/tar';
 import type { ByteStream } from '@strata/layer';
 import { contentDigests, openStatCache, STAT_FIELDS, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
@@ -19,6 +20,11 @@ export interface SourceNode {
   linkname?: string;
   /** A file on disk with the bytes (context files). */
   sourcePath?: string;
+  /**
+   * Context files: a read descriptor of `sourcePath` (the caller closes it), reached below the
+   * context's root with no symlink followed and only if it is the file the walk saw.
+   */
+  openFile?(): number;
   /** A followed top-level symlink (named after the link): the path of its target. */
   realPath?: string;
   /**
@@ -57,6 +63,37 @@ export interface SourceTree {
    * instead of reading those files again.
    */
   takeHashes?(): (node: SourceNode, hex: string) => void;
+  /**
+   * Context: throw UNSAFE_PATH unless the node is still what the walk saw, reached below the
+   * root with no symlink followed (a walk by path can be steered out by a concurrent swap of a
+   * directory for a symlink; what is written from it is checked this way: docs/PATH-SAFETY.md).
+   */
+  check?(node: SourceNode): void;
+  /** Close what reading the tree's files keeps open (directory descriptors); it can be read again afterwards. */
+  release?(): void;
+}
+
+/** Reading a context's files from its table: below the root, each only if it is the inode the walk saw. */
+class ContextFiles {
+  private reader: BeneathReader | undefined;
+  constructor(private readonly root: string) {}
+  open(table: ContextTable, rel: string, row: number): number {
+    const at = row * STAT_FIELDS;
+    this.reader ??= beneathReader(this.root);
+    return this.reader.openFile(rel, { ino: table.stats[at + 4], dev: table.stats[at + 5] }, `context file ${rel}`);
+  }
+  check(table: ContextTable, rel: string, row: number): void {
+    const at = row * STAT_FIELDS;
+    this.reader ??= beneathReader(this.root);
+    const st = this.reader.lstat(rel);
+    if (st === undefined || st.ino !== table.stats[at + 4] || st.dev !== table.stats[at + 5]) {
+      throw new StrataError('UNSAFE_PATH', `context entry ${rel} changed while the build read it (it is not what the walk found)`);
+    }
+  }
+  release(): void {
+    this.reader?.close();
+    this.reader = undefined;
+  }
 }
 
 /**
@@ -72,6 +109,7 @@ class ContextNode implements SourceNode {
     readonly type: SourceNode['type'],
     readonly statIndex: number,
     readonly linkname: string | undefined,
+    private readonly files: ContextFiles,
   ) {}
   get mode(): number {
     return this.table.stats[this.statIndex * STAT_FIELDS] & 0o7777;
@@ -92,6 +130,9 @@ class ContextNode implements SourceNode {
   get sourcePath(): string | undefined {
     return this.type === 'file' ? `${this.table.root}/${this.path}` : undefined;
   }
+  openFile(): number {
+    return this.files.open(this.table, this.path, this.statIndex);
+  }
   get linkKey(): string | undefined {
     const at = this.statIndex * STAT_FIELDS;
     // only a file with more than one name can be linked to another (most are not: no key, no map entry)
@@ -109,6 +150,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   let statCache: StatCache | undefined;
   let whole: { digest: string; newestMtimeMs: number } | undefined;
   let filesRead = 0;
+  const files = new ContextFiles(root);
   /** Hashes taken by a pass that read the files (`takeHashes`): 32 bytes per table row, and which rows have one. */
   let fresh: { at: number; hashes: Buffer; has: Uint8Array } | undefined;
   const openCache = () => (statCache ??= cacheDir !== undefined ? openStatCache(cacheDir, root) : undefined);
@@ -136,7 +178,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
     for (let i = 0; i < paths.length; i++) {
       const type = typeOfMode(stats[i * STAT_FIELDS]);
       if (type === 'socket') continue;
-      nodes.push(new ContextNode(t, paths[i], type, i, type === 'symlink' ? linknames.get(i) : undefined));
+      nodes.push(new ContextNode(t, paths[i], type, i, type === 'symlink' ? linknames.get(i) : undefined, files));
     }
     table = t;
     return (list = nodes);
@@ -208,6 +250,14 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
         taken.has[i] = 1;
       };
     },
+    check(node) {
+      if (node.statIndex === undefined) return;
+      load();
+      files.check(table!, node.realPath ?? node.path, node.statIndex);
+    },
+    release() {
+      files.release();
+    },
     digests(nodes) {
       load();
       const stats = table!.stats;
@@ -225,7 +275,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
             done.add(path);
           }
           const at = n.statIndex * STAT_FIELDS;
-          const e: DigestEntry = { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4] };
+          const e: DigestEntry = { path, type: n.type, mode: n.mode, uid: 0, gid: 0, size: n.size, linkname: n.linkname, mtimeMs: stats[at + 2], ctimeMs: stats[at + 3], ino: stats[at + 4], dev: stats[at + 5] };
           if (taken !== undefined && taken.has[n.statIndex] === 1) e.freshHash = taken.hashes.toString('hex', n.statIndex * 32, n.statIndex * 32 + 32);
           yield e;
         }

@@ -7,9 +7,14 @@ import { StrataError } from '@strata/errors';
 import type { Owner } from './chown';
 import type { SourceNode } from './source-tree';
 
+/** A read descriptor of a source node's file: through the tree's own opener (context files) or by path. */
+function openNode(node: SourceNode): number {
+  return node.openFile !== undefined ? node.openFile() : openSync(node.sourcePath!, 'r');
+}
+
 /** The first bytes of a file (to tell an archive by its content, never by its name). */
-function head(path: string, n: number): Buffer {
-  const fd = openSync(path, 'r');
+function head(node: SourceNode, n: number): Buffer {
+  const fd = openNode(node);
   try {
     const b = Buffer.alloc(n);
     return b.subarray(0, readSync(fd, b, 0, n, 0));
@@ -39,9 +44,8 @@ async function firstBlock(src: AsyncIterable<Uint8Array>): Promise<Buffer> {
  */
 export async function unpackArchive(node: SourceNode, dir: string, owner: Owner | undefined, scratch: string): Promise<TarWriteEntry[] | undefined> {
   if (!node.sourcePath) return undefined;
-  const path = node.sourcePath;
-  const encoding = sniffCompression(head(path, 8));
-  const open = () => decompress(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>, encoding, `ADD ${node.path}`);
+  const encoding = sniffCompression(head(node, 8));
+  const open = () => decompress(createReadStream('', { fd: openNode(node), highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>, encoding, `ADD ${node.path}`);
   // Not a tar (or not decompressable): an ordinary file.
   try {
     if (!isTarHeader(await firstBlock(open()))) return undefined;

@@ -1,8 +1,9 @@
 // RUN --mount=type=bind sources are resolved inside their root (the build context, or the files
 // of the from= stage), as BuildKit scopes them: a symlink that points outside — absolute, or up
-// with `..` — is followed inside that root and never reaches the host's own files.
+// with `..` — is followed inside that root and never reaches the host's own files. A read-write
+// bind changes what the process sees, never the context.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, runStrata, tempDir, writeTree } from '@strata/testing';
 
@@ -43,6 +44,44 @@ describe.skipIf(!peerAvailable('runc') && !peerAvailable('crun'))('RUN --mount=t
       expect(cat.code, cat.stderr).toBe(0);
       expect(cat.out, path).toBe(content);
     }
+  });
+
+  it('rw: the process writes to a throwaway layer; the context is never changed (BuildKit discards the writes)', async () => {
+    const ctx = join(work, 'ctx-rw');
+    writeTree(ctx, {
+      'precious': 'keep\n',
+      'dir/inner': 'inner\n',
+      'Dockerfile': [
+        'FROM strata-test/busybox:latest',
+        // the whole context, read-write: what the process sees changes, the context does not
+        'RUN --mount=type=bind,target=/src,rw rm /src/precious && echo new > /src/added && rm -r /src/dir && ls /src > /seen-rw',
+        // the next step sees the context as it was
+        'RUN --mount=type=bind,target=/src cat /src/precious /src/dir/inner > /seen-after',
+        // a single file, read-write
+        'RUN --mount=type=bind,source=precious,target=/f,rw echo changed > /f && cat /f > /seen-file',
+        // read-only (the default) stays read-only
+        'RUN --mount=type=bind,target=/ro sh -c "echo x > /ro/precious" 2>/dev/null; echo $? > /ro-status',
+        '',
+      ].join('\n'),
+    });
+    const root = join(work, 'store');
+    const b = await runStrata(['--root', root, '-q', 'build', '--no-cache', ctx]);
+    expect(b.code, b.stderr).toBe(0);
+    const id = b.out.trim();
+    const cat = async (path: string) => {
+      const r = await runStrata(['--root', root, 'image', 'cat', id, path]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.out;
+    };
+    expect(await cat('/seen-rw')).toBe('Dockerfile\nadded\n');
+    expect(await cat('/seen-after')).toBe('keep\ninner\n');
+    expect(await cat('/seen-file')).toBe('changed\n');
+    expect(await cat('/ro-status')).not.toBe('0\n');
+    expect(readdirSync(ctx).sort()).toEqual(['Dockerfile', 'dir', 'precious']);
+    expect(readFileSync(join(ctx, 'precious'), 'utf8')).toBe('keep\n');
+    expect(readFileSync(join(ctx, 'dir', 'inner'), 'utf8')).toBe('inner\n');
+    // nothing of the run is left mounted
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('strata-bind');
   });
 
   it('a source whose link leads nowhere inside the root is not found, with one line', async () => {

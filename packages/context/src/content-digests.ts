@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Digest } from '@strata/oci';
 import { wrapError } from '@strata/errors';
+import { beneathReader, type BeneathReader } from '@strata/tar';
 import type { ContextEntry } from './walk-context';
 import { openStatCache, type StatCache } from './stat-cache';
 
@@ -11,7 +12,14 @@ import { openStatCache, type StatCache } from './stat-cache';
  * `freshHash`, the sha256 (hex) of a file's bytes that a pass reading them anyway just took (a
  * layer written from the context), so they are not read again (see `DigestOptions.freshAt`).
  */
-export type DigestEntry = Pick<ContextEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'mtimeMs' | 'ctimeMs' | 'ino'> & { freshHash?: string };
+export type DigestEntry = Pick<ContextEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname' | 'mtimeMs' | 'ctimeMs' | 'ino'> & {
+  freshHash?: string;
+  /**
+   * The device the walk saw the file on: with it, the file is read only if it is that inode,
+   * reached below the context's root with no symlink followed (`beneathReader`); without it, by path.
+   */
+  dev?: number;
+};
 
 export interface DigestOptions {
   /** Directory of the persistent stat cache (`<store root>/context-cache`); none: hash everything. */
@@ -42,14 +50,19 @@ let buffer: Buffer | undefined;
 
 /** sha256 hex of a file's bytes, read synchronously in large chunks (fastest in Node, PERF-NOTES). */
 export function hashFile(absPath: string): { hex: string; size: number } {
-  buffer ??= Buffer.allocUnsafe(CHUNK);
-  const h = createHash('sha256');
   let fd: number;
   try {
     fd = openSync(absPath, 'r');
   } catch (err) {
     return wrapError(err, `cannot read context file ${absPath}`);
   }
+  return hashFd(fd, absPath);
+}
+
+/** `hashFile` of an open descriptor (closed here). */
+function hashFd(fd: number, what: string): { hex: string; size: number } {
+  buffer ??= Buffer.allocUnsafe(CHUNK);
+  const h = createHash('sha256');
   let size = 0;
   try {
     for (;;) {
@@ -59,7 +72,7 @@ export function hashFile(absPath: string): { hex: string; size: number } {
       size += n;
     }
   } catch (err) {
-    wrapError(err, `cannot read context file ${absPath}`);
+    wrapError(err, `cannot read context file ${what}`);
   } finally {
     closeSync(fd);
   }
@@ -84,36 +97,46 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
   let bytesRead = 0;
   // taken once, before the first file is read: no later than any hash below (the racy rule's side)
   let hashedAt: number | undefined;
-  for (const e of entries) {
-    if (e.type === 'file') {
-      // unchanged file, same metadata: the whole entry digest is known
-      const known = cache !== undefined && cache.trusts(e.path, e) ? cache.entryDigest(e.path, e) : undefined;
-      if (known !== undefined) {
-        digests.set(e.path, known as Digest);
+  let reader: BeneathReader | undefined;
+  const hash = (e: DigestEntry) => {
+    if (e.dev === undefined) return hashFile(`${root}/${e.path}`);
+    reader ??= beneathReader(root);
+    return hashFd(reader.openFile(e.path, { dev: e.dev, ino: e.ino }, `context file ${e.path}`), e.path);
+  };
+  try {
+    for (const e of entries) {
+      if (e.type === 'file') {
+        // unchanged file, same metadata: the whole entry digest is known
+        const known = cache !== undefined && cache.trusts(e.path, e) ? cache.entryDigest(e.path, e) : undefined;
+        if (known !== undefined) {
+          digests.set(e.path, known as Digest);
+          continue;
+        }
+        let hex = cache?.get(e.path, e);
+        if (hex === undefined) {
+          filesRead++;
+          if (e.freshHash !== undefined && options.freshAt !== undefined) {
+            hex = e.freshHash;
+            bytesRead += e.size;
+            cache?.set(e.path, e, hex, options.freshAt);
+          } else {
+            hashedAt ??= cache?.now();
+            const r = hash(e);
+            bytesRead += r.size;
+            hex = r.hex;
+            // a file that changed size while walked is re-read next time (its stat key no longer matches)
+            cache?.set(e.path, e, hex, hashedAt!);
+          }
+        }
+        const digest: Digest = `sha256:${createHash('sha256').update(entryHeader(e)).update(hex).digest('hex')}`;
+        cache?.rememberEntryDigest(e.path, e, digest);
+        digests.set(e.path, digest);
         continue;
       }
-      let hex = cache?.get(e.path, e);
-      if (hex === undefined) {
-        filesRead++;
-        if (e.freshHash !== undefined && options.freshAt !== undefined) {
-          hex = e.freshHash;
-          bytesRead += e.size;
-          cache?.set(e.path, e, hex, options.freshAt);
-        } else {
-          hashedAt ??= cache?.now();
-          const r = hashFile(`${root}/${e.path}`);
-          bytesRead += r.size;
-          hex = r.hex;
-          // a file that changed size while walked is re-read next time (its stat key no longer matches)
-          cache?.set(e.path, e, hex, hashedAt!);
-        }
-      }
-      const digest: Digest = `sha256:${createHash('sha256').update(entryHeader(e)).update(hex).digest('hex')}`;
-      cache?.rememberEntryDigest(e.path, e, digest);
-      digests.set(e.path, digest);
-      continue;
+      digests.set(e.path, `sha256:${createHash('sha256').update(entryHeader(e)).digest('hex')}`);
     }
-    digests.set(e.path, `sha256:${createHash('sha256').update(entryHeader(e)).digest('hex')}`);
+  } finally {
+    reader?.close();
   }
   cache?.save({ prune: options.prune });
   let sorted: string[] | undefined;

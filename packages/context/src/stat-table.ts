@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import { wrapError } from '@strata/errors';
+import { StrataError, wrapError } from '@strata/errors';
 import { lstatInto, STAT_FIELDS } from './stat-row';
 import { openWalkCache } from './walk-cache';
 import { typeOfMode, walkNames, type WalkOptions } from './walk-context';
@@ -73,7 +73,15 @@ export function statContext(contextDir: string, options: WalkOptions, extra: { w
       }
       stats.set([st.mode, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev, st.nlink], at);
     }
-    if (typeOfMode(stats[at]) === 'symlink') linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
+    if (typeOfMode(stats[at]) === 'symlink') {
+      try {
+        linknames.set(i, readlinkSync(`${root}/${paths[i]}`));
+      } catch (err) {
+        // EINVAL: no longer a symlink (replaced since it was stat-ed)
+        if ((err as NodeJS.ErrnoException).code === 'EINVAL') throw new StrataError('IO_ERROR', `context entry ${paths[i]} changed while it was read (it is no longer a symlink)`);
+        return wrapError(err, `cannot read the symlink ${paths[i]} of the context`);
+      }
+    }
   }
   return { root, paths, stats, linknames, pathsText: found.pathsText, dirsRead: found.dirsRead };
 }

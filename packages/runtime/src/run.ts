@@ -101,11 +101,12 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   writeFileSync(join(etc, 'hostname'), `${hostname}\n`);
   writeFileSync(join(etc, 'hosts'), o.etc?.hosts ?? hostsFile(network, hostname));
   writeFileSync(join(etc, 'resolv.conf'), o.etc?.resolvConf ?? resolvConf());
+  const staging = stageBinds(o.bundleDir, o.mounts ?? [], 'lowerdirs' in o.rootfs);
   const mounts: MountSpec[] = [
     { type: 'bind', source: join(etc, 'hostname'), target: '/etc/hostname' },
     { type: 'bind', source: join(etc, 'hosts'), target: '/etc/hosts' },
     { type: 'bind', source: join(etc, 'resolv.conf'), target: '/etc/resolv.conf' },
-    ...(o.mounts ?? []),
+    ...staging.mounts,
   ];
 
   // Mount points missing from the image go into a private init layer above the image (as
@@ -137,7 +138,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     // overlayfs stacks at most 500 lower dirs (OVL_MAX_STACK); Docker caps images at 125 layers.
     if (lowers.length > 500) throw new StrataError('UNSUPPORTED', `too many layers for overlayfs (${lowers.length - 1}; the kernel stacks at most 499 plus strata's init layer)`);
     if (options.length > 4000) throw new StrataError('UNSUPPORTED', `too many layers for one overlay mount (${lowers.length})`);
-    script = `set -e; cd "$2"; "$1" -t overlay strata -o "$3" rootfs; shift 3; exec "$@"`;
+    script = `"$1" -t overlay strata -o "$3" rootfs`;
     writeFileSync(join(o.bundleDir, 'mount-options'), options);
   } else {
     rootfsPath = (o.rootfs as { path: string }).path;
@@ -171,14 +172,20 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
 
   const log = join(o.bundleDir, 'runtime.log');
   const runtimeArgs = [runtime, '--root', o.stateDir, '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundleDir, o.id];
-  const [cmd, args] = script
-    ? [findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'strata-run', findTool('mount'), o.bundleDir, readFileSync(join(o.bundleDir, 'mount-options'), 'utf8'), ...runtimeArgs]]
+  // Mounts made for this run only (the rootfs overlay, staged binds) are made in a private mount
+  // namespace, right before the runtime starts in it: `$1` is mount(8), `$2` the bundle, `$3`
+  // the rootfs overlay's options.
+  const steps = [...staging.script, ...(script !== undefined ? [script] : [])];
+  const unset = Object.keys(staging.env).length ? `unset ${Object.keys(staging.env).join(' ')}; ` : '';
+  const wrapper = `set -e; cd "$2"; ${steps.join('; ')}; ${unset}shift 3; exec "$@"`;
+  const [cmd, args] = steps.length
+    ? [findTool('unshare'), ['--mount', '--propagation', 'private', '--', 'sh', '-c', wrapper, 'strata-run', findTool('mount'), o.bundleDir, script !== undefined ? readFileSync(join(o.bundleDir, 'mount-options'), 'utf8') : '', ...runtimeArgs]]
     : [runtimeArgs[0], runtimeArgs.slice(1)];
 
   const stdio: StdioOptions = [stdioOf(o.stdin ?? 'ignore'), stdioOf(o.stdout ?? 'inherit'), stdioOf(o.stderr ?? 'inherit')];
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
-      const child = spawn(cmd, args as string[], { cwd: o.bundleDir, stdio });
+      const child = spawn(cmd, args as string[], { cwd: o.bundleDir, stdio, env: Object.keys(staging.env).length ? { ...process.env, ...staging.env } : undefined });
       if (child.pid) o.onSpawn?.(child.pid);
       if (o.stdin && typeof o.stdin === 'object') (o.stdin as Readable).pipe(child.stdin!).on('error', () => {});
       if (o.stdout && typeof o.stdout === 'object') child.stdout!.pipe(o.stdout as Writable, { end: false });
@@ -197,6 +204,13 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
         resolve(code ?? 128 + signalNumber(sig));
       });
     });
+    for (const c of staging.changed) {
+      if (existsSync(`${c.point}.changed`)) throw new StrataError('UNSAFE_PATH', `bind mount source ${c.source}: changed while it was mounted (it is no longer what was resolved)`);
+      if (existsSync(`${c.point}.failed`)) {
+        const said = readFileSync(`${c.point}.err`, 'utf8').trim().split('\n')[0].replace(/^mount: /, '');
+        throw new StrataError('IO_ERROR', `cannot mount ${c.source}${said ? `: ${said}` : ''}`);
+      }
+    }
     const failure = runtimeFailure(log, exitCode);
     if (failure) throw failure;
     return { exitCode, mountpoints };
@@ -222,6 +236,55 @@ function absolutePaths(o: RunProcessOptions): RunProcessOptions {
     rootfs,
     mounts: o.mounts?.map((m) => (m.type === 'bind' ? { ...m, source: resolve(m.source) } : m)),
   };
+}
+
+/**
+ * Bind mounts with a `sourceIdentity` become mounts of a path in the bundle, made in the run's
+ * private mount namespace before the runtime starts: `mount --bind` of the source, then a check
+ * that the mount is the object the caller resolved (device and inode), so a rename at the
+ * source's path between its resolution and the mount cannot point it elsewhere; the runtime then
+ * binds that mount, which nothing outside the namespace can change. (The runtime cannot take a
+ * descriptor's /proc/<pid>/fd/N instead: it mounts in a new namespace, where the kernel refuses
+ * a mount of another one; so does mount(8) after unshare.) `discardWrites` puts an overlay with a
+ * scratch upper directory over a directory (with no overlayfs, a copy), and copies a file.
+ * The sources' paths reach the script in the environment (`STRATA_BIND_K`), never in its text.
+ */
+function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: boolean): { mounts: MountSpec[]; script: string[]; env: Record<string, string>; changed: Array<{ point: string; source: string }> } {
+  const script: string[] = [];
+  const env: Record<string, string> = {};
+  const changed: Array<{ point: string; source: string }> = [];
+  const out: MountSpec[] = [];
+  for (const m of mounts) {
+    if (m.type !== 'bind' || m.sourceIdentity === undefined) {
+      out.push(m);
+      continue;
+    }
+    mkdirSync(join(bundleDir, 'binds'), { recursive: true });
+    const k = out.length;
+    const point = `binds/${k}`;
+    const isDir = m.sourceIdentity.dir;
+    const place = (rel: string) => (isDir ? mkdirSync(join(bundleDir, rel)) : writeFileSync(join(bundleDir, rel), ''));
+    place(point);
+    env[`STRATA_BIND_${k}`] = m.source;
+    changed.push({ point: join(bundleDir, point), source: m.source });
+    script.push(`"$1" --bind "$STRATA_BIND_${k}" ${point} 2> ${point}.err || { : > ${point}.failed; exit 125; }`);
+    script.push(`[ "$(stat -c %d:%i ${point})" = "${m.sourceIdentity.dev}:${m.sourceIdentity.ino}" ] || { : > ${point}.changed; exit 125; }`);
+    const discard = m.discardWrites === true && m.readonly !== true;
+    if (!discard) {
+      out.push({ type: 'bind', source: join(bundleDir, point), target: m.target, readonly: m.readonly });
+      continue;
+    }
+    const rw = `${point}.rw`;
+    place(rw);
+    if (!isDir) script.push(`cp -p ${point} ${rw}`);
+    else if (overlayfs) {
+      mkdirSync(join(bundleDir, `${point}.up`));
+      mkdirSync(join(bundleDir, `${point}.work`));
+      script.push(`"$1" -t overlay strata-bind -o lowerdir=${point},upperdir=${point}.up,workdir=${point}.work,index=off,redirect_dir=off,metacopy=off ${rw}`);
+    } else script.push(`cp -a ${point}/. ${rw}/`);
+    out.push({ type: 'bind', source: join(bundleDir, rw), target: m.target });
+  }
+  return { mounts: out, script, env, changed };
 }
 
 /** The runtime's view of a container (`runtime state`): its init process, or undefined when it is not there. */

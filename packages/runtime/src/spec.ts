@@ -5,7 +5,23 @@ import { capabilitySet, defaultSeccompProfile, seccompForSpec, type SecurityOpti
 
 /** A mount the caller adds to the container (RUN --mount, -v). */
 export type MountSpec =
-  | { type: 'bind'; source: string; target: string; readonly?: boolean }
+  | {
+      type: 'bind';
+      source: string;
+      target: string;
+      readonly?: boolean;
+      /**
+       * The object `source` was found to be when it was resolved safely (`resolveBeneath`,
+       * its `fstat`): the runtime mounts `source` and checks the mount is that very object,
+       * so a rename at the path meanwhile cannot point the mount elsewhere (UNSAFE_PATH).
+       */
+      sourceIdentity?: { dev: number; ino: number; dir: boolean };
+      /**
+       * Writes through a read-write mount go to a throwaway layer, never to the source (BuildKit's
+       * `RUN --mount=type=bind,rw`: "written data will be discarded"). Needs `sourceIdentity`.
+       */
+      discardWrites?: boolean;
+    }
   | { type: 'tmpfs'; target: string; size?: number; mode?: number; readonly?: boolean };
 
 /**

@@ -173,6 +173,10 @@ export function resolveBeneath(rootFd: number, rel: string, o: { follow?: boolea
         let target: string;
         try {
           target = readlinkSync(fdPath(cur(), part));
+        } catch (err) {
+          // EINVAL: no longer a symlink (swapped since it was opened)
+          if (errno(err) === 'EINVAL') throw new StrataError('IO_ERROR', `${rel}: changed while it was resolved`);
+          throw err;
         } finally {
           closeSync(fd);
         }
@@ -214,4 +218,95 @@ export function openParentBeneath(rootFd: number, rel: string): number | undefin
     fd = next;
   }
   return fd;
+}
+
+/** Which file an open must reach: the `dev:ino` a walk saw (`lstat`). */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Open the regular file at `path` for reading, and only if it is the inode `id`: never through a
+ * final symlink (ELOOP: UNSAFE_PATH), never blocking on a FIFO swapped in, and another inode there
+ * (the file replaced since it was seen) is UNSAFE_PATH. `what` names it in the errors.
+ */
+export function openIdentified(path: string, id: FileIdentity, what: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if (errno(err) === 'ELOOP') throw new StrataError('UNSAFE_PATH', `${what}: became a symlink while it was read`);
+    // the system's words without the path opened (it may be a /proc/self/fd one)
+    const said = String((err as Error).message).split(', ')[0];
+    throw new StrataError(errno(err) === 'ENOSPC' ? 'NO_SPACE' : 'IO_ERROR', `cannot read ${what}: ${said}`, { cause: err });
+  }
+  const st = fstatSync(fd);
+  if (st.ino !== id.ino || st.dev !== id.dev) {
+    closeSync(fd);
+    throw new StrataError('UNSAFE_PATH', `${what}: is not the file it was when the tree was read (it changed meanwhile)`);
+  }
+  return fd;
+}
+
+/** Reads files of a tree a walk listed, staying inside it (`beneathReader`). */
+export interface BeneathReader {
+  /**
+   * A read descriptor of the file at `rel` (clean, relative), reached with no symlink followed
+   * below the root, and only if it is the inode `id` the walk saw (the caller closes it). `what`
+   * names it in errors (default `rel`).
+   */
+  openFile(rel: string, id: FileIdentity, what?: string): number;
+  /** lstat of `rel` reached the same way; undefined when it (or a directory on its path) is not there. */
+  lstat(rel: string): Stats | undefined;
+  /** Close the descriptors it keeps. It can be used again afterwards (it reopens what it needs). */
+  close(): void;
+}
+
+/**
+ * A reader for the files of the directory `root` that a walk by path listed (the build context):
+ * each directory on the way is opened from the one above with O_NOFOLLOW, so a directory swapped
+ * for a symlink meanwhile is not followed, and a file is opened only if it is the inode the walk
+ * saw. The directories of the last path stay open (one per level): files come in walk order, so
+ * most opens reuse all of them.
+ */
+export function beneathReader(root: string): BeneathReader {
+  let rootFd: number | undefined;
+  /** The open directories from the root down, by name. */
+  const chain: Array<{ name: string; fd: number }> = [];
+  const trim = (keep: number) => {
+    while (chain.length > keep) closeSync(chain.pop()!.fd);
+  };
+  /** The directory that holds `rel` and the last name, or undefined when a directory on the way is missing or not one. */
+  const parentOf = (rel: string): { dir: number; name: string } | undefined => {
+    const parts = rel.split('/');
+    for (const p of parts) if (p === '' || p === '.' || p === '..') throw new StrataError('UNSAFE_PATH', `${JSON.stringify(rel)} is not a clean relative path`);
+    rootFd ??= openRoot(root);
+    const dirs = parts.length - 1;
+    let k = 0;
+    while (k < chain.length && k < dirs && chain[k].name === parts[k]) k++;
+    trim(k);
+    for (; k < dirs; k++) {
+      const fd = openDirAt(k === 0 ? rootFd : chain[k - 1].fd, parts[k]);
+      if (fd === undefined) return undefined;
+      chain.push({ name: parts[k], fd });
+    }
+    return { dir: dirs === 0 ? rootFd : chain[dirs - 1].fd, name: parts[dirs] };
+  };
+  return {
+    openFile(rel, id, what = rel) {
+      const at = parentOf(rel);
+      if (at === undefined) throw new StrataError('UNSAFE_PATH', `${what}: a directory on its path stopped being a directory while it was read`);
+      return openIdentified(fdPath(at.dir, at.name), id, what);
+    },
+    lstat(rel) {
+      const at = parentOf(rel);
+      return at === undefined ? undefined : lstatAt(at.dir, at.name);
+    },
+    close() {
+      trim(0);
+      if (rootFd !== undefined) closeSync(rootFd);
+      rootFd = undefined;
+    },
+  };
 }

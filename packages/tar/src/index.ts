@@ -7,7 +7,7 @@ export type { TarReadEntry, ReadTarOptions, IndexedTarEntry, TarFileCursor, TarF
 export { writeTar, encodeEntryHeader, tarBuffers } from './write-tar';
 export type { TarBuffers, TarWriteEntry, WriteTarOptions, WriteTarStats } from './write-tar';
 export { applyLayer } from './apply-layer';
-export { descendAt, fdPath, lstatAt, openDirAt, openNodeAt, openParentBeneath, openRoot, removeAt, resolveBeneath } from './beneath';
-export type { Beneath } from './beneath';
+export { beneathReader, descendAt, fdPath, lstatAt, openDirAt, openIdentified, openNodeAt, openParentBeneath, openRoot, removeAt, resolveBeneath } from './beneath';
+export type { Beneath, BeneathReader, FileIdentity } from './beneath';
 export { readXattrs, removeXattr, setXattr } from './xattrs';
 export type { ApplyLayerOptions, ApplyLayerResult, ImplicitDir } from './apply-layer';

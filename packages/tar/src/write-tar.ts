@@ -1,29 +1,20 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
+import { openIdentified } from './beneath';
 import { comparePaths } from './clean-path';
 import type { EntryType, TarEntry } from './entry';
 import { openTarFile, type TarFileCursor, type TarFileEntry } from './read-tar';
 
 /**
- * Open a file entry's `sourcePath`. With `sourceIdentity`: never through a final symlink, never
- * blocking (a FIFO swapped in), and only the inode the entry was made from.
+ * Open a file entry's bytes: its own opener (`openSourceFd`), or `sourcePath`. With
+ * `sourceIdentity`: never through a final symlink, never blocking (a FIFO swapped in), and only
+ * the inode the entry was made from.
  */
 function openSource(e: TarWriteEntry): number {
+  if (e.openSourceFd !== undefined) return e.openSourceFd();
   if (e.sourceIdentity === undefined) return openSync(e.sourcePath!, 'r');
-  let fd: number;
-  try {
-    fd = openSync(e.sourcePath!, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new StrataError('UNSAFE_PATH', `${e.path}: became a symlink while the layer was written`);
-    throw err;
-  }
-  const st = fstatSync(fd);
-  if (st.ino !== e.sourceIdentity.ino || st.dev !== e.sourceIdentity.dev) {
-    closeSync(fd);
-    throw new StrataError('UNSAFE_PATH', `${e.path}: is not the file it was when the tree was read (it changed while the layer was written)`);
-  }
-  return fd;
+  return openIdentified(e.sourcePath!, e.sourceIdentity, e.path);
 }
 
 /** An entry to write: the metadata plus where its bytes come from (files only). */
@@ -44,6 +35,11 @@ export interface TarWriteEntry extends Omit<TarEntry, 'name'> {
    * cannot make the writer read something outside the tree it walked (docs/PATH-SAFETY.md).
    */
   sourceIdentity?: { dev: number; ino: number };
+  /**
+   * Opens the bytes of `sourcePath` a safer way than by its path (the writer closes the
+   * descriptor): a file of a tree walked by path, reached again below its root (`beneathReader`).
+   */
+  openSourceFd?: () => number;
   /** A byte stream of exactly `size` bytes. */
   open?: () => AsyncIterable<Uint8Array> | Promise<AsyncIterable<Uint8Array>>;
 }

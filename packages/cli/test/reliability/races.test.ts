@@ -5,8 +5,9 @@
 // never change the canary: its tree hash is checked after every attempt. Readers (`container
 // export`, `container commit`, `volume export`, volume copy-up at `container create`) must never
 // read it: the canary's files hold a marker that must not appear in what they produce. An
-// operation may fail under the race (the tree changed under it); it must not escape. CI runs a
-// few attempts per case; STRATA_RELIABILITY=full many more.
+// operation may fail under the race (the tree changed under it); it must not escape. `strata
+// build` reads its context so: no layer it writes may hold the canary's bytes or names. CI runs
+// a few attempts per case; STRATA_RELIABILITY=full many more.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writableLayer } from '@strata/cow';
 import { applyLayer } from '@strata/tar';
-import { cleanupTempDirs, hashTree, isRoot, runStrata, tempDir } from '@strata/testing';
+import { busyboxRootfsTar, cleanupTempDirs, hashTree, isRoot, peerAvailable, runStrata, tempDir } from '@strata/testing';
 import { strataOk, tarOf } from './fixtures';
 import { FULL, STABLE_ENV, unmountUnder, writeResult } from './harness';
 
@@ -144,6 +145,73 @@ describe('path races: writers stay inside their root', () => {
       rows.push({ case: 'strata layer apply', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
     }
     expect(escapes).toBe(0);
+  }, 600_000);
+});
+
+/** Whether any blob of the store at `root` holds `what` (the layers a build wrote, and their configs). */
+function blobsHold(root: string, what: string): boolean {
+  const dir = join(root, 'blobs', 'sha256');
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir).some((name) => readFileSync(join(dir, name)).includes(what));
+}
+
+describe('path races: COPY reads nothing outside the context', () => {
+  it('strata build: COPY . / and ADD of a directory', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    // The canary has a name the context lacks: a walk steered into it would list it.
+    const canary = makeCanary(join(work, 'canary-copy'), [...names, 'canary-only']);
+    const ctx = join(work, 'copy-context');
+    mkdirSync(join(ctx, 'x', 'deeper'), { recursive: true });
+    for (const n of names) writeFileSync(join(ctx, 'x', n), content('context', n));
+    for (const n of names.slice(0, 5)) writeFileSync(join(ctx, 'x', 'deeper', n), content('context', n));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY . /all/\nADD x /x/\n');
+    const root = join(work, 'store-copy');
+    const attempts = N(8, 100);
+    let escapes = 0;
+    let errors = 0;
+    const racer = startFlipper(ctx, 'x', canary.dir);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        // --no-cache: every attempt walks, hashes and writes the layers again (the stat cache stays)
+        const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
+        if (r.code !== 0) errors++;
+        if (blobsHold(root, MARKER) || blobsHold(root, 'canary-only') || hashTree(canary.dir) !== canary.hash) escapes++;
+      }
+    } finally {
+      const flips = await racer.stop();
+      rows.push({ case: 'strata build (COPY, ADD)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} builds exited non-zero` });
+    }
+    expect(escapes).toBe(0);
+  }, 600_000);
+});
+
+describe.runIf(isRoot() && (peerAvailable('runc') || peerAvailable('crun')))('path races: RUN bind mounts nothing outside the context', () => {
+  it('strata build: RUN --mount=type=bind', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    const canary = makeCanary(join(work, 'canary-bind'), names);
+    const ctx = join(work, 'bind-context');
+    mkdirSync(join(ctx, 'x'), { recursive: true });
+    for (const n of names) writeFileSync(join(ctx, 'x', n), content('context', n));
+    // read-only and read-write (a throwaway overlay over the source): neither may reach the canary
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM races/busybox:1\nRUN --mount=type=bind,source=x,target=/m cat /m/* > /out-ro\nRUN --mount=type=bind,source=x,target=/m,rw cat /m/* > /out-rw\n');
+    const root = join(work, 'store-bind');
+    await strataOk(root, ['image', 'import', busyboxRootfsTar(), 'races/busybox:1']);
+    const attempts = N(4, 40);
+    let escapes = 0;
+    let errors = 0;
+    const racer = startFlipper(ctx, 'x', canary.dir);
+    try {
+      for (let i = 0; i < attempts; i++) {
+        const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
+        if (r.code !== 0) errors++;
+        if (blobsHold(root, MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
+      }
+    } finally {
+      const flips = await racer.stop();
+      rows.push({ case: 'strata build (RUN --mount=type=bind)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} builds exited non-zero` });
+    }
+    expect(escapes).toBe(0);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('strata-bind');
   }, 600_000);
 });
 
