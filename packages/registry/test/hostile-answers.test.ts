@@ -220,6 +220,45 @@ describe('redirects and links', () => {
   });
 });
 
+describe('credentials and redirects', () => {
+  it('the registry\'s Authorization is sent to it, never to the origin a redirect leads to', async () => {
+    // blob storage on another loopback origin (another port), as registries redirect to S3 or a CDN
+    const seenElsewhere: Array<string | undefined> = [];
+    const storage = createServer((req, res) => {
+      seenElsewhere.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('blob bytes');
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    const storageHost = `localhost:${(storage.address() as AddressInfo).port}`;
+    const seenAtRegistry: Array<string | undefined> = [];
+    const blob = Buffer.from('blob bytes');
+    answer = (req, res) => {
+      seenAtRegistry.push(req.headers.authorization);
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' });
+        return void res.end();
+      }
+      if (req.url === '/v2/') return void res.end('{}');
+      res.writeHead(307, { location: `http://${storageHost}/signed/${sha256(blob).slice(7)}?sig=x` });
+      res.end();
+    };
+    try {
+      registries = openRegistries({ env: {}, credentials: async () => ({ username: 'user', password: 'secret' }), retries: 0, sleep: async () => undefined });
+      const chunks: Buffer[] = [];
+      for await (const c of registries.repository(host, 'a').blob(sha256(blob))) chunks.push(Buffer.from(c));
+      expect(Buffer.concat(chunks).toString()).toBe('blob bytes');
+      const basic = `Basic ${Buffer.from('user:secret').toString('base64')}`;
+      expect(seenAtRegistry).toContain(basic);
+      expect(seenElsewhere.length).toBeGreaterThan(0);
+      expect(seenElsewhere.every((a) => a === undefined)).toBe(true);
+    } finally {
+      storage.closeAllConnections();
+      await new Promise<void>((r) => storage.close(() => r()));
+    }
+  });
+});
+
 describe('refusedHop', () => {
   const u = (s: string) => new URL(s);
   it.each([
