@@ -1,9 +1,10 @@
 import { closeSync, createReadStream, createWriteStream, lstatSync, readdirSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { StrataError } from '@strata/errors';
 import { Hasher, type Digest } from '@strata/oci';
 import { entryFromStat, hardlinks, layerFromUncompressed, type Change, type Layer } from '@strata/layer';
-import { comparePaths, fdPath, descendAt, joinRel, openRoot, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
+import { comparePaths, fdPath, descendAt, joinRel, openDirAt, openRoot, readXattrs, writeTar, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, type TarWriteEntry } from '@strata/tar';
 import { readTreeXattrs } from './xattrs';
 import { lowerView, type LowerDir } from './lower-view';
 
@@ -44,8 +45,10 @@ export function copyChanges(rootfs: string, lowers: readonly LowerDir[]): Change
 function treeChanges(dir: string, lowers: readonly LowerDir[], complete: (rel: string) => boolean): Change[] {
   const view = lowerView([...lowers]);
   const out: Change[] = [];
-  const visit = (rel: string, abs: string, parentAdded: boolean) => {
-    const names = sortedNames(abs);
+  // Through descriptors (docs/PATH-SAFETY.md): a directory swapped for a symlink while the
+  // container runs is listed as the symlink it now is, never followed out of the tree.
+  const visit = (rel: string, dfd: number, parentAdded: boolean) => {
+    const names = sortedNames(fdPath(dfd));
     const inUpper = new Set(names);
     const hidden = complete(rel) && !parentAdded ? view.children(rel).filter((n) => !inUpper.has(n)) : [];
     const all = [...names.map((n) => ({ n, upper: true })), ...hidden.map((n) => ({ n, upper: false }))].sort((a, b) => comparePaths(a.n, b.n));
@@ -56,8 +59,7 @@ function treeChanges(dir: string, lowers: readonly LowerDir[], complete: (rel: s
         out.push({ path, kind: 'delete' });
         continue;
       }
-      const cabs = join(abs, n);
-      const st = lstatSync(cabs, { bigint: true });
+      const st = lstatSync(fdPath(dfd, n), { bigint: true });
       const old = parentAdded ? undefined : view.lookup(crel)?.stat;
       if (st.isCharacterDevice() && st.rdev === 0n) {
         if (old) out.push({ path, kind: 'delete' });
@@ -73,12 +75,23 @@ function treeChanges(dir: string, lowers: readonly LowerDir[], complete: (rel: s
         added = true;
       }
       if (st.isDirectory()) {
-        visit(crel, cabs, !old || !old.isDirectory());
+        const cfd = openDirAt(dfd, n);
+        if (cfd === undefined) throw new StrataError('IO_ERROR', `${crel}: stopped being a directory while it was read`);
+        try {
+          visit(crel, cfd, !old || !old.isDirectory());
+        } finally {
+          closeSync(cfd);
+        }
         if (out.length > mark && !added) out.splice(mark, 0, { path, kind: 'modify' });
       }
     }
   };
-  visit('.', dir, false);
+  const rootFd = openRoot(dir);
+  try {
+    visit('.', rootFd, false);
+  } finally {
+    closeSync(rootFd);
+  }
   return out;
 }
 

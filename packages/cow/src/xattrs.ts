@@ -1,23 +1,37 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { readXattrs } from '@strata/tar';
+import { closeSync, readdirSync } from 'node:fs';
+import { fdPath, openDirAt, openRoot, readXattrs } from '@strata/tar';
 
-/** Extended attributes of every entry under `dir` that has some, keyed by path relative to `dir` (`.` for itself). */
+/**
+ * Extended attributes of every entry under `dir` that has some, keyed by path relative to `dir`
+ * (`.` for itself). The walk goes through descriptors: a directory swapped for a symlink
+ * meanwhile is read as the symlink, never followed (docs/PATH-SAFETY.md).
+ */
 export function readTreeXattrs(dir: string): Map<string, Record<string, Buffer>> {
   const out = new Map<string, Record<string, Buffer>>();
-  const visit = (rel: string) => {
-    const a = readXattrs(rel === '.' ? dir : join(dir, rel));
-    if (a) out.set(rel, a);
-  };
-  visit('.');
-  const walk = (rel: string) => {
-    for (const d of readdirSync(rel === '.' ? dir : join(dir, rel), { withFileTypes: true })) {
+  const walk = (rel: string, dfd: number) => {
+    for (const d of readdirSync(fdPath(dfd), { withFileTypes: true })) {
       const child = rel === '.' ? d.name : `${rel}/${d.name}`;
-      visit(child);
-      if (d.isDirectory()) walk(child);
+      const a = readXattrs(fdPath(dfd, d.name));
+      if (a) out.set(child, a);
+      if (!d.isDirectory()) continue;
+      const cfd = openDirAt(dfd, d.name);
+      if (cfd === undefined) continue; // no longer a directory: nothing below it to read
+      try {
+        walk(child, cfd);
+      } finally {
+        closeSync(cfd);
+      }
     }
   };
-  walk('.');
+  const rootFd = openRoot(dir);
+  try {
+    // the root is trusted (and /proc/self/fd/N itself is a link: l*xattr would read the link's)
+    const a = readXattrs(dir);
+    if (a) out.set('.', a);
+    walk('.', rootFd);
+  } finally {
+    closeSync(rootFd);
+  }
   return out;
 }
 

@@ -292,6 +292,31 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
       expect(escapes).toBe(0);
     }, 600_000);
 
+    it(`container diff (${cow})`, async () => {
+      // a name only the canary has: a listing steered into it would show it
+      const canary = makeCanary(join(work, `canary-diff-${cow}`), [...dataNames, 'canary-only']);
+      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
+      const id = created.out.trim().split('\n').pop()!;
+      const w = writableLayer(root, id);
+      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
+      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
+      const attempts = N(8, 60);
+      let escapes = 0;
+      let errors = 0;
+      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
+      try {
+        for (let i = 0; i < attempts; i++) {
+          const r = await runStrata(['container', 'diff', id], { root, env: STABLE_ENV });
+          if (r.code !== 0) errors++;
+          if (r.stdout.includes('canary-only') || hashTree(canary.dir) !== canary.hash) escapes++;
+        }
+      } finally {
+        const flips = await racer.stop();
+        rows.push({ case: `container diff (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
+      }
+      expect(escapes).toBe(0);
+    }, 600_000);
+
     it(`container commit (${cow})`, async () => {
       const canary = makeCanary(join(work, `canary-commit-${cow}`), dataNames);
       const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
