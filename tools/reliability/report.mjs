@@ -72,7 +72,7 @@ function rowsOf(part, doc) {
       })),
     };
   }
-  return { command: doc.command, seed: doc.seed, rows: Array.isArray(doc.rows) ? doc.rows : [{ case: '(no rows)' }], method: doc.method };
+  return { command: doc.command, seed: doc.seed, rows: Array.isArray(doc.rows) ? doc.rows : [{ case: '(no rows)' }], method: doc.method, alone: doc.alone };
 }
 
 const known = new Set(PARTS.map((p) => p.file));
@@ -98,13 +98,14 @@ for (const part of [...PARTS, ...extra]) {
   }
   const doc = readJson(path);
   const area = doc.area ?? part.area ?? part.file;
-  const { rows, command, seed, method } = rowsOf(part, doc);
+  const { rows, command, seed, method, alone } = rowsOf(part, doc);
   for (const r of rows) {
     table.push(`| ${cell(area)} | ${cell(r.case)} | ${num(r.ran)} | ${num(r.failed)} | ${cell(r.note)} |`);
     if (typeof r.ran === 'number') total += r.ran;
     if (typeof r.failed === 'number') bad += r.failed;
   }
-  runs.push(`- **${area}**: \`${command || '(no command recorded)'}\`${seed !== undefined ? `, seed ${seed}` : ''}`);
+  // `alone`: the part was run again on its own after the last campaign (why, in the results file)
+  runs.push(`- **${area}**: \`${command || '(no command recorded)'}\`${seed !== undefined ? `, seed ${seed}` : ''}${alone ? `; ${alone}` : ''}`);
   methods.push(`- **${area}**: ${part.method ?? method ?? doc.method ?? ''}`);
 }
 
