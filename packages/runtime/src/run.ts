@@ -207,7 +207,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     for (const c of staging.changed) {
       if (existsSync(`${c.point}.changed`)) throw new StrataError('UNSAFE_PATH', `bind mount source ${c.source}: changed while it was mounted (it is no longer what was resolved)`);
       if (existsSync(`${c.point}.failed`)) {
-        const said = readFileSync(`${c.point}.err`, 'utf8').trim().split('\n')[0].replace(/^mount: /, '');
+        const said = readFileSync(`${c.point}.err`, 'utf8').trim().split('\n')[0].replace(/^(mount|cp): /, '');
         throw new StrataError('IO_ERROR', `cannot mount ${c.source}${said ? `: ${said}` : ''}`);
       }
     }
@@ -276,12 +276,14 @@ function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: 
     }
     const rw = `${point}.rw`;
     place(rw);
-    if (!isDir) script.push(`cp -p ${point} ${rw}`);
+    // a failure here is the set-up's, not the process's: reported as such (`.failed`, `.err`)
+    const orFail = `2> ${point}.err || { : > ${point}.failed; exit 125; }`;
+    if (!isDir) script.push(`cp -p ${point} ${rw} ${orFail}`);
     else if (overlayfs) {
       mkdirSync(join(bundleDir, `${point}.up`));
       mkdirSync(join(bundleDir, `${point}.work`));
-      script.push(`"$1" -t overlay strata-bind -o lowerdir=${point},upperdir=${point}.up,workdir=${point}.work,index=off,redirect_dir=off,metacopy=off ${rw}`);
-    } else script.push(`cp -a ${point}/. ${rw}/`);
+      script.push(`"$1" -t overlay strata-bind -o lowerdir=${point},upperdir=${point}.up,workdir=${point}.work,index=off,redirect_dir=off,metacopy=off ${rw} ${orFail}`);
+    } else script.push(`cp -a ${point}/. ${rw}/ ${orFail}`);
     out.push({ type: 'bind', source: join(bundleDir, rw), target: m.target });
   }
   return { mounts: out, script, env, changed };
