@@ -2,7 +2,7 @@
 // skopeo copy pushed; one config.json serves docker login → strata pull and strata login → docker
 // pull; fake docker-credential-* helpers are asked for credsStore and credHelpers (the helper wins).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar, cleanupTempDirs, docker, dockerOk, peerAvailable, runStrata, startRegistry, tempDir, type RegistryServer } from '@strata/testing';
 import { envFor, fakeHelper, skopeo, storeWithBusybox, strataOk } from './helpers';
@@ -76,6 +76,35 @@ describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
     // compressed deterministically: a second copy writes the same manifest
     await strataOk(['image', 'copy', 'bb:1', `oci:${join(dir, 'from-store-2')}:v1`], root(), env);
     expect(readFileSync(join(dir, 'from-store-2', 'index.json'), 'utf8')).toBe(readFileSync(join(layout, 'index.json'), 'utf8'));
+  });
+
+  it('oci-archive ↔ docker:// and oci: directly: blobs as they are, the same digest everywhere; skopeo reads the archives', async () => {
+    const env = envFor(plain, join(dir, 'cfg-plain'));
+    const layout = join(dir, 'arch-layout');
+    await strataOk(['image', 'copy', 'bb:1', `oci:${layout}:v1`], root(), env);
+    const digestOf = async (ref: string) => JSON.parse((await skopeo(['inspect', '--tls-verify=false', ref])).out).Digest as string;
+    const want = await digestOf(`oci:${layout}:v1`);
+    const a = join(dir, 'a.tar');
+    await strataOk(['image', 'copy', `oci:${layout}:v1`, `oci-archive:${a}:v1`], root(), env);
+    expect(await digestOf(`oci-archive:${a}:v1`)).toBe(want);
+    const remote = `${plain.host}/interop/from-archive:1`;
+    const pushed = await strataOk(['-q', 'image', 'copy', `oci-archive:${a}:v1`, `docker://${remote}`], root(), env);
+    expect(pushed.out.trim()).toBe(want);
+    expect(await digestOf(`docker://${remote}`)).toBe(want);
+    // back into an archive: the same bytes each time (sorted entries, owned by root, dated 0)
+    const b = join(dir, 'b.tar');
+    const c = join(dir, 'c.tar');
+    await strataOk(['image', 'copy', `docker://${remote}`, `oci-archive:${b}`], root(), env);
+    await strataOk(['image', 'copy', `docker://${remote}`, `oci-archive:${c}`], root(), env);
+    expect(await digestOf(`oci-archive:${b}`)).toBe(want);
+    expect(readFileSync(b).equals(readFileSync(c))).toBe(true);
+    // nothing left behind in the store's scratch space
+    expect(existsSync(join(root(), 'tmp')) ? readdirSync(join(root(), 'tmp')).filter((n) => n.startsWith('copy-')) : []).toEqual([]);
+    // not an archive: one line
+    writeFileSync(join(dir, 'not.tar'), 'plain text');
+    const bad = await runStrata(['image', 'copy', `oci-archive:${join(dir, 'not.tar')}`, `oci:${join(dir, 'nowhere')}`], { root: root(), env });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')[0]).toMatch(/^strata: /);
   });
 
   it('one config.json: docker login → strata pull, strata login → docker pull', async () => {

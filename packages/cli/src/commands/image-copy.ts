@@ -1,4 +1,5 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -63,6 +64,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
   const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
   const opened: Registries[] = [];
+  const scratches: string[] = [];
   const { openRegistries } = await import('@strata/registry');
   const regs = (v: string | undefined, flag: string) => {
     const r = openRegistries(registryOptions(ctx, parseBool(v, flag)));
@@ -92,16 +94,26 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
       const stored = await store.useImage(src.ref);
       const reference = dest.reference.tag === undefined && dest.reference.digest === undefined ? { ...dest.reference, tag: parseReference(src.ref).tag ?? 'latest' } : dest.reference;
       digest = (await pushImage({ registries: regs(flags.destTlsVerify, '--dest-tls-verify'), reference, image: stored.image, distribution, progress: printer.onEvent })).digest;
-    } else if ((src.kind === 'docker' || src.kind === 'oci') && (dest.kind === 'docker' || dest.kind === 'oci')) {
-      const end = (e: typeof src | typeof dest, v: string | undefined, flag: string): CopyEnd =>
-        e.kind === 'docker' ? { kind: 'docker', reference: e.reference, registries: regs(v, flag) } : { kind: 'oci', dir: (e as { dir: string }).dir, ref: (e as { ref?: string }).ref };
-      const r = await copyImage({
-        src: end(src, flags.srcTlsVerify, '--src-tls-verify'),
-        dest: end(dest, flags.destTlsVerify, '--dest-tls-verify'),
-        allPlatforms: flags.allPlatforms,
-        platform,
-        progress: printer.onEvent,
-      });
+    } else if (isLayoutEnd(src) && isLayoutEnd(dest)) {
+      // Blobs move as they are (digests kept). An oci-archive is an OCI layout in a tar: read
+      // from one unpacked into a scratch directory, written as a layout there and then packed.
+      const scratch = (what: string) => {
+        const d = join(ctx.globals.root, 'tmp', `copy-${what}-${process.pid}-${randomBytes(6).toString('hex')}`);
+        mkdirSync(d, { recursive: true });
+        scratches.push(d);
+        return d;
+      };
+      const end = async (e: LayoutEnd, v: string | undefined, flag: string, side: 'src' | 'dest'): Promise<CopyEnd> => {
+        if (e.kind === 'docker') return { kind: 'docker', reference: e.reference, registries: regs(v, flag) };
+        if (e.kind === 'oci') return { kind: 'oci', dir: e.dir, ref: e.ref };
+        const dir = scratch(side);
+        if (side === 'src') await unpackArchive(e.file, dir);
+        return { kind: 'oci', dir, ref: e.ref };
+      };
+      const from = await end(src, flags.srcTlsVerify, '--src-tls-verify', 'src');
+      const to = await end(dest, flags.destTlsVerify, '--dest-tls-verify', 'dest');
+      const r = await copyImage({ src: from, dest: to, allPlatforms: flags.allPlatforms, platform, progress: printer.onEvent });
+      if (dest.kind === 'oci-archive') await writeAtomically(dest.file, await packLayout((to as { dir: string }).dir));
       digest = r.digest;
     } else if ((src.kind === 'oci' || src.kind === 'oci-archive' || src.kind === 'docker-archive') && dest.kind === 'store') {
       const root = ctx.globals.root;
@@ -139,7 +151,37 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
   } finally {
     printer.finish();
     await Promise.all(opened.map((r) => r.close()));
+    for (const d of scratches) rmSync(d, { recursive: true, force: true });
   }
+}
+
+type LayoutEnd = Extract<End, { kind: 'docker' }> | Extract<End, { kind: 'oci' }> | { kind: 'oci-archive'; file: string; ref?: string };
+
+/** Ends `copyImage` can take, an oci-archive through a scratch layout. */
+function isLayoutEnd(e: End): e is LayoutEnd {
+  return e.kind === 'docker' || e.kind === 'oci' || e.kind === 'oci-archive';
+}
+
+/** An oci-archive's layout into `dir` (safe extraction: no entry lands outside it). */
+async function unpackArchive(file: string, dir: string): Promise<void> {
+  const { applyLayer } = await import('@strata/tar');
+  if (!existsSync(file)) throw new StrataError('NOT_FOUND', `${file}: no such file`);
+  const stream = createReadStream(file);
+  try {
+    await applyLayer(dir, stream, { whiteouts: 'keep', root: false, what: file });
+  } finally {
+    stream.destroy();
+  }
+  if (!existsSync(join(dir, 'oci-layout')) || !existsSync(join(dir, 'index.json'))) throw new StrataError('INVALID_ARCHIVE', `${file}: not an OCI archive (no oci-layout and index.json at its top)`);
+}
+
+/** A layout directory as an oci-archive: a tar of its files in sorted order, owned by root, dated 0 (the same layout, the same bytes). */
+async function packLayout(dir: string): Promise<AsyncIterable<Uint8Array>> {
+  const [{ walkTree }, { writeTar }] = await Promise.all([import('@strata/layer'), import('@strata/tar')]);
+  function* entries() {
+    for (const e of walkTree(dir)) yield { ...e, uid: 0, gid: 0, mtime: 0, mode: e.type === 'dir' ? 0o755 : 0o644 };
+  }
+  return writeTar(entries());
 }
 
 export function register(image: Command, io: Io): void {
