@@ -168,7 +168,13 @@ async function copyLayer(
     if (hit) return { rec: hit, cached: true };
   }
   const base = lineage !== undefined && tree.contentHash !== undefined ? await spliceBase(ctx, lineage) : undefined;
-  const entries: Array<CopyEntry | undefined> = await entriesOf();
+  let entries: Array<CopyEntry | undefined>;
+  try {
+    entries = await entriesOf();
+  } catch (err) {
+    tree.release?.(); // an ADD archive may have been read through the tree
+    throw err;
+  }
   const taken = readOnce ? tree.takeHashes!() : undefined;
   const stats: WriteTarStats = { spliced: 0, read: 0 };
   const buffers = tarBuffers();

@@ -204,7 +204,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
         resolve(code ?? 128 + signalNumber(sig));
       });
     });
-    for (const c of staging.changed) {
+    for (const c of staging.staged) {
       if (existsSync(`${c.point}.changed`)) throw new StrataError('UNSAFE_PATH', `bind mount source ${c.source}: changed while it was mounted (it is no longer what was resolved)`);
       if (existsSync(`${c.point}.failed`)) {
         const said = readFileSync(`${c.point}.err`, 'utf8').trim().split('\n')[0].replace(/^(mount|cp): /, '');
@@ -249,10 +249,10 @@ function absolutePaths(o: RunProcessOptions): RunProcessOptions {
  * scratch upper directory over a directory (with no overlayfs, a copy), and copies a file.
  * The sources' paths reach the script in the environment (`STRATA_BIND_K`), never in its text.
  */
-function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: boolean): { mounts: MountSpec[]; script: string[]; env: Record<string, string>; changed: Array<{ point: string; source: string }> } {
+function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: boolean): { mounts: MountSpec[]; script: string[]; env: Record<string, string>; staged: Array<{ point: string; source: string }> } {
   const script: string[] = [];
   const env: Record<string, string> = {};
-  const changed: Array<{ point: string; source: string }> = [];
+  const staged: Array<{ point: string; source: string }> = [];
   const out: MountSpec[] = [];
   for (const m of mounts) {
     if (m.type !== 'bind' || m.sourceIdentity === undefined) {
@@ -266,7 +266,7 @@ function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: 
     const place = (rel: string) => (isDir ? mkdirSync(join(bundleDir, rel)) : writeFileSync(join(bundleDir, rel), ''));
     place(point);
     env[`STRATA_BIND_${k}`] = m.source;
-    changed.push({ point: join(bundleDir, point), source: m.source });
+    staged.push({ point: join(bundleDir, point), source: m.source });
     script.push(`"$1" --bind "$STRATA_BIND_${k}" ${point} 2> ${point}.err || { : > ${point}.failed; exit 125; }`);
     script.push(`[ "$(stat -c %d:%i ${point})" = "${m.sourceIdentity.dev}:${m.sourceIdentity.ino}" ] || { : > ${point}.changed; exit 125; }`);
     const discard = m.discardWrites === true && m.readonly !== true;
@@ -286,7 +286,7 @@ function stageBinds(bundleDir: string, mounts: readonly MountSpec[], overlayfs: 
     } else script.push(`cp -a ${point}/. ${rw}/ ${orFail}`);
     out.push({ type: 'bind', source: join(bundleDir, rw), target: m.target });
   }
-  return { mounts: out, script, env, changed };
+  return { mounts: out, script, env, staged };
 }
 
 /** The runtime's view of a container (`runtime state`): its init process, or undefined when it is not there. */
