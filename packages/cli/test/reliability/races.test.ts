@@ -72,6 +72,38 @@ function startFlipper(dir: string, name: string, target: string, hold = dirname(
   };
 }
 
+/**
+ * One case: the racer swaps `flip.dir`/`flip.name` with a symlink to `flip.target` while
+ * `attempt` runs `attempts` times; each attempt says whether it failed (allowed under the race)
+ * and whether anything escaped. The row is recorded (errors counted as `errorsAre`); the number
+ * of escapes is returned.
+ */
+async function race(
+  label: string,
+  attempts: number,
+  flip: { dir: string; name: string; target: string; hold?: string },
+  errorsAre: string,
+  attempt: (i: number) => Promise<{ failed: boolean; escaped: boolean }>,
+): Promise<number> {
+  let escapes = 0;
+  let errors = 0;
+  const racer = startFlipper(flip.dir, flip.name, flip.target, flip.hold);
+  try {
+    for (let i = 0; i < attempts; i++) {
+      const { failed, escaped } = await attempt(i);
+      if (failed) errors++;
+      if (escaped) escapes++;
+    }
+  } finally {
+    const flips = await racer.stop();
+    rows.push({ case: label, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} ${errorsAre}` });
+  }
+  return escapes;
+}
+
+/** Names of the files a case's tree and its canary hold. */
+const NAMES = Array.from({ length: 40 }, (_, i) => `f${i}`);
+
 /** A layer tar: directory `a/` with `files` files, a subdirectory, a symlink, a hardlink, a FIFO, and a whiteout of `a/victim`. */
 function raceLayer(dir: string, files: number): Buffer {
   const src = join(dir, 'src');
@@ -99,22 +131,15 @@ describe('path races: writers stay inside their root', () => {
     mkdirSync(dest);
     // `a` exists before the first attempt: the racer has something to swap from the start.
     await applyLayer(dest, Readable.from([tar]));
-    const attempts = N(25, 600);
-    let escapes = 0;
-    let errors = 0;
-    const racer = startFlipper(dest, 'a', canary.dir);
-    try {
-      for (let i = 0; i < attempts; i++) {
-        await applyLayer(dest, Readable.from([tar]), { whiteouts: i % 3 === 2 ? 'overlay' : 'apply' }).catch(() => errors++);
-        if (hashTree(canary.dir) !== canary.hash) {
-          escapes++;
-          makeCanary(canary.dir, layerNames(files));
-        }
-      }
-    } finally {
-      const flips = await racer.stop();
-      rows.push({ case: 'applyLayer (in process)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} attempts ended with an error` });
-    }
+    const escapes = await race('applyLayer (in process)', N(25, 600), { dir: dest, name: 'a', target: canary.dir }, 'attempts ended with an error', async (i) => {
+      const failed = await applyLayer(dest, Readable.from([tar]), { whiteouts: i % 3 === 2 ? 'overlay' : 'apply' }).then(
+        () => false,
+        () => true,
+      );
+      const escaped = hashTree(canary.dir) !== canary.hash;
+      if (escaped) makeCanary(canary.dir, layerNames(files));
+      return { failed, escaped };
+    });
     expect(escapes).toBe(0);
   }, 600_000);
 
@@ -127,23 +152,12 @@ describe('path races: writers stay inside their root', () => {
     const dest = join(dir, 'root');
     mkdirSync(dest);
     await strataOk(dir, ['layer', 'apply', dest, '-i', join(dir, 'layer.tar')]);
-    const attempts = N(4, 60);
-    let escapes = 0;
-    let errors = 0;
-    const racer = startFlipper(dest, 'a', canary.dir);
-    try {
-      for (let i = 0; i < attempts; i++) {
-        const r = await runStrata(['layer', 'apply', dest, '-i', join(dir, 'layer.tar')], { root: join(dir, 'store'), env: STABLE_ENV });
-        if (r.code !== 0) errors++;
-        if (hashTree(canary.dir) !== canary.hash) {
-          escapes++;
-          makeCanary(canary.dir, layerNames(files));
-        }
-      }
-    } finally {
-      const flips = await racer.stop();
-      rows.push({ case: 'strata layer apply', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
-    }
+    const escapes = await race('strata layer apply', N(4, 60), { dir: dest, name: 'a', target: canary.dir }, 'runs exited non-zero', async () => {
+      const r = await runStrata(['layer', 'apply', dest, '-i', join(dir, 'layer.tar')], { root: join(dir, 'store'), env: STABLE_ENV });
+      const escaped = hashTree(canary.dir) !== canary.hash;
+      if (escaped) makeCanary(canary.dir, layerNames(files));
+      return { failed: r.code !== 0, escaped };
+    });
     expect(escapes).toBe(0);
   }, 600_000);
 });
@@ -157,59 +171,37 @@ function blobsHold(root: string, what: string): boolean {
 
 describe('path races: COPY reads nothing outside the context', () => {
   it('strata build: COPY . / and ADD of a directory', async () => {
-    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
     // The canary has a name the context lacks: a walk steered into it would list it.
-    const canary = makeCanary(join(work, 'canary-copy'), [...names, 'canary-only']);
+    const canary = makeCanary(join(work, 'canary-copy'), [...NAMES, 'canary-only']);
     const ctx = join(work, 'copy-context');
     mkdirSync(join(ctx, 'x', 'deeper'), { recursive: true });
-    for (const n of names) writeFileSync(join(ctx, 'x', n), content('context', n));
-    for (const n of names.slice(0, 5)) writeFileSync(join(ctx, 'x', 'deeper', n), content('context', n));
+    for (const n of NAMES) writeFileSync(join(ctx, 'x', n), content('context', n));
+    for (const n of NAMES.slice(0, 5)) writeFileSync(join(ctx, 'x', 'deeper', n), content('context', n));
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY . /all/\nADD x /x/\n');
     const root = join(work, 'store-copy');
-    const attempts = N(8, 100);
-    let escapes = 0;
-    let errors = 0;
-    const racer = startFlipper(ctx, 'x', canary.dir);
-    try {
-      for (let i = 0; i < attempts; i++) {
-        // --no-cache: every attempt walks, hashes and writes the layers again (the stat cache stays)
-        const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
-        if (r.code !== 0) errors++;
-        if (blobsHold(root, MARKER) || blobsHold(root, 'canary-only') || hashTree(canary.dir) !== canary.hash) escapes++;
-      }
-    } finally {
-      const flips = await racer.stop();
-      rows.push({ case: 'strata build (COPY, ADD)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} builds exited non-zero` });
-    }
+    const escapes = await race('strata build (COPY, ADD)', N(8, 100), { dir: ctx, name: 'x', target: canary.dir }, 'builds exited non-zero', async () => {
+      // --no-cache: every attempt walks, hashes and writes the layers again (the stat cache stays)
+      const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
+      return { failed: r.code !== 0, escaped: blobsHold(root, MARKER) || blobsHold(root, 'canary-only') || hashTree(canary.dir) !== canary.hash };
+    });
     expect(escapes).toBe(0);
   }, 600_000);
 });
 
 describe.runIf(isRoot() && (peerAvailable('runc') || peerAvailable('crun')))('path races: RUN bind mounts nothing outside the context', () => {
   it('strata build: RUN --mount=type=bind', async () => {
-    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
-    const canary = makeCanary(join(work, 'canary-bind'), names);
+    const canary = makeCanary(join(work, 'canary-bind'), NAMES);
     const ctx = join(work, 'bind-context');
     mkdirSync(join(ctx, 'x'), { recursive: true });
-    for (const n of names) writeFileSync(join(ctx, 'x', n), content('context', n));
+    for (const n of NAMES) writeFileSync(join(ctx, 'x', n), content('context', n));
     // read-only and read-write (a throwaway overlay over the source): neither may reach the canary
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM races/busybox:1\nRUN --mount=type=bind,source=x,target=/m cat /m/* > /out-ro\nRUN --mount=type=bind,source=x,target=/m,rw cat /m/* > /out-rw\n');
     const root = join(work, 'store-bind');
     await strataOk(root, ['image', 'import', busyboxRootfsTar(), 'races/busybox:1']);
-    const attempts = N(4, 40);
-    let escapes = 0;
-    let errors = 0;
-    const racer = startFlipper(ctx, 'x', canary.dir);
-    try {
-      for (let i = 0; i < attempts; i++) {
-        const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
-        if (r.code !== 0) errors++;
-        if (blobsHold(root, MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
-      }
-    } finally {
-      const flips = await racer.stop();
-      rows.push({ case: 'strata build (RUN --mount=type=bind)', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} builds exited non-zero` });
-    }
+    const escapes = await race('strata build (RUN --mount=type=bind)', N(4, 40), { dir: ctx, name: 'x', target: canary.dir }, 'builds exited non-zero', async () => {
+      const r = await runStrata(['build', '--no-cache', '-q', '-t', 'racy', ctx], { root, env: STABLE_ENV });
+      return { failed: r.code !== 0, escaped: blobsHold(root, MARKER) || hashTree(canary.dir) !== canary.hash };
+    });
     expect(escapes).toBe(0);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('strata-bind');
   }, 600_000);
@@ -217,40 +209,28 @@ describe.runIf(isRoot() && (peerAvailable('runc') || peerAvailable('crun')))('pa
 
 describe('path races: volume export reads nothing outside', () => {
   it('strata volume export', async () => {
-    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
-    const canary = makeCanary(join(work, 'canary-volume'), names);
+    const canary = makeCanary(join(work, 'canary-volume'), NAMES);
     const root = join(work, 'store-volume');
     await strataOk(root, ['volume', 'create', 'racy']);
     const mp = JSON.parse((await strataOk(root, ['volume', 'inspect', 'racy'])).out)[0].Mountpoint as string;
     mkdirSync(join(mp, 'x'));
-    for (const n of names) writeFileSync(join(mp, 'x', n), content('volume', n));
-    const attempts = N(4, 60);
-    let escapes = 0;
-    let errors = 0;
-    const racer = startFlipper(mp, 'x', canary.dir);
-    try {
-      for (let i = 0; i < attempts; i++) {
-        const r = await runStrata(['volume', 'export', 'racy'], { root, env: STABLE_ENV });
-        if (r.code !== 0) errors++;
-        if (r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
-      }
-    } finally {
-      const flips = await racer.stop();
-      rows.push({ case: 'strata volume export', ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
-    }
+    for (const n of NAMES) writeFileSync(join(mp, 'x', n), content('volume', n));
+    const escapes = await race('strata volume export', N(4, 60), { dir: mp, name: 'x', target: canary.dir }, 'runs exited non-zero', async () => {
+      const r = await runStrata(['volume', 'export', 'racy'], { root, env: STABLE_ENV });
+      return { failed: r.code !== 0, escaped: r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash };
+    });
     expect(escapes).toBe(0);
   }, 600_000);
 });
 
 describe.runIf(isRoot())('path races: readers read nothing outside', () => {
-  const FILES = 40;
-  const dataNames = Array.from({ length: FILES }, (_, i) => `f${i}`);
+  const dataNames = NAMES;
   let root: string;
   const image = 'races/data:1';
 
   beforeAll(async () => {
     root = join(work, 'store');
-    // An image whose /data/x holds FILES files; the canary holds the same names.
+    // An image whose /data/x holds the files of NAMES; the canary holds the same names.
     const rootfs = join(work, 'image-rootfs');
     mkdirSync(join(rootfs, 'data', 'x'), { recursive: true });
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
@@ -266,83 +246,54 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
     throw new Error('no snapshot holds data/x');
   };
 
+  /**
+   * A container on the image whose writable layer holds data/x with files of its own (what it
+   * wrote: upper/data/x with overlay, the copied rootfs's with the copying fallback), and the
+   * racer's swap for it: data/x of that layer, waiting in the layer's directory.
+   */
+  const containerWithData = async (cow: 'overlay' | 'copy', target: string): Promise<{ id: string; flip: { dir: string; name: string; target: string; hold: string } }> => {
+    const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
+    const id = created.out.trim().split('\n').pop()!;
+    const w = writableLayer(root, id);
+    mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
+    for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
+    return { id, flip: { dir: join(w.upperdir, 'data'), name: 'x', target, hold: w.dir } };
+  };
+
   for (const cow of ['overlay', 'copy'] as const) {
     it(`container export (${cow})`, async () => {
       const canary = makeCanary(join(work, `canary-export-${cow}`), dataNames);
-      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
-      const id = created.out.trim().split('\n').pop()!;
-      const w = writableLayer(root, id);
-      // What the container wrote: upper/data/x (overlay) or the copied rootfs's.
-      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
-      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
-      const attempts = N(3, 40);
-      let escapes = 0;
-      let errors = 0;
-      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
-      try {
-        for (let i = 0; i < attempts; i++) {
-          const r = await runStrata(['container', 'export', id], { root, env: STABLE_ENV });
-          if (r.code !== 0) errors++;
-          if (r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash) escapes++;
-        }
-      } finally {
-        const flips = await racer.stop();
-        rows.push({ case: `container export (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
-      }
+      const { id, flip } = await containerWithData(cow, canary.dir);
+      const escapes = await race(`container export (${cow})`, N(3, 40), flip, 'runs exited non-zero', async () => {
+        const r = await runStrata(['container', 'export', id], { root, env: STABLE_ENV });
+        return { failed: r.code !== 0, escaped: r.stdout.includes(MARKER) || hashTree(canary.dir) !== canary.hash };
+      });
       expect(escapes).toBe(0);
     }, 600_000);
 
     it(`container diff (${cow})`, async () => {
       // a name only the canary has: a listing steered into it would show it
       const canary = makeCanary(join(work, `canary-diff-${cow}`), [...dataNames, 'canary-only']);
-      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
-      const id = created.out.trim().split('\n').pop()!;
-      const w = writableLayer(root, id);
-      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
-      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
-      const attempts = N(8, 60);
-      let escapes = 0;
-      let errors = 0;
-      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
-      try {
-        for (let i = 0; i < attempts; i++) {
-          const r = await runStrata(['container', 'diff', id], { root, env: STABLE_ENV });
-          if (r.code !== 0) errors++;
-          if (r.stdout.includes('canary-only') || hashTree(canary.dir) !== canary.hash) escapes++;
-        }
-      } finally {
-        const flips = await racer.stop();
-        rows.push({ case: `container diff (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
-      }
+      const { id, flip } = await containerWithData(cow, canary.dir);
+      const escapes = await race(`container diff (${cow})`, N(8, 60), flip, 'runs exited non-zero', async () => {
+        const r = await runStrata(['container', 'diff', id], { root, env: STABLE_ENV });
+        return { failed: r.code !== 0, escaped: r.stdout.includes('canary-only') || hashTree(canary.dir) !== canary.hash };
+      });
       expect(escapes).toBe(0);
     }, 600_000);
 
     it(`container commit (${cow})`, async () => {
       const canary = makeCanary(join(work, `canary-commit-${cow}`), dataNames);
-      const created = await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
-      const id = created.out.trim().split('\n').pop()!;
-      const w = writableLayer(root, id);
-      mkdirSync(join(w.upperdir, 'data', 'x'), { recursive: true });
-      for (const n of dataNames) writeFileSync(join(w.upperdir, 'data', 'x', n), content('written', n));
+      const { id, flip } = await containerWithData(cow, canary.dir);
       const blobs = join(root, 'blobs', 'sha256');
       const seen = new Set(readdirSync(blobs));
-      const attempts = N(3, 40);
-      let escapes = 0;
-      let errors = 0;
-      const racer = startFlipper(join(w.upperdir, 'data'), 'x', canary.dir, w.dir);
-      try {
-        for (let i = 0; i < attempts; i++) {
-          const r = await runStrata(['container', 'commit', id, `races/commit-${cow}:${i}`], { root, env: STABLE_ENV });
-          if (r.code !== 0) errors++;
-          // layers are stored uncompressed: a new blob holding the marker is the canary read in
-          const fresh = readdirSync(blobs).filter((b) => !seen.has(b));
-          for (const b of fresh) seen.add(b);
-          if (fresh.some((b) => readFileSync(join(blobs, b)).includes(MARKER)) || hashTree(canary.dir) !== canary.hash) escapes++;
-        }
-      } finally {
-        const flips = await racer.stop();
-        rows.push({ case: `container commit (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} runs exited non-zero` });
-      }
+      const escapes = await race(`container commit (${cow})`, N(3, 40), flip, 'runs exited non-zero', async (i) => {
+        const r = await runStrata(['container', 'commit', id, `races/commit-${cow}:${i}`], { root, env: STABLE_ENV });
+        // layers are stored uncompressed: a new blob holding the marker is the canary read in
+        const fresh = readdirSync(blobs).filter((b) => !seen.has(b));
+        for (const b of fresh) seen.add(b);
+        return { failed: r.code !== 0, escaped: fresh.some((b) => readFileSync(join(blobs, b)).includes(MARKER)) || hashTree(canary.dir) !== canary.hash };
+      });
       expect(escapes).toBe(0);
     }, 600_000);
 
@@ -351,28 +302,17 @@ describe.runIf(isRoot())('path races: readers read nothing outside', () => {
       // The snapshot exists once a container stands on the image.
       await strataOk(root, ['container', 'create', image], { STRATA_COW: cow });
       const snap = snapshotWithData();
-      const attempts = N(3, 40);
-      let escapes = 0;
-      let errors = 0;
-      const racer = startFlipper(join(snap, 'data'), 'x', canary.dir, dirname(snap));
-      try {
-        for (let i = 0; i < attempts; i++) {
-          const vol = `races-${cow}-${i}`;
-          const r = await runStrata(['container', 'create', '-v', `${vol}:/data`, image], { root, env: { ...STABLE_ENV, STRATA_COW: cow } });
-          if (r.code !== 0) {
-            errors++;
-            continue;
-          }
-          const mp = JSON.parse((await strataOk(root, ['volume', 'inspect', vol])).out)[0].Mountpoint as string;
-          const copied = join(mp, 'x');
-          // x copied as the symlink it was for a moment is right; a file holding the marker is not.
-          const leaked = lstatSync(copied, { throwIfNoEntry: false })?.isDirectory() === true && readdirSync(copied).some((n) => lstatSync(join(copied, n)).isFile() && readFileSync(join(copied, n), 'utf8').includes(MARKER));
-          if (leaked || hashTree(canary.dir) !== canary.hash) escapes++;
-        }
-      } finally {
-        const flips = await racer.stop();
-        rows.push({ case: `volume copy-up (${cow})`, ran: attempts, failed: escapes, note: `${flips} swaps; ${errors} creates exited non-zero` });
-      }
+      const flip = { dir: join(snap, 'data'), name: 'x', target: canary.dir, hold: dirname(snap) };
+      const escapes = await race(`volume copy-up (${cow})`, N(3, 40), flip, 'creates exited non-zero', async (i) => {
+        const vol = `races-${cow}-${i}`;
+        const r = await runStrata(['container', 'create', '-v', `${vol}:/data`, image], { root, env: { ...STABLE_ENV, STRATA_COW: cow } });
+        if (r.code !== 0) return { failed: true, escaped: false };
+        const mp = JSON.parse((await strataOk(root, ['volume', 'inspect', vol])).out)[0].Mountpoint as string;
+        const copied = join(mp, 'x');
+        // x copied as the symlink it was for a moment is right; a file holding the marker is not.
+        const leaked = lstatSync(copied, { throwIfNoEntry: false })?.isDirectory() === true && readdirSync(copied).some((n) => lstatSync(join(copied, n)).isFile() && readFileSync(join(copied, n), 'utf8').includes(MARKER));
+        return { failed: false, escaped: leaked || hashTree(canary.dir) !== canary.hash };
+      });
       expect(escapes).toBe(0);
     }, 600_000);
   }
