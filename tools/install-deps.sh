@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-PKGS="docker.io runc crun skopeo umoci busybox-static docker-registry zstd xz-utils bzip2 jq python3 faketime chromium tmux apache2-utils openssl containernetworking-plugins iptables iproute2 util-linux mount tar"
+PKGS="docker.io runc crun skopeo umoci busybox-static docker-registry zstd xz-utils bzip2 jq python3 faketime chromium tmux apache2-utils openssl containernetworking-plugins iptables conntrack iproute2 util-linux mount tar"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -8,12 +8,11 @@
 // strata's `run` hands the network teardown to a cleanup process and returns (as podman's conmon
 // runs `podman container cleanup`); to measure the teardown too, every run is repeated with
 // STRATA_CLEANUP=inline, where -v prints how long the set-up (netns, host-local, CNI bridge +
-// loopback + portmap) and the teardown (CNI DEL, netns) took: their median sum is the "network
-// cost a container" figure. Targets (issue 16): strata ≤ 1.0× Docker's wall
-// time; set-up plus teardown ≤ 250 ms. Not part of the test suite; needs root, runc, Docker.
-// Where the set-up and teardown go: the portmap CNI plugin alone starts 38 `iptables` processes a
-// container (20 to add, 18 to remove: ≈0.4 s of CPU on the 2-core development machine); `run`
-// hands the teardown to a cleanup process, so it is not in the plain run's wall time.
+// loopback, the port rules' iptables-restore) and the teardown (CNI DEL, the port rules, netns)
+// took: their median sum is the "network cost a container" figure. Targets (issue 16): strata
+// ≤ 1.0× Docker's wall time; set-up plus teardown ≤ 250 ms. Not part of the test suite; needs
+// root, runc, Docker. `run` hands the teardown to a cleanup process, so it is not in the plain
+// run's wall time.
 // With --json FILE, the results for tools/bench/table.mjs: per case, strata against each dockerd,
 // and the set-up + teardown against its 250 ms bound.
 //

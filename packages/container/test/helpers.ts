@@ -56,20 +56,37 @@ export async function httpUntil(host: string, port: number, want: string, tries 
 }
 
 /** Send one UDP datagram to host:port and wait (≤ 2 s) for one back. */
-export function udpEcho(host: string, port: number, msg: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve('TIMEOUT');
-    }, 2000);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m.toString());
-    });
-    s.send(msg, port, host);
-  });
+export async function udpEcho(host: string, port: number, msg: string): Promise<string> {
+  const flow = udpFlow(host, port);
+  try {
+    return await flow.echo(msg);
+  } finally {
+    flow.close();
+  }
+}
+
+/**
+ * One UDP socket talking to host:port from a source port that stays the same (one conntrack
+ * flow): `echo` sends a datagram and waits (≤ `timeoutMs`) for one back, or 'TIMEOUT'.
+ */
+export function udpFlow(host: string, port: number): { echo(msg: string, timeoutMs?: number): Promise<string>; close(): void } {
+  const s = createSocket('udp4');
+  s.on('error', () => {}); // ICMP port unreachable while nothing listens
+  return {
+    echo: (msg, timeoutMs = 2000) =>
+      new Promise((resolve) => {
+        const t = setTimeout(() => {
+          s.removeAllListeners('message');
+          resolve('TIMEOUT');
+        }, timeoutMs);
+        s.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m.toString());
+        });
+        s.send(msg, port, host);
+      }),
+    close: () => s.close(),
+  };
 }
 
 /** A UDP echo server on `port` inside a network namespace (`nsenter --net=PATH`), until killed. */

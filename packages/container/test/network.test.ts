@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachedIds, removeNetwork, BRIDGE_NAME } from '@strata/network';
 import { busyboxRootfsTar, cleanupTempDirs, isRoot, peerAvailable, requireOrSkip, runStrata, STRATA_BIN, tempDir } from '@strata/testing';
-import { hostCounts, httpGet, httpUntil, HTTPD, IMAGE, importBase, natRulesFor, strata, udpEcho, udpEchoServerIn } from './helpers';
+import { hostCounts, httpGet, httpUntil, HTTPD, IMAGE, importBase, natRulesFor, strata, udpEcho, udpEchoServerIn, udpFlow } from './helpers';
 import { startTestDockerd, TEST_SUBNET_PREFIX, type TestDockerd } from '../../../tools/docker-with-iptables.mjs';
 
 const ok = requireOrSkip(isRoot(), 'needs root') && peerAvailable('runc') && peerAvailable('docker');
@@ -159,6 +159,38 @@ describe.skipIf(!ok)('published ports on the bridge, against Docker 20.10', () =
     expect((await s(['container', 'port', c])).out).toBe('5353/udp -> 0.0.0.0:18093\n');
     echo.stop();
     await s(['container', 'rm', '-f', c]);
+  });
+
+  it('a UDP flow that began before the mapping is translated once the port is published (stale conntrack entries go)', async () => {
+    // A client sends to 18095/udp while nothing is published: the kernel remembers that flow
+    // untranslated for 30 s; without clearing it, the same client's datagrams would keep going
+    // to the host's own (closed) port after the container publishes it.
+    const flow = udpFlow('127.0.0.1', 18095);
+    try {
+      expect(await flow.echo('early', 300)).toBe('TIMEOUT');
+      const c = await runD(['-p', '18095:5353/udp', IMAGE, 'sleep', '60']);
+      const netns = JSON.parse((await s(['container', 'inspect', c])).out)[0].NetworkSettings.SandboxKey;
+      const echo = udpEchoServerIn(netns, 5353);
+      await echo.ready;
+      expect(await flow.echo('after')).toBe('after');
+      echo.stop();
+      await s(['container', 'rm', '-f', c]);
+    } finally {
+      flow.close();
+    }
+  });
+
+  it('a container\'s port rules go at teardown even when some are already gone', async () => {
+    const c = await runD(['-p', '18096:80', '-p', '18097:81/udp', IMAGE, 'sleep', '60']);
+    const tagged = () => execFileSync('iptables', ['-w', '-t', 'nat', '-S', 'STRATA-DNAT'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`strata:${c}`));
+    const rules = tagged();
+    expect(rules).toHaveLength(2);
+    expect(rules[0]).toMatch(/^-A STRATA-DNAT -p tcp -m tcp --dport 18096 -m comment --comment "?strata:[0-9a-f]{64}"? -j DNAT --to-destination [\d.]+:80$/);
+    // someone removes one of them by hand: the exact removal fails, the listing finds the other
+    execFileSync('iptables', ['-w', '-t', 'nat', '-D', 'STRATA-DNAT', ...rules[0].split(' ').slice(2).map((w) => w.replace(/^"|"$/g, ''))]);
+    expect(tagged()).toHaveLength(1);
+    expect((await s(['container', 'rm', '-f', c])).code).toBe(0);
+    expect(tagged()).toEqual([]);
   });
 
   it('outbound traffic is masqueraded as Docker\'s is (the rules, not traffic to outside)', async () => {

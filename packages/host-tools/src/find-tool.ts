@@ -17,6 +17,8 @@ export const TOOLS = {
   tar: 'tar',
   ip: 'iproute2',
   iptables: 'iptables',
+  'iptables-restore': 'iptables',
+  conntrack: 'conntrack',
 } as const;
 
 export type ToolName = keyof typeof TOOLS;

@@ -5,6 +5,7 @@ import { processStartTime } from '@strata/cas/process';
 import { findCniPlugin } from '@strata/host-tools';
 import { bridgeConfig, ensureNetwork, ipamConfig, run, runDirOf, withLock, type BridgeNetwork, type NetworkOptions } from './bridge';
 import { runPlugin, type CniResult } from './cni';
+import { addPortRules, forgetUdpFlows, portRules, removePortRules } from './port-rules';
 import { allocatePorts, sameHostPort } from './ports';
 import type { PortBinding, PortSpec } from './publish';
 
@@ -43,6 +44,12 @@ interface TeardownRecord {
   netns: string;
   network: BridgeNetwork;
   ports: PortBinding[];
+  /**
+   * The DNAT rules of the ports (port-rules.ts), written before they are added. A record without
+   * this field but with ports comes from a strata that published through the portmap plugin:
+   * its ports go with portmap's DEL.
+   */
+  portRules?: string[];
   /** host-local's config (the lease is released with it). */
   ipamConfig?: Record<string, unknown>;
   bridgeConfig: Record<string, unknown>;
@@ -96,6 +103,7 @@ export function attachmentOf(id: string, o: NetworkOptions = {}): NetworkAttachm
   return readRecord(runDirOf(o), id)?.attachment;
 }
 
+/** The portmap plugin's config for the DEL of a record an older strata wrote (see `portRules`). */
 function portmapConfig(r: TeardownRecord): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
@@ -118,10 +126,10 @@ const macOf = (res: CniResult) => res.interfaces?.find((i) => i.name === 'eth0' 
  * Put a container on the bridge. The address comes first, from `host-local` (its lease files and
  * lock make concurrent starts safe without a daemon), together with the named network namespace
  * (`ip netns add`); then, all at once: the `bridge` plugin (veth into the bridge, the address
- * given through the `static` IPAM plugin, default route, hairpin), `loopback`, and `portmap` for
- * the published ports (already reserved by the caller) — portmap waits for the bridge only the
- * first time, when there is no bridge yet to set route_localnet on. The teardown record is
- * written first; a failure part-way tears down what was done.
+ * given through the `static` IPAM plugin, default route, hairpin), `loopback`, and the published
+ * ports' DNAT rules (one `iptables-restore` transaction, see port-rules.ts). The bridge gets
+ * `route_localnet` (127.0.0.1 clients) once it exists. The teardown record is written first; a
+ * failure part-way tears down what was done.
  */
 export async function attach(id: string, specs: readonly PortSpec[], o: NetworkOptions = {}): Promise<NetworkAttachment> {
   const runDir = runDirOf(o);
@@ -129,7 +137,7 @@ export async function attach(id: string, specs: readonly PortSpec[], o: NetworkO
   findCniPlugin('static', o.env); // the bridge plugin runs it: a clear error now rather than its own later
   const netnsName = `strata-${id.slice(0, 24)}`;
   const ipam = ipamConfig(network, runDir);
-  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [], ipamConfig: ipam, bridgeConfig: bridgeConfig(network, runDir) };
+  const rec: TeardownRecord = { id, netnsName, netns: `/run/netns/${netnsName}`, network, ports: [], portRules: [], ipamConfig: ipam, bridgeConfig: bridgeConfig(network, runDir) };
   // The ports are checked against the other containers' records and written in this one under
   // the lock, so two starts never take the same port. A port a container still being torn down
   // holds (its cleanup runs after its process ended) is waited for, at most 15 s.
@@ -152,29 +160,25 @@ export async function attach(id: string, specs: readonly PortSpec[], o: NetworkO
     o.onStep?.(name, now - t);
     t = now;
   };
-  const plugin = (p: 'bridge' | 'loopback' | 'portmap' | 'host-local', config: Record<string, unknown>, ifname = 'eth0') =>
+  const plugin = (p: 'bridge' | 'loopback' | 'host-local', config: Record<string, unknown>, ifname = 'eth0') =>
     runPlugin({ plugin: p, command: 'ADD', containerId: id, netns: rec.netns, ifname, config, env: o.env });
   try {
     const [, lease] = await Promise.all([run('ip', ['netns', 'add', netnsName]), plugin('host-local', ipam)]);
     const addr = lease?.ips?.[0];
     if (!addr) throw new StrataError('NETWORK_SETUP', 'host-local gave the container no address');
+    const [ip, prefix] = addr.address.split('/');
     rec.result = { cniVersion: '1.0.0', ips: [{ address: addr.address, gateway: addr.gateway ?? network.gateway }] };
     rec.bridgeConfig = bridgeConfig(network, runDir, addr.address);
+    rec.portRules = portRules(id, ip, rec.ports);
     writeRecord(runDir, rec);
     step('netns add + host-local ADD');
-    const bridgeThere = existsSync(`/sys/class/net/${network.bridge}`);
-    const early = rec.ports.length > 0 && bridgeThere;
     const [result] = await Promise.all([
       plugin('bridge', rec.bridgeConfig),
       plugin('loopback', { cniVersion: '1.0.0', name: `${network.name}-lo`, type: 'loopback' }, 'lo'),
-      early ? plugin('portmap', portmapConfig(rec)) : undefined,
+      rec.portRules.length ? addPortRules(rec.portRules).then(() => forgetUdpFlows(rec.ports)) : undefined,
     ]);
-    step(early ? 'bridge + loopback + portmap ADD' : 'bridge + loopback ADD');
-    if (rec.ports.length && !early) {
-      await plugin('portmap', portmapConfig(rec));
-      step('portmap ADD');
-    }
-    const [ip, prefix] = addr.address.split('/');
+    if (rec.ports.length) routeLocalnet(network.bridge);
+    step(rec.ports.length ? 'bridge + loopback ADD + port rules' : 'bridge + loopback ADD');
     rec.attachment = {
       netns: rec.netns,
       network: network.name,
@@ -194,8 +198,21 @@ export async function attach(id: string, specs: readonly PortSpec[], o: NetworkO
 }
 
 /**
- * Undo `attach` (from its teardown record; nothing to do without one): bridge, portmap and
- * host-local DEL together (the veth, the port mappings, the lease), then the namespace. Safe to
+ * Let packets from 127.0.0.0/8, DNATed to a container, leave through the bridge (the kernel
+ * drops them as martians otherwise): what makes `curl 127.0.0.1:PORT` reach a published port.
+ */
+function routeLocalnet(bridge: string): void {
+  const f = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
+  try {
+    if (readFileSync(f, 'utf8').trim() !== '1') writeFileSync(f, '1');
+  } catch (e) {
+    throw new StrataError('NETWORK_SETUP', `cannot set route_localnet on ${bridge}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Undo `attach` (from its teardown record; nothing to do without one): bridge and host-local DEL
+ * and the port rules' removal together (the veth, the lease, the port mappings), then the namespace. Safe to
  * repeat. On failure the record stays, for the next try.
  */
 export async function detach(id: string, o: NetworkOptions & { waitForOwnerMs?: number } = {}): Promise<void> {
@@ -218,11 +235,12 @@ export async function detach(id: string, o: NetworkOptions & { waitForOwnerMs?: 
   const netns = netnsThere ? rec.netns : '';
   const del = (p: 'bridge' | 'portmap' | 'host-local', config: Record<string, unknown>) => runPlugin({ plugin: p, command: 'DEL', containerId: id, netns, ifname: 'eth0', config, env: o.env });
   const dels: Array<Promise<unknown>> = [del('bridge', rec.bridgeConfig)];
-  if (rec.ports.length) dels.push(del('portmap', portmapConfig(rec)));
+  if (rec.portRules) dels.push(removePortRules(id, rec.portRules));
+  else if (rec.ports.length) dels.push(del('portmap', portmapConfig(rec)));
   if (rec.ipamConfig) dels.push(del('host-local', rec.ipamConfig));
   const t = Date.now();
   const results = await Promise.allSettled(dels);
-  o.onStep?.('bridge + portmap + host-local DEL', Date.now() - t);
+  o.onStep?.(rec.ports.length ? 'bridge + host-local DEL + port rules' : 'bridge + host-local DEL', Date.now() - t);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   // The namespace stays until the plugins are done with it: without it, a later bridge DEL could
   // no longer find the address whose masquerading rule it must remove.

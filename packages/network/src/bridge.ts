@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pidAlive } from '@strata/cas/process';
 import { StrataError } from '@strata/errors';
 import { findTool } from '@strata/host-tools';
+import { DNAT_CHAIN } from './port-rules';
 import { DEFAULT_RUN_DIR } from './run-dir';
 import { chooseSubnet, formatCidr, gatewayOf, parseCidr } from './subnet';
 
@@ -28,7 +29,7 @@ export interface BridgeNetwork {
 }
 
 /** The version of `addNetworkRules`' rules. */
-const RULES = 2;
+const RULES = 3;
 
 export interface NetworkOptions {
   /** Host-wide state directory (default /run/strata, a tmpfs: it goes with the bridge at reboot). */
@@ -143,31 +144,49 @@ export async function ensureNetwork(o: NetworkOptions = {}): Promise<BridgeNetwo
   });
 }
 
+/** Where strata's chains are jumped to from the built-in ones: [table, built-in chain, the jump rule]. */
+const JUMPS: ReadonlyArray<[string, string, string[]]> = [
+  ['filter', 'FORWARD', ['-j', FORWARD_CHAIN]],
+  ['nat', 'POSTROUTING', ['-j', NAT_CHAIN]],
+  ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN]],
+  ['nat', 'OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN]],
+];
+const CHAINS: ReadonlyArray<[string, string]> = [['filter', FORWARD_CHAIN], ['nat', NAT_CHAIN], ['nat', DNAT_CHAIN]];
+
 /**
  * The network's own rules, made once with the network (not per container: fewer iptables calls a
- * start, nothing per container to leak): FORWARD accepts the bridge's traffic, and the subnet's
- * traffic leaving by another interface is masqueraded — Docker's docker0 rule, word for word.
+ * start, nothing per container to leak). FORWARD accepts the bridge's traffic. In nat: the
+ * subnet's traffic leaving by another interface is masqueraded — Docker's docker0 rule, word for
+ * word; a published port's traffic (`STRATA-DNAT`, a rule a port, see port-rules.ts) is
+ * masqueraded on its way into the bridge when it comes from 127.0.0.0/8 (which cannot leave the
+ * host: the bridge has `route_localnet`) or from the bridge's own subnet (hairpin: the reply must
+ * come back through the host to be translated back) — what Docker does without its userland proxy.
  */
 async function addNetworkRules(subnet: string): Promise<void> {
   await removeNetworkRules();
   await run('iptables', ['-t', 'nat', '-N', NAT_CHAIN]);
   await run('iptables', ['-t', 'nat', '-A', NAT_CHAIN, '-s', subnet, '!', '-o', BRIDGE_NAME, '-j', 'MASQUERADE']);
-  await run('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-j', NAT_CHAIN]);
+  await run('iptables', ['-t', 'nat', '-A', NAT_CHAIN, '-s', '127.0.0.0/8', '-o', BRIDGE_NAME, '-j', 'MASQUERADE']);
+  await run('iptables', ['-t', 'nat', '-A', NAT_CHAIN, '-s', subnet, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE']);
+  await run('iptables', ['-t', 'nat', '-N', DNAT_CHAIN]);
   await run('iptables', ['-N', FORWARD_CHAIN]);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-i', BRIDGE_NAME, '-j', 'ACCEPT']);
-  await run('iptables', ['-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
+  for (const [table, from, jump] of JUMPS) await run('iptables', ['-t', table, from === 'FORWARD' ? '-I' : '-A', from, ...(from === 'FORWARD' ? ['1'] : []), ...jump]);
 }
 
 async function removeNetworkRules(): Promise<void> {
-  for (const [table, from, chain] of [['filter', 'FORWARD', FORWARD_CHAIN], ['nat', 'POSTROUTING', NAT_CHAIN]]) {
-    // Each jump that may be there (a crashed earlier setup could have left one).
+  for (const [table, from, jump] of JUMPS) {
+    const chain = jump[jump.length - 1];
+    // Each jump that may be there (a crashed earlier setup could have left more than one).
     for (let i = 0; i < 5; i++) {
       const out = await run('iptables', ['-t', table, '-S', from], { ignoreFailure: true });
       if (!out.includes(`-j ${chain}`)) break;
-      await run('iptables', ['-t', table, '-D', from, '-j', chain], { ignoreFailure: true });
+      await run('iptables', ['-t', table, '-D', from, ...jump], { ignoreFailure: true });
     }
+  }
+  for (const [table, chain] of CHAINS) {
     await run('iptables', ['-t', table, '-F', chain], { ignoreFailure: true });
     await run('iptables', ['-t', table, '-X', chain], { ignoreFailure: true });
   }

@@ -10,6 +10,7 @@ export {
 export type { BridgeNetwork, NetworkOptions } from './bridge';
 export { attach, detach, handOff, attachedIds, attachmentOf } from './attach';
 export type { NetworkAttachment, ProcessRef } from './attach';
+export { portRules, addPortRules, removePortRules, forgetUdpFlows, DNAT_CHAIN } from './port-rules';
 export { runPlugin } from './cni';
 export type { CniResult, PluginCall } from './cni';
 export { hostsFile, resolvConf } from './etc-files';

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
-import { allocatePorts, chooseSubnet, formatBinding, hostRoutes, hostsFile, parseCidr, parsePublish, publishAll, resolvConf, sameHostPort } from '../src/index';
+import { allocatePorts, chooseSubnet, formatBinding, hostRoutes, hostsFile, parseCidr, parsePublish, portRules, publishAll, resolvConf, sameHostPort } from '../src/index';
 
 afterAll(() => cleanupTempDirs());
 
@@ -87,6 +87,17 @@ describe('/etc/hosts and /etc/resolv.conf as Docker writes them', () => {
     expect(resolvConf({ mode: 'host' }, f)).toBe('search example.org\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions edns0\n');
     const only = file('r2', 'nameserver 127.0.0.1\nnameserver ::1\n');
     expect(resolvConf({ mode: 'bridge' }, only)).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+  });
+});
+
+describe('portRules: a DNAT rule a published port, tagged with the container', () => {
+  it('binds to one address only when -p names it; keeps the protocol and the container port', () => {
+    const ports = [...parsePublish('8080:80'), ...parsePublish('127.0.0.1:5353:53/udp')].map((p) => ({ ...p }));
+    expect(portRules('c0ffee', '10.88.0.7', ports)).toEqual([
+      '-p tcp -m tcp --dport 8080 -m comment --comment strata:c0ffee -j DNAT --to-destination 10.88.0.7:80',
+      '-d 127.0.0.1/32 -p udp -m udp --dport 5353 -m comment --comment strata:c0ffee -j DNAT --to-destination 10.88.0.7:53',
+    ]);
+    expect(portRules('c0ffee', '10.88.0.7', [])).toEqual([]);
   });
 });
 
