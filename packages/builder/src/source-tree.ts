@@ -6,6 +6,7 @@ import type { ByteStream } from '@strata/layer';
 import { contentDigests, openStatCache, STAT_FIELDS, walkCacheFile, statContext, typeOfMode, type ContextTable, type DigestEntry, type StatCache } from '@strata/context';
 import type { Matcher } from '@strata/dockerignore';
 import type { UnionView, ViewEntry } from '@strata/unionfs';
+import { favourSmallHeap } from './small-heap';
 
 /** A file, directory or link a COPY may take, from the context or from a stage/image. */
 export interface SourceNode {
@@ -142,6 +143,9 @@ class ContextNode implements SourceNode {
 }
 
 /** The build context after .dockerignore, listed once per build. */
+/** From this many entries on, a context's per-file state is worth a smaller heap (see small-heap.ts). */
+const LARGE_CONTEXT = 50_000;
+
 export function contextTree(contextDir: string, matcher: Matcher | undefined, cacheDir: string | undefined): SourceTree {
   const root = resolve(contextDir);
   let table: ContextTable | undefined;
@@ -173,6 +177,7 @@ export function contextTree(contextDir: string, matcher: Matcher | undefined, ca
   const load = (): SourceNode[] => {
     if (list) return list;
     const t = statContext(root, { matcher }, { walkCacheFile: cacheDir !== undefined ? walkCacheFile(cacheDir, root) : undefined });
+    if (t.paths.length >= LARGE_CONTEXT) favourSmallHeap();
     const nodes: SourceNode[] = [];
     const { paths, stats, linknames } = t;
     for (let i = 0; i < paths.length; i++) {
