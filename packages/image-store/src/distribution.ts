@@ -32,7 +32,8 @@ export interface ImageSource {
  * Pulls record where each layer came from; pushes record the compressed digest they made, so
  * a later push skips, mounts, or at least knows the digest without compressing again. It is a
  * cache: a missing or unreadable file only costs an upload; files are written atomically, and a
- * write the filesystem refuses (full, read-only) is skipped.
+ * write the filesystem refuses (full, read-only) is skipped. `collectGarbage` removes the records
+ * of blobs that left the store.
  */
 export interface Distribution {
   layerSources(diffId: Digest): LayerSource[];

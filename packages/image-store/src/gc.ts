@@ -13,12 +13,15 @@ export interface GcResult {
   tmpFiles: number;
   tmpBytes: number;
   staleLock: boolean;
+  /** Distribution records (where a layer or image came from) of blobs no longer in the store. */
+  distributionFiles: number;
 }
 
 /**
  * Delete unreachable blobs (not named from index.json, build-cache roots, or a live process's
- * lease). Runs under the store lock; blobs are listed before reachability is computed, so a blob
- * that appears meanwhile is never a candidate.
+ * lease), then the distribution records of blobs that are gone. Runs under the store lock; blobs
+ * are listed before reachability is computed, so a blob that appears meanwhile is never a
+ * candidate.
  */
 export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp?: boolean } = {}): Promise<GcResult> {
   const staleLock = opts.tmp ? await store.breakStaleLock() : false;
@@ -36,6 +39,7 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp
     } else {
       ({ deleted: blobs, bytes } = await store.blobs.sweep(candidates));
     }
+    const distributionFiles = await sweepDistribution(store, new Set(blobs), opts.dryRun === true);
     let tmpFiles = 0;
     let tmpBytes = 0;
     if (opts.tmp && !opts.dryRun) {
@@ -46,6 +50,29 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean; tmp
       const st = await fsp.lstat(guard).catch(() => undefined);
       if (st && Date.now() - st.mtimeMs > 10_000) await fsp.rm(guard, { force: true });
     }
-    return { blobs, bytes, tmpFiles, tmpBytes, staleLock };
+    return { blobs, bytes, tmpFiles, tmpBytes, staleLock, distributionFiles };
   });
+}
+
+/**
+ * `ROOT/distribution/{layers,images}/<hex>.json` name a layer's diffID or an image's config
+ * digest (distribution.ts): a record whose blob was just swept, or is not in the store at all
+ * (left by a removal before records were collected), goes too. Only for sha256 names; the
+ * records are a cache, so one removed while a pull is recording it again costs that pull's
+ * next push an upload, nothing else.
+ */
+async function sweepDistribution(store: Store, swept: ReadonlySet<Digest>, dryRun: boolean): Promise<number> {
+  let n = 0;
+  for (const kind of ['layers', 'images']) {
+    const dir = join(store.root, 'distribution', kind);
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+      const d = `sha256:${name.slice(0, 64)}` as Digest;
+      if (!swept.has(d) && (await store.blobs.size(d)) !== undefined) continue;
+      n++;
+      if (!dryRun) await fsp.rm(join(dir, name), { force: true });
+    }
+  }
+  return n;
 }

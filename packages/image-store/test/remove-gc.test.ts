@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isStrataError } from '@strata/errors';
 import { cleanupTempDirs, tempDir } from '@strata/testing';
-import { checkStore, collectGarbage, diskUsage, openStore, pruneImages, removeImages } from '../src/index';
+import { checkStore, collectGarbage, diskUsage, openDistribution, openStore, pruneImages, removeImages } from '../src/index';
 import { makeImage } from './helpers';
 
 afterAll(cleanupTempDirs);
@@ -168,6 +168,45 @@ describe('useImage', () => {
 });
 
 describe('collectGarbage / checkStore / diskUsage', () => {
+  it('takes the distribution records of removed layers and images with them, and keeps the rest', async () => {
+    const root = tempDir();
+    const store = await openStore(root);
+    const a = await store.putImage(await makeImage('dist-a', { layers: 2 }), { tags: ['a:1'] });
+    const b = await store.putImage(await makeImage('dist-b'), { tags: ['b:1'] });
+    const dist = openDistribution(root);
+    const diffIdsOf = async (id: string) => (await (await store.image(id)).image.config()).rootfs.diff_ids;
+    const source = (n: number) => ({ digest: `sha256:${String(n).repeat(64).slice(0, 64)}` as const, size: 10, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', repository: 'localhost:5000/x' });
+    const [a1, a2] = await diffIdsOf(a.id);
+    const [b1] = await diffIdsOf(b.id);
+    await dist.addLayerSource(a1, source(1));
+    await dist.addLayerSource(a2, source(2));
+    await dist.addLayerSource(b1, source(3));
+    const manifest = { repository: 'localhost:5000/x', digest: source(4).digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', manifest: '{}' };
+    await dist.addImageSource(a.id, manifest);
+    await dist.addImageSource(b.id, manifest);
+    // a record left by a removal from before records were collected
+    const orphan = `sha256:${'e'.repeat(64)}` as const;
+    await dist.addLayerSource(orphan, source(5));
+    const files = async () => (await Promise.all(['layers', 'images'].map((k) => fsp.readdir(join(root, 'distribution', k))))).flat().sort();
+    expect(await files()).toHaveLength(6);
+
+    const dry = await collectGarbage(store, { dryRun: true });
+    expect(dry.distributionFiles).toBe(1);
+    expect(await files()).toHaveLength(6);
+    expect((await collectGarbage(store)).distributionFiles).toBe(1);
+    expect(dist.layerSources(orphan)).toEqual([]);
+    expect(await files()).toHaveLength(5);
+
+    await removeImages(store, ['a:1']);
+    expect(dist.layerSources(a1)).toEqual([]);
+    expect(dist.layerSources(a2)).toEqual([]);
+    expect(dist.imageSources(a.id)).toEqual([]);
+    expect(dist.layerSources(b1).map((s) => s.digest)).toEqual([source(3).digest]);
+    expect(dist.imageSources(b.id)).toHaveLength(1);
+    expect(await files()).toEqual([`${b1.slice(7)}.json`, `${b.id.slice(7)}.json`].sort());
+    expect((await checkStore(store)).problems).toEqual([]);
+  });
+
   it('removes unreachable blobs and dead temp files; check finds corruption and missing blobs', async () => {
     const root = tempDir();
     const store = await openStore(root);
