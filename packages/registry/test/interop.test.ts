@@ -107,6 +107,38 @@ describe.skipIf(!ready)('registry interop with docker and skopeo', () => {
     expect(bad.stderr.trim().split('\n')[0]).toMatch(/^strata: /);
   });
 
+  it('docker-archive ↔ docker:// and to oci: (through a scratch store): the image ID kept; docker loads the archive', async () => {
+    const env = envFor(plain, join(dir, 'cfg-plain'));
+    const id = (await strataOk(['image', 'inspect', '-f', '{{.Id}}', 'bb:1'], root(), env)).out.trim();
+    const configOf = async (ref: string) => JSON.parse((await skopeo(['inspect', '--tls-verify=false', '--raw', ref])).out).config.digest as string;
+    const archive = join(dir, 'd.tar');
+    await strataOk(['image', 'copy', 'bb:1', `docker-archive:${archive}:example.com/bb:7`], root(), env);
+    // into a registry: the layers compressed on the way, the config (the image ID) as it was
+    const remote = `${plain.host}/interop/from-docker-archive`;
+    const pushed = await strataOk(['-q', 'image', 'copy', `docker-archive:${archive}`, `docker://${remote}`], root(), env);
+    const inspected = JSON.parse((await skopeo(['inspect', '--tls-verify=false', `docker://${remote}:7`])).out);
+    expect(pushed.out.trim()).toBe(inspected.Digest);
+    expect(await configOf(`docker://${remote}:7`)).toBe(id);
+    // and back out: docker loads it under the source's name, with the same ID
+    const out = join(dir, 'from-registry.tar');
+    await strataOk(['image', 'copy', `docker://${remote}:7`, `docker-archive:${out}`], root(), env);
+    dockerImages.push(`${remote}:7`);
+    const loaded = await dockerOk(['load', '-i', out]);
+    expect(loaded.out).toContain(`Loaded image: ${remote}:7`);
+    expect((await dockerOk(['image', 'inspect', '-f', '{{.Id}}', `${remote}:7`])).out.trim()).toBe(id);
+    // a docker-archive into an OCI layout
+    const layout = join(dir, 'darchive-layout');
+    await strataOk(['image', 'copy', `docker-archive:${out}`, `oci:${layout}:v7`], root(), env);
+    expect(await configOf(`oci:${layout}:v7`)).toBe(id);
+    // a name the archive does not hold: one line, nothing written
+    const missing = await runStrata(['image', 'copy', `docker-archive:${archive}:example.com/nosuch:1`, `oci:${join(dir, 'never')}`], { root: root(), env });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toBe('strata: no image named "example.com/nosuch:1" in the archive (it holds example.com/bb:7)\n');
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+    // the scratch stores are gone
+    expect(existsSync(join(root(), 'tmp')) ? readdirSync(join(root(), 'tmp')).filter((n) => n.startsWith('copy-')) : []).toEqual([]);
+  });
+
   it('one config.json: docker login → strata pull, strata login → docker pull', async () => {
     const ref = `${basic.host}/interop/bb:1`;
     const cfgA = join(dir, 'cfg-a');

@@ -71,6 +71,12 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     opened.push(r);
     return r;
   };
+  const scratch = (what: string) => {
+    const d = join(ctx.globals.root, 'tmp', `copy-${what}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(d, { recursive: true });
+    scratches.push(d);
+    return d;
+  };
   try {
     let digest: string | undefined;
     if (src.kind === 'docker' && dest.kind === 'store') {
@@ -97,12 +103,6 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     } else if (isLayoutEnd(src) && isLayoutEnd(dest)) {
       // Blobs move as they are (digests kept). An oci-archive is an OCI layout in a tar: read
       // from one unpacked into a scratch directory, written as a layout there and then packed.
-      const scratch = (what: string) => {
-        const d = join(ctx.globals.root, 'tmp', `copy-${what}-${process.pid}-${randomBytes(6).toString('hex')}`);
-        mkdirSync(d, { recursive: true });
-        scratches.push(d);
-        return d;
-      };
       const end = async (e: LayoutEnd, v: string | undefined, flag: string, side: 'src' | 'dest'): Promise<CopyEnd> => {
         if (e.kind === 'docker') return { kind: 'docker', reference: e.reference, registries: regs(v, flag) };
         if (e.kind === 'oci') return { kind: 'oci', dir: e.dir, ref: e.ref };
@@ -122,7 +122,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
       const loaded = await loadImages({ root, openStore: () => openStore(root), source: { path }, platform });
       if (loaded.length !== 1 && src.ref === undefined) throw new StrataError('USAGE', `${srcArg} holds ${loaded.length} images; copy one by name`);
       const store = await openStore(root);
-      const pick = loaded.find((l) => src.ref === undefined || l.tags.some((t) => t === src.ref || t.endsWith(`:${src.ref}`))) ?? loaded[0];
+      const pick = pickLoaded(loaded, src.ref);
       await store.tag(pick.id, normalizeReference(dest.ref));
       digest = pick.id;
     } else if (src.kind === 'store' && dest.kind === 'oci') {
@@ -140,10 +140,52 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     } else if (src.kind === 'store' && dest.kind === 'store') {
       const { store } = await storeEnd(ctx);
       await store.tag(src.ref, dest.ref);
+    } else if (src.kind !== 'store' && dest.kind !== 'store') {
+      // To or from a docker-archive, whose layers are uncompressed tars: through a scratch store
+      // of the copy's own (in the store's tmp/, gone afterwards), as pull or load, then push or save.
+      const sroot = scratch('store');
+      const { openStore, openDistribution } = await import('@strata/image-store');
+      const sstore = await openStore(sroot, { checkpoint: pauseHook(ctx.io.env) });
+      const sdist = openDistribution(sroot);
+      let id: string;
+      /** The source's own name, for a destination that does not give one. */
+      let name: string | undefined;
+      if (src.kind === 'docker') {
+        const r = await pullImage({
+          registries: regs(flags.srcTlsVerify, '--src-tls-verify'),
+          reference: src.reference,
+          root: sroot,
+          openStore: async () => sstore,
+          distribution: sdist,
+          platform,
+          progress: printer.onEvent,
+          checkpoint: pauseHook(ctx.io.env),
+        });
+        id = r.id;
+        name = r.tags[0];
+      } else {
+        const path = src.kind === 'oci' ? src.dir : src.file;
+        const loaded = await loadImages({ root: sroot, openStore: async () => sstore, source: { path }, platform });
+        if (loaded.length !== 1 && src.ref === undefined) throw new StrataError('USAGE', `${srcArg} holds ${loaded.length} images; copy one by name`);
+        const pick = pickLoaded(loaded, src.ref);
+        id = pick.id;
+        name = src.kind === 'docker-archive' ? pick.tags.find((t) => src.ref === undefined || t === normalizeReference(src.ref) || t.endsWith(`:${src.ref}`)) : undefined;
+      }
+      const stored = await sstore.useImage(id);
+      if (dest.kind === 'docker') {
+        const reference = dest.reference.tag === undefined && dest.reference.digest === undefined ? { ...dest.reference, tag: (name && parseReference(name).tag) ?? 'latest' } : dest.reference;
+        digest = (await pushImage({ registries: regs(flags.destTlsVerify, '--dest-tls-verify'), reference, image: stored.image, distribution: sdist, progress: printer.onEvent })).digest;
+      } else if (dest.kind === 'oci') {
+        digest = (await copyImageToOciDir(stored.image, dest.dir, dest.ref, { checkpoint: pauseHook(ctx.io.env) })).digest;
+      } else {
+        const tag = dest.ref ? normalizeReference(dest.ref) : name;
+        const entries = [{ image: stored.image, tags: tag ? [tag] : [] }];
+        const tmpDir = join(sroot, 'tmp');
+        await writeAtomically(dest.file, dest.kind === 'oci-archive' ? ociArchive(entries, { tmpDir }) : dockerArchive(entries, { tmpDir }));
+        digest = stored.id;
+      }
     } else {
-      throw new StrataError('UNSUPPORTED', `copy from ${src.kind} to ${dest.kind} is not supported directly`, {
-        hint: 'go through the store: strata image copy SRC NAME, then strata image copy NAME DEST',
-      });
+      throw new StrataError('UNSUPPORTED', `copy from ${src.kind} to ${dest.kind} is not supported`);
     }
     printer.finish();
     if (ctx.globals.format === 'json') return { kind: 'records', records: [{ source: srcArg, destination: destArg, digest }] };
@@ -153,6 +195,22 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     await Promise.all(opened.map((r) => r.close()));
     for (const d of scratches) rmSync(d, { recursive: true, force: true });
   }
+}
+
+/** The image of a loaded archive that `ref` names (a name, or a tag of one); the first without a ref, the only one when it has no name. */
+function pickLoaded<T extends { tags: string[] }>(loaded: T[], ref: string | undefined): T {
+  if (ref === undefined) return loaded[0];
+  let full: string | undefined;
+  try {
+    full = normalizeReference(ref);
+  } catch {
+    // a tag alone (oci:DIR:v1), not a name
+  }
+  const hit = loaded.find((l) => l.tags.some((t) => t === ref || t === full || t.endsWith(`:${ref}`)));
+  // An OCI layout's ref may be a bare tag (`oci:DIR:v1`) that names no image in the store's terms.
+  if (!hit && loaded.length === 1 && loaded[0].tags.length === 0) return loaded[0];
+  if (!hit) throw new StrataError('NOT_FOUND', `no image named ${JSON.stringify(ref)} in the archive (it holds ${loaded.flatMap((l) => l.tags).join(', ') || 'only untagged images'})`);
+  return hit;
 }
 
 type LayoutEnd = Extract<End, { kind: 'docker' }> | Extract<End, { kind: 'oci' }> | { kind: 'oci-archive'; file: string; ref?: string };
