@@ -18,7 +18,6 @@ import { unpackArchive } from './unpack';
 import { download } from './download';
 import type { TransportOptions } from '@strata/registry';
 import { planCopyKey, type CopyKeyPlan } from './copy-key';
-import { favourSmallHeap } from './small-heap';
 
 /** Expands COPY/ADD heredoc bodies: `\\` escapes whatever the escape directive, quotes stay (BuildKit ExpandRaw). */
 const HEREDOC_LEXER = createLexer({ escape: '\\', skipProcessQuotes: true });
@@ -168,7 +167,6 @@ async function copyLayer(
     hit = await lookup(key);
     if (hit) return { rec: hit, cached: true };
   }
-  favourSmallHeap();
   const base = lineage !== undefined && tree.contentHash !== undefined ? await spliceBase(ctx, lineage) : undefined;
   let entries: Array<CopyEntry | undefined>;
   try {
