@@ -97,7 +97,7 @@ export function udpEchoServerIn(netns: string, port: number): { stop(): void; re
   return { stop: () => child.kill('SIGKILL'), ready };
 }
 
-/** netfilter rules of strata's networking: CNI's chains and rules (bridge masquerading, portmap) and strata's own. */
+/** netfilter rules of strata's networking: strata's chains and rules (its DNAT rules are tagged `strata:<id>`), and any CNI plugin's. */
 function strataRules(): number {
   let n = 0;
   for (const t of ['filter', 'nat', 'mangle']) {

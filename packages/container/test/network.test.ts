@@ -28,7 +28,7 @@ describe.skipIf(!ok)('published ports on the bridge, against Docker 20.10', () =
   afterAll(async () => {
     await dk?.stop();
     for (const id of (await s(['container', 'ls', '-a', '-q', '--no-trunc'])).out.split('\n').filter(Boolean)) await s(['container', 'rm', '-f', id]);
-    // Leave the host as found: the bridge, strata's FORWARD chain, portmap's shared chains (when nothing uses them).
+    // Leave the host as found: the bridge and strata's chains (when nothing uses them).
     await removeNetwork();
     cleanupTempDirs();
   }, 120_000);
@@ -246,8 +246,8 @@ describe.skipIf(!ok)('published ports on the bridge, against Docker 20.10', () =
   it('nothing leaks after 50 `run -p … --rm` cycles', async () => {
     // (what a failed test above left running goes first)
     for (const id of (await s(['container', 'ls', '-a', '-q', '--no-trunc'])).out.split('\n').filter(Boolean)) await s(['container', 'rm', '-f', id]);
-    // The first run sets up the network itself (the bridge, strata's FORWARD chain, portmap's
-    // shared chains): those stay between containers, as docker0 and Docker's chains do.
+    // The first run sets up the network itself (the bridge, strata's FORWARD, nat and DNAT
+    // chains): those stay between containers, as docker0 and Docker's chains do.
     expect((await s(['container', 'run', '--rm', '-p', '18085:80', IMAGE, 'true'])).code).toBe(0);
     await quiet();
     const before = hostCounts();
