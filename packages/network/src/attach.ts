@@ -212,8 +212,8 @@ function routeLocalnet(bridge: string): void {
 
 /**
  * Undo `attach` (from its teardown record; nothing to do without one): bridge and host-local DEL
- * and the port rules' removal together (the veth, the lease, the port mappings), then the namespace. Safe to
- * repeat. On failure the record stays, for the next try.
+ * and the port rules' removal together (the veth, the lease, the port mappings), then the
+ * namespace. Safe to repeat. On failure the record stays, for the next try.
  */
 export async function detach(id: string, o: NetworkOptions & { waitForOwnerMs?: number } = {}): Promise<void> {
   const runDir = runDirOf(o);
