@@ -45,7 +45,7 @@ const { outputFiles } = await build({
   supported: { 'dynamic-import': false },
   plugins: [lazyChildProcessForCommander],
   // Native addons cannot be bundled: the bundle requires them from node_modules at run time.
-  external: ['zstd-napi', '@napi-rs/xattr'],
+  external: ['zstd-napi', '@napi-rs/xattr', '@node-rs/crc32'],
   // A module that loads a native addon on first use takes `require` here and createRequire(import.meta.url) under vitest.
   logOverride: { 'empty-import-meta': 'silent' },
   // undici carries a licence comment with non-ASCII text: licences go to strata-bundle.cjs.LEGAL.txt

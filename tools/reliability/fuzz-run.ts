@@ -36,7 +36,7 @@ export interface FuzzOptions {
   onFigure?: (f: FuzzFigure) => void;
 }
 
-const NATIVE = ['zstd-napi', '@napi-rs/xattr'];
+const NATIVE = ['zstd-napi', '@napi-rs/xattr', '@node-rs/crc32'];
 
 /** The worker script, bundled from TypeScript (plain node runs it; native addons stay external). */
 export async function bundleWorker(repo: string): Promise<string> {

@@ -35,7 +35,7 @@ await build({
   format: 'esm',
   target: 'node20',
   nodePaths: [join(repo, 'node_modules')],
-  external: ['esbuild', 'zstd-napi', '@napi-rs/xattr'],
+  external: ['esbuild', 'zstd-napi', '@napi-rs/xattr', '@node-rs/crc32'],
   banner: { js: "import { createRequire as __strataCreateRequire } from 'node:module'; const require = __strataCreateRequire(import.meta.url);" },
   logLevel: 'silent',
 });

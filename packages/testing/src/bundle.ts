@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 import { REPO_ROOT } from './cli';
 
 /** Native addons cannot be bundled; a bundled script loads them from the repository's node_modules. */
-export const NATIVE_ADDONS = ['zstd-napi', '@napi-rs/xattr'];
+export const NATIVE_ADDONS = ['zstd-napi', '@napi-rs/xattr', '@node-rs/crc32'];
 
 /**
  * Bundle a TypeScript entry (importing @strata packages) into one ES module that plain `node`
