@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { StrataError } from '@strata/errors';
 import { normalizeReference, parseReference, type Reference } from '@strata/oci';
 import type { CopyEnd, Registries } from '@strata/registry';
+import type { Image } from '@strata/image';
 import { action, type CommandContext, type CommandResult, type Io } from '../runner';
 import { pauseHook } from '../test-hooks';
 import { parseBool, progressMode, registryOptions, storeEnd, transferPrinter } from './registry-lib';
@@ -60,7 +61,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
   const src = parseEnd(srcArg);
   const dest = parseEnd(destArg);
   const { copyImage, copyImageToOciDir, parsePlatformSpec, pullImage, pushImage } = await import('@strata/registry');
-  const { dockerArchive, loadImages, ociArchive } = await import('@strata/image');
+  const { loadImages } = await import('@strata/image');
   const platform = flags.platform ? parsePlatformSpec(flags.platform) : undefined;
   const printer = transferPrinter(ctx, progressMode(ctx, flags.progress));
   const opened: Registries[] = [];
@@ -98,7 +99,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     } else if (src.kind === 'store' && dest.kind === 'docker') {
       const { store, distribution } = await storeEnd(ctx);
       const stored = await store.useImage(src.ref);
-      const reference = dest.reference.tag === undefined && dest.reference.digest === undefined ? { ...dest.reference, tag: parseReference(src.ref).tag ?? 'latest' } : dest.reference;
+      const reference = withTag(dest.reference, parseReference(src.ref).tag);
       digest = (await pushImage({ registries: regs(flags.destTlsVerify, '--dest-tls-verify'), reference, image: stored.image, distribution, progress: printer.onEvent })).digest;
     } else if (isLayoutEnd(src) && isLayoutEnd(dest)) {
       // Blobs move as they are (digests kept). An oci-archive is an OCI layout in a tar: read
@@ -120,9 +121,8 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
       const { openStore } = await import('@strata/image-store');
       const path = src.kind === 'oci' ? src.dir : src.file;
       const loaded = await loadImages({ root, openStore: () => openStore(root), source: { path }, platform });
-      if (loaded.length !== 1 && src.ref === undefined) throw new StrataError('USAGE', `${srcArg} holds ${loaded.length} images; copy one by name`);
       const store = await openStore(root);
-      const pick = pickLoaded(loaded, src.ref);
+      const { pick } = pickLoaded(loaded, src.ref, srcArg);
       await store.tag(pick.id, normalizeReference(dest.ref));
       digest = pick.id;
     } else if (src.kind === 'store' && dest.kind === 'oci') {
@@ -132,10 +132,7 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
     } else if (src.kind === 'store' && (dest.kind === 'oci-archive' || dest.kind === 'docker-archive')) {
       const { store } = await storeEnd(ctx);
       const stored = await store.useImage(src.ref);
-      const tag = dest.ref ? normalizeReference(dest.ref) : stored.tags[0];
-      const entries = [{ image: stored.image, tags: tag ? [tag] : [] }];
-      const tmpDir = join(store.root, 'tmp');
-      await writeAtomically(dest.file, dest.kind === 'oci-archive' ? ociArchive(entries, { tmpDir }) : dockerArchive(entries, { tmpDir }));
+      await saveArchive(dest, stored.image, stored.tags[0], join(store.root, 'tmp'));
       digest = stored.id;
     } else if (src.kind === 'store' && dest.kind === 'store') {
       const { store } = await storeEnd(ctx);
@@ -166,22 +163,18 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
       } else {
         const path = src.kind === 'oci' ? src.dir : src.file;
         const loaded = await loadImages({ root: sroot, openStore: async () => sstore, source: { path }, platform });
-        if (loaded.length !== 1 && src.ref === undefined) throw new StrataError('USAGE', `${srcArg} holds ${loaded.length} images; copy one by name`);
-        const pick = pickLoaded(loaded, src.ref);
-        id = pick.id;
-        name = src.kind === 'docker-archive' ? pick.tags.find((t) => src.ref === undefined || t === normalizeReference(src.ref) || t.endsWith(`:${src.ref}`)) : undefined;
+        const picked = pickLoaded(loaded, src.ref, srcArg);
+        id = picked.pick.id;
+        name = src.kind === 'docker-archive' ? picked.name : undefined;
       }
       const stored = await sstore.useImage(id);
       if (dest.kind === 'docker') {
-        const reference = dest.reference.tag === undefined && dest.reference.digest === undefined ? { ...dest.reference, tag: (name && parseReference(name).tag) ?? 'latest' } : dest.reference;
+        const reference = withTag(dest.reference, name && parseReference(name).tag);
         digest = (await pushImage({ registries: regs(flags.destTlsVerify, '--dest-tls-verify'), reference, image: stored.image, distribution: sdist, progress: printer.onEvent })).digest;
       } else if (dest.kind === 'oci') {
         digest = (await copyImageToOciDir(stored.image, dest.dir, dest.ref, { checkpoint: pauseHook(ctx.io.env) })).digest;
       } else {
-        const tag = dest.ref ? normalizeReference(dest.ref) : name;
-        const entries = [{ image: stored.image, tags: tag ? [tag] : [] }];
-        const tmpDir = join(sroot, 'tmp');
-        await writeAtomically(dest.file, dest.kind === 'oci-archive' ? ociArchive(entries, { tmpDir }) : dockerArchive(entries, { tmpDir }));
+        await saveArchive(dest, stored.image, name, join(sroot, 'tmp'));
         digest = stored.id;
       }
     } else {
@@ -197,20 +190,40 @@ export async function run(ctx: CommandContext, srcArg: string, destArg: string, 
   }
 }
 
-/** The image of a loaded archive that `ref` names (a name, or a tag of one); the first without a ref, the only one when it has no name. */
-function pickLoaded<T extends { tags: string[] }>(loaded: T[], ref: string | undefined): T {
-  if (ref === undefined) return loaded[0];
+/**
+ * The image of a loaded archive (`what`) that `ref` names (a name, or a tag of one), with the
+ * name it matched: without a ref, the only image and its first name; the only image too when it
+ * has no name (an OCI layout's ref may be a bare tag, `oci:DIR:v1`, that names no image).
+ */
+function pickLoaded<T extends { tags: string[] }>(loaded: T[], ref: string | undefined, what: string): { pick: T; name?: string } {
+  if (ref === undefined) {
+    if (loaded.length !== 1) throw new StrataError('USAGE', `${what} holds ${loaded.length} images; copy one by name`);
+    return { pick: loaded[0], name: loaded[0].tags[0] };
+  }
   let full: string | undefined;
   try {
     full = normalizeReference(ref);
   } catch {
     // a tag alone (oci:DIR:v1), not a name
   }
-  const hit = loaded.find((l) => l.tags.some((t) => t === ref || t === full || t.endsWith(`:${ref}`)));
-  // An OCI layout's ref may be a bare tag (`oci:DIR:v1`) that names no image in the store's terms.
-  if (!hit && loaded.length === 1 && loaded[0].tags.length === 0) return loaded[0];
-  if (!hit) throw new StrataError('NOT_FOUND', `no image named ${JSON.stringify(ref)} in the archive (it holds ${loaded.flatMap((l) => l.tags).join(', ') || 'only untagged images'})`);
-  return hit;
+  const names = (t: string) => t === ref || t === full || t.endsWith(`:${ref}`);
+  const hit = loaded.find((l) => l.tags.some(names));
+  if (hit) return { pick: hit, name: hit.tags.find(names) };
+  if (loaded.length === 1 && loaded[0].tags.length === 0) return { pick: loaded[0] };
+  throw new StrataError('NOT_FOUND', `no image named ${JSON.stringify(ref)} in the archive (it holds ${loaded.flatMap((l) => l.tags).join(', ') || 'only untagged images'})`);
+}
+
+/** A push's reference: as given, or with the source's tag (else `latest`) when it names no tag or digest. */
+function withTag(reference: Reference, tag: string | undefined): Reference {
+  return reference.tag === undefined && reference.digest === undefined ? { ...reference, tag: tag ?? 'latest' } : reference;
+}
+
+/** One image into an oci-archive or docker-archive file, named by the destination's ref, else `name`. */
+async function saveArchive(dest: { kind: 'oci-archive' | 'docker-archive'; file: string; ref?: string }, image: Image, name: string | undefined, tmpDir: string): Promise<void> {
+  const { dockerArchive, ociArchive } = await import('@strata/image');
+  const tag = dest.ref ? normalizeReference(dest.ref) : name;
+  const entries = [{ image, tags: tag ? [tag] : [] }];
+  await writeAtomically(dest.file, dest.kind === 'oci-archive' ? ociArchive(entries, { tmpDir }) : dockerArchive(entries, { tmpDir }));
 }
 
 type LayoutEnd = Extract<End, { kind: 'docker' }> | Extract<End, { kind: 'oci' }> | { kind: 'oci-archive'; file: string; ref?: string };
