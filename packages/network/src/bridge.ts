@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pidAlive } from '@strata/cas/process';
 import { StrataError } from '@strata/errors';
 import { findTool } from '@strata/host-tools';
-import { DNAT_CHAIN } from './port-rules';
 import { DEFAULT_RUN_DIR } from './run-dir';
 import { chooseSubnet, formatCidr, gatewayOf, parseCidr } from './subnet';
 
@@ -16,6 +15,13 @@ export const BRIDGE_NAME = 'strata0';
 export const FORWARD_CHAIN = 'STRATA-FORWARD';
 /** strata's own nat chain, jumped to from POSTROUTING: the bridge's masquerading, one rule for the network as Docker's. */
 export const NAT_CHAIN = 'STRATA-POSTROUTING';
+/**
+ * strata's nat chain for published ports: jumped to from PREROUTING (clients elsewhere, and
+ * containers through the gateway address) and OUTPUT (clients on this host, 127.0.0.1 included)
+ * for packets addressed to one of the host's own addresses. It holds one DNAT rule a published
+ * port, tagged with the container's ID (port-rules.ts).
+ */
+export const DNAT_CHAIN = 'STRATA-DNAT';
 
 /** `RUN_DIR/networks/strata.json`: the bridge network as strata made it. */
 export interface BridgeNetwork {
@@ -144,12 +150,15 @@ export async function ensureNetwork(o: NetworkOptions = {}): Promise<BridgeNetwo
   });
 }
 
-/** Where strata's chains are jumped to from the built-in ones: [table, built-in chain, the jump rule]. */
-const JUMPS: ReadonlyArray<[string, string, string[]]> = [
-  ['filter', 'FORWARD', ['-j', FORWARD_CHAIN]],
-  ['nat', 'POSTROUTING', ['-j', NAT_CHAIN]],
-  ['nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN]],
-  ['nat', 'OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN]],
+/**
+ * Where strata's chains are jumped to from the built-in ones: the table, the built-in chain, the
+ * jump rule, and whether it goes first (FORWARD's: ahead of whatever else decides there).
+ */
+const JUMPS: ReadonlyArray<{ table: string; from: string; rule: string[]; first?: true }> = [
+  { table: 'filter', from: 'FORWARD', rule: ['-j', FORWARD_CHAIN], first: true },
+  { table: 'nat', from: 'POSTROUTING', rule: ['-j', NAT_CHAIN] },
+  { table: 'nat', from: 'PREROUTING', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN] },
+  { table: 'nat', from: 'OUTPUT', rule: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', DNAT_CHAIN] },
 ];
 const CHAINS: ReadonlyArray<[string, string]> = [['filter', FORWARD_CHAIN], ['nat', NAT_CHAIN], ['nat', DNAT_CHAIN]];
 
@@ -173,17 +182,17 @@ async function addNetworkRules(subnet: string): Promise<void> {
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-o', BRIDGE_NAME, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']);
   await run('iptables', ['-A', FORWARD_CHAIN, '-i', BRIDGE_NAME, '-j', 'ACCEPT']);
-  for (const [table, from, jump] of JUMPS) await run('iptables', ['-t', table, from === 'FORWARD' ? '-I' : '-A', from, ...(from === 'FORWARD' ? ['1'] : []), ...jump]);
+  for (const j of JUMPS) await run('iptables', ['-t', j.table, ...(j.first ? ['-I', j.from, '1'] : ['-A', j.from]), ...j.rule]);
 }
 
 async function removeNetworkRules(): Promise<void> {
-  for (const [table, from, jump] of JUMPS) {
-    const chain = jump[jump.length - 1];
+  for (const { table, from, rule } of JUMPS) {
+    const chain = rule[rule.length - 1];
     // Each jump that may be there (a crashed earlier setup could have left more than one).
     for (let i = 0; i < 5; i++) {
       const out = await run('iptables', ['-t', table, '-S', from], { ignoreFailure: true });
       if (!out.includes(`-j ${chain}`)) break;
-      await run('iptables', ['-t', table, '-D', from, ...jump], { ignoreFailure: true });
+      await run('iptables', ['-t', table, '-D', from, ...rule], { ignoreFailure: true });
     }
   }
   for (const [table, chain] of CHAINS) {

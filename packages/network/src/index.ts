@@ -5,12 +5,12 @@ export { parseCidr, formatCidr, overlaps, hostRoutes, chooseSubnet, DEFAULT_SUBN
 export type { Cidr } from './subnet';
 export {
   ensureNetwork, removeNetwork, readNetwork, leases, bridgeConfig, runDirOf, ipamDir,
-  DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN, NAT_CHAIN,
+  DEFAULT_RUN_DIR, NETWORK_NAME, BRIDGE_NAME, FORWARD_CHAIN, NAT_CHAIN, DNAT_CHAIN,
 } from './bridge';
 export type { BridgeNetwork, NetworkOptions } from './bridge';
 export { attach, detach, handOff, attachedIds, attachmentOf } from './attach';
 export type { NetworkAttachment, ProcessRef } from './attach';
-export { portRules, addPortRules, removePortRules, forgetUdpFlows, DNAT_CHAIN } from './port-rules';
+export { portRules, addPortRules, removePortRules, forgetUdpFlows } from './port-rules';
 export { runPlugin } from './cni';
 export type { CniResult, PluginCall } from './cni';
 export { hostsFile, resolvConf } from './etc-files';

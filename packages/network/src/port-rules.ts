@@ -1,15 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { StrataError } from '@strata/errors';
 import { findTool } from '@strata/host-tools';
+import { DNAT_CHAIN, run } from './bridge';
 import type { PortBinding } from './publish';
-
-/**
- * strata's nat chain for published ports: jumped to from PREROUTING (clients elsewhere, and
- * containers through the gateway address) and OUTPUT (clients on this host, 127.0.0.1 included)
- * for packets addressed to one of the host's own addresses. It holds one DNAT rule a published
- * port, tagged with the container's ID.
- */
-export const DNAT_CHAIN = 'STRATA-DNAT';
 
 /** The comment that tags a container's rules (how a crash's leftovers are found again). */
 const tag = (id: string) => `strata:${id}`;
@@ -68,9 +61,7 @@ export async function removePortRules(id: string, rules: readonly string[]): Pro
   } catch {
     // not all there: fall through
   }
-  const listed = await new Promise<string>((resolve) =>
-    execFile(findTool('iptables'), ['-w', '-t', 'nat', '-S', DNAT_CHAIN], (e, out) => resolve(e ? '' : String(out))),
-  );
+  const listed = await run('iptables', ['-t', 'nat', '-S', DNAT_CHAIN], { ignoreFailure: true });
   const tagged = new RegExp(`--comment "?${tag(id).replace(/[^\w:]/g, '\\$&')}"?( |$)`);
   const mine = listed.split('\n').filter((l) => l.startsWith(`-A ${DNAT_CHAIN} `) && tagged.test(l));
   if (mine.length) await restore(mine.map((l) => `-D${l.slice(2)}`));
