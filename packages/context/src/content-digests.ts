@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, hash as hashOnce } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Digest } from '@strata/oci';
 import { wrapError } from '@strata/errors';
@@ -128,12 +128,12 @@ export function contentDigests(contextDir: string, entries: Iterable<DigestEntry
             cache?.set(e.path, e, hex, hashedAt!);
           }
         }
-        const digest: Digest = `sha256:${createHash('sha256').update(entryHeader(e)).update(hex).digest('hex')}`;
+        const digest: Digest = `sha256:${hashOnce('sha256', entryHeader(e) + hex, 'hex')}`;
         cache?.rememberEntryDigest(e.path, e, digest);
         digests.set(e.path, digest);
         continue;
       }
-      digests.set(e.path, `sha256:${createHash('sha256').update(entryHeader(e)).digest('hex')}`);
+      digests.set(e.path, `sha256:${hashOnce('sha256', entryHeader(e), 'hex')}`);
     }
   } finally {
     reader?.close();

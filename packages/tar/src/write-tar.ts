@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StrataError } from '@strata/errors';
 import { openIdentified } from './beneath';
@@ -446,6 +446,6 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
     const want = opts.contentHash?.(e);
     if (want === undefined) return undefined;
     const content = blocks.subarray(header.length);
-    return createHash('sha256').update(content).digest('hex') === want ? content : undefined;
+    return hashOnce('sha256', content, 'hex') === want ? content : undefined;
   }
 }
