@@ -2,7 +2,7 @@ export type { EntryType, TarEntry } from './entry';
 export { cleanPath, parentOf, baseOf, joinRel, comparePaths } from './clean-path';
 export { WHITEOUT_PREFIX, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, parseWhiteout, whiteoutPath, opaquePath, isWhiteoutName } from './whiteout';
 export type { Whiteout } from './whiteout';
-export { readTar, indexTarFile, openTarFile, isTarHeader } from './read-tar';
+export { readTar, indexTarFile, openTarFile, isTarHeader, tarFileBytes } from './read-tar';
 export type { TarReadEntry, ReadTarOptions, IndexedTarEntry, TarFileCursor, TarFileEntry } from './read-tar';
 export { writeTar, encodeEntryHeader, tarBuffers } from './write-tar';
 export type { TarBuffers, TarWriteEntry, WriteTarOptions, WriteTarStats } from './write-tar';

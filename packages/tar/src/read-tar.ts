@@ -320,6 +320,75 @@ export interface TarFileCursor {
 }
 
 /**
+ * The bytes of a tar file's regular files (with PAX sizes), from its headers alone: what Docker
+ * counts as a layer's size. Leaner than walking it with `openTarFile` (no names or paths decoded,
+ * nothing checked that a size does not need: a 20k-entry layer in a fraction of the time).
+ * Throws INVALID_TAR for what is not a tar (a bad checksum) or does not add up (a size past the
+ * end, a bad number).
+ */
+export function tarFileBytes(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const fileSize = fstatSync(fd).size;
+    const win = Buffer.allocUnsafe(WINDOW);
+    let winStart = 0;
+    let winLen = 0;
+    const readAt = (buf: Buffer, at: number) => {
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, at + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    };
+    const st = newState();
+    let total = 0;
+    let pos = 0;
+    for (;;) {
+      if (pos < winStart || pos + 512 > winStart + winLen) {
+        winStart = pos;
+        winLen = readAt(win, pos);
+      }
+      if (pos + 512 > winStart + winLen) {
+        if (pos < fileSize) throw new StrataError('INVALID_TAR', `${path} is truncated`);
+        return total;
+      }
+      const h = win.subarray(pos - winStart, pos - winStart + 512);
+      if (isZeroBlock(h)) return total;
+      if (!checksumOk(h)) throw new StrataError('INVALID_TAR', `${path}: bad header checksum at byte ${pos}`);
+      pos += 512;
+      const flag = h[156];
+      let size = num(h, 124, 12, 'size', '');
+      if (flag === 0x78 || flag === 0x67 || flag === 0x4c || flag === 0x4b) {
+        // x, g, L, K: the records say more about the next entry (or all of them)
+        if (size > MAX_META) throw new StrataError('INVALID_TAR', `${path}: metadata record of ${size} bytes is too large`);
+        const data = Buffer.alloc(size);
+        if (readAt(data, pos) < size) throw new StrataError('INVALID_TAR', `${path} is truncated`);
+        takeMeta(st, String.fromCharCode(flag), data);
+        pos += Math.ceil(size / 512) * 512;
+        continue;
+      }
+      if (st.pax.size > 0 || st.global.size > 0) {
+        const v = (st.pax.get('size') ?? st.global.get('size'))?.toString('latin1');
+        if (v !== undefined) {
+          size = Number(v);
+          if (!Number.isSafeInteger(size) || size < 0) throw new StrataError('INVALID_TAR', `${path}: an entry has a bad PAX size`);
+        }
+        if (st.pax.size > 0) st.pax = new Map();
+      }
+      // regular files ('0', NUL, '7'); hard links, symlinks, directories and devices count 0
+      if (flag === 0x30 || flag === 0 || flag === 0x37) total += size;
+      // a 'V' volume label, links and directories carry no data; the rest carry `size` bytes
+      pos += Math.ceil(size / 512) * 512;
+      if (pos > fileSize) throw new StrataError('INVALID_TAR', `${path} is truncated`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Read a tar file's entries in order without reading contents: headers come through a window of
  * `window` bytes (default 64 KiB; the headers of small files sit a block or two apart, so one read
  * serves many), contents are jumped over. Same parsing and path rules as `readTar`.

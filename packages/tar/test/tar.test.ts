@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { cleanupTempDirs, hashTree, isRoot, requireOrSkip, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { applyLayer, cleanPath, comparePaths, parseWhiteout, readTar, readXattrs, setXattr, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
+import { applyLayer, cleanPath, comparePaths, openTarFile, parseWhiteout, readTar, readXattrs, setXattr, tarFileBytes, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
 import { HOSTILE_CASES, hostileSandbox, tarBytes } from './hostile-tars';
 
 afterAll(cleanupTempDirs);
@@ -261,4 +261,98 @@ describe('applyLayer refuses hostile tars', () => {
       }
     });
   }
+});
+
+describe('tarFileBytes', () => {
+  /** The same sum the slow way: every entry decoded by openTarFile. */
+  const decodedSum = (file: string) => {
+    const c = openTarFile(file, { clean: false });
+    let n = 0;
+    try {
+      for (let x = c.next(); x !== undefined; x = c.next()) if (x.entry.type === 'file') n += x.entry.size;
+    } finally {
+      c.close();
+    }
+    return n;
+  };
+
+  it('sums regular files as the full reader does: GNU long names, PAX (global too), links, empty files', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'src');
+    writeTree(src, {
+      'a.txt': 'hello',
+      'empty': '',
+      'd/b.bin': { content: Buffer.alloc(70001, 1) },
+      'l': { symlink: 'a.txt' },
+      'h': { hardlink: 'a.txt' },
+      ['n'.repeat(180)]: 'long name',
+      ['deep/'.repeat(40) + 'f']: 'x'.repeat(513),
+      'caf\u00e9': 'unicode',
+    });
+    const tars = {
+      gnu: ['--format=gnu'],
+      pax: ['--format=posix'],
+      // a global PAX header ahead of every entry
+      paxGlobal: ['--format=posix', '--pax-option=globexthdr.name=g,comment=strata'],
+      ustarish: ['--format=oldgnu'],
+    };
+    for (const [name, args] of Object.entries(tars)) {
+      const file = join(dir, `${name}.tar`);
+      execFileSync('tar', ['-C', src, ...args, '-cf', file, '.']);
+      const want = 5 + 70001 + 9 + 513 + 7;
+      expect(decodedSum(file), name).toBe(want);
+      expect(tarFileBytes(file), name).toBe(want);
+    }
+  });
+
+  it('takes a PAX size record over the header, per entry and globally', () => {
+    const dir = tempDir();
+    /** A ustar header block with a valid checksum. */
+    const header = (name: string, size: number, flag: string) => {
+      const h = Buffer.alloc(512);
+      h.write(name, 0);
+      h.write('0000644\0', 100);
+      h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+      h.write('00000000000\0', 136);
+      h.write(flag, 156);
+      h.write('ustar\x0000', 257, 'latin1');
+      h.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const b of h) sum += b;
+      h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+      return h;
+    };
+    const record = (k: string, v: string) => {
+      const body = ` ${k}=${v}\n`;
+      let len = body.length + 2;
+      if (String(len).length + body.length !== len) len = String(len + 1).length + body.length;
+      return `${len}${body}`;
+    };
+    const padded = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const pax = (flag: string, recs: string) => Buffer.concat([header('PaxHeaders/x', recs.length, flag), padded(Buffer.from(recs))]);
+    // the header says 0 bytes; the record says 600: 600 bytes of data follow
+    const file = join(dir, 'pax-size.tar');
+    writeFileSync(file, Buffer.concat([
+      pax('x', record('size', '600')), header('a', 0, '0'), padded(Buffer.alloc(600, 1)),
+      header('b', 3, '0'), padded(Buffer.from('abc')),
+      pax('g', record('size', '10')), header('c', 0, '0'), padded(Buffer.alloc(10, 2)),
+      header('s', 0, '2'), padded(Buffer.alloc(10)),
+      Buffer.alloc(1024),
+    ]));
+    expect(decodedSum(file)).toBe(600 + 3 + 10);
+    expect(tarFileBytes(file)).toBe(600 + 3 + 10);
+  });
+
+  it('refuses what is not a tar, a truncated one and a size past the end', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'noise'), Buffer.alloc(2048, 7));
+    expect(() => tarFileBytes(join(dir, 'noise'))).toThrow(/checksum/);
+    const good = await tarBytes([{ path: 'big', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5000, mtime: 0, data: Buffer.alloc(5000, 2) }]);
+    writeFileSync(join(dir, 'cut'), good.subarray(0, 2048));
+    expect(() => tarFileBytes(join(dir, 'cut'))).toThrow(/truncated/);
+    writeFileSync(join(dir, 'half-header'), good.subarray(0, 300));
+    expect(() => tarFileBytes(join(dir, 'half-header'))).toThrow(/truncated/);
+    writeFileSync(join(dir, 'empty'), Buffer.alloc(0));
+    expect(tarFileBytes(join(dir, 'empty'))).toBe(0);
+  });
 });
