@@ -118,19 +118,34 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
     }
     const stored = await commitImages({ openStore: async () => store, checkpoint: opts.checkpoint }, staging, images);
     ok = true;
-    // Distribution metadata: a cache for later pushes, written once the images are in.
+    // Distribution metadata: a cache for later pushes, written once the images are in. One file
+    // a layer and an image, each read, changed and written atomically: the files are written
+    // side by side (their fsyncs overlap), the records of one file one after another.
+    const byFile = new Map<string, Array<() => Promise<void>>>();
+    const add = (file: string, write: () => Promise<void>) => {
+      const list = byFile.get(file);
+      if (list) list.push(write);
+      else byFile.set(file, [write]);
+    };
     for (const [i, s] of sources.entries()) {
       for (const [j, d] of s.layers.entries()) {
-        await opts.distribution.addLayerSource(s.diffIds[j], { digest: d.digest, size: d.size, mediaType: d.mediaType, repository: repo.name });
+        add(`layer ${s.diffIds[j]}`, () => opts.distribution.addLayerSource(s.diffIds[j], { digest: d.digest, size: d.size, mediaType: d.mediaType, repository: repo.name }));
       }
-      await opts.distribution.addImageSource(stored[i].id, {
-        repository: repo.name,
-        digest: s.manifest.digest,
-        ...(resolved.index ? { indexDigest: topDigest } : {}),
-        mediaType: s.manifest.mediaType,
-        manifest: s.manifest.bytes.toString('utf8'),
-      });
+      add(`image ${stored[i].id}`, () =>
+        opts.distribution.addImageSource(stored[i].id, {
+          repository: repo.name,
+          digest: s.manifest.digest,
+          ...(resolved.index ? { indexDigest: topDigest } : {}),
+          mediaType: s.manifest.mediaType,
+          manifest: s.manifest.bytes.toString('utf8'),
+        }),
+      );
     }
+    await Promise.all(
+      [...byFile.values()].map(async (writes) => {
+        for (const w of writes) await w();
+      }),
+    );
     progress({ type: 'status', message: `Digest: ${topDigest}` });
     progress({
       type: 'status',
