@@ -17,7 +17,7 @@ import { ERROR_CODES, StrataError, type ErrorCode } from '@strata/errors';
 import { parseDockerfile, createLexer } from '@strata/dockerfile';
 import { createMatcher, readIgnoreFile } from '@strata/dockerignore';
 import { compileTemplate, inspectTemplateValue, renderInspect, type DockerImageInspect } from '@strata/inspect';
-import { applyLayer, openTarFile, readTar, writeTar, type TarWriteEntry } from '@strata/tar';
+import { applyLayer, openTarFile, readTar, tarFileBytes, writeTar, type TarWriteEntry } from '@strata/tar';
 import {
   formatReference, normalizeReference, parseImageConfig, parseIndex, parseManifest, parseReference, sha256, validateDescriptor,
 } from '@strata/oci';
@@ -326,7 +326,7 @@ const goTemplate = target<string>({
 
 const tarRead = target({
   name: 'tar-read',
-  parser: '@strata/tar readTar (streamed, any chunking) and openTarFile (positioned reads), compared',
+  parser: '@strata/tar readTar (streamed, any chunking), openTarFile (positioned reads) and tarFileBytes (headers only), compared',
   limitMs: 2000,
   weight: 4,
   async prepare(ctx) {
@@ -349,14 +349,24 @@ const tarRead = target({
         }, ['INVALID_TAR', 'UNSAFE_PATH', 'UNSUPPORTED']);
         writeFileSync(file, tar);
         const indexed: string[] = [];
+        let fileBytes = 0;
         const b = await settle(() => {
           const c = openTarFile(file);
           try {
-            for (let x = c.next(); x; x = c.next()) indexed.push(`${x.entry.type} ${x.entry.path} ${x.entry.size} ${x.entry.linkname ?? ''}`);
+            for (let x = c.next(); x; x = c.next()) {
+              indexed.push(`${x.entry.type} ${x.entry.path} ${x.entry.size} ${x.entry.linkname ?? ''}`);
+              if (x.entry.type === 'file') fileBytes += x.entry.size;
+            }
           } finally {
             c.close();
           }
         }, ['INVALID_TAR', 'UNSAFE_PATH', 'UNSUPPORTED']);
+        // the lean header scan (a layer's size) reads every tar the full reader reads, to the same sum
+        let scanned: number | undefined;
+        const c = await settle(() => {
+          scanned = tarFileBytes(file);
+        }, ['INVALID_TAR']);
+        if (b === 'ok' && (c !== 'ok' || scanned !== fileBytes)) throw new Violation(`openTarFile sums ${fileBytes} file bytes, tarFileBytes ${c === 'ok' ? scanned : c}`);
         // one codec: both readers agree on what a tar holds
         if (a === 'ok' && b === 'ok' && streamed.join('\n') !== indexed.join('\n')) {
           throw new Violation(`readTar and openTarFile disagree:\n${streamed.join('\n').slice(0, 500)}\n---\n${indexed.join('\n').slice(0, 500)}`);
