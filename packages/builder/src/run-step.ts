@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { StrataError } from '@strata/errors';
 import { parseMount, type Mount, type RunInstruction } from '@strata/dockerfile';
-import { runOnLayers, upperNotes } from '@strata/cow';
+import { CAPTURE_TAR_OPTIONS, runOnLayers, upperNotes } from '@strata/cow';
 import { runProcess, type MountSpec } from '@strata/runtime';
 import { applyLayer, openRoot, resolveBeneath, writeTar } from '@strata/tar';
 import type { Digest } from '@strata/oci';
@@ -231,7 +231,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
       // what the walk notices lets the upper dir become the layer's snapshot afterwards.
       const notes = upperNotes(ctx.epoch);
       if (ctx.opts.snapshotsFromUpper !== false) commit = (diffId) => r.commitSnapshot({ diffId, notes });
-      return writeTar(r.entries(notes), ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
+      return writeTar(r.entries(notes), { ...CAPTURE_TAR_OPTIONS, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
     });
     if (!cached && commit && rec.layer) commit(rec.layer.digest);
     addLayer(ctx, st, rec, createdBy);

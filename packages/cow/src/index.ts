@@ -5,7 +5,7 @@ export {
   writableSnapshotsPresent, ensureWritableSnapshots, snapshotsInUse, pruneSnapshots,
 } from './writable';
 export type { WritableLayer, WritableLayerRecord, CreateWritableOptions, WritableRecovery, RootfsSpec } from './writable';
-export { upperChanges, copyChanges, upperEntries, upperNotes, writeLayerFile } from './capture';
+export { CAPTURE_TAR_OPTIONS, upperChanges, copyChanges, upperEntries, upperNotes, writeLayerFile } from './capture';
 export type { UpperNotes } from './capture';
 export { overlaySupported, buildCopyRootfs } from './copy';
 export { runOnLayers } from './run-on-layers';

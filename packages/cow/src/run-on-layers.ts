@@ -172,6 +172,8 @@ function entriesResult(root: string, id: string, w: WritableLayer, exitCode: num
         const t = c.notes.clampMtime;
         for (const { path, symlink } of c.notes.clamped) (symlink ? lutimesSync : utimesSync)(at(path), t, t);
       }
+      // the layer keeps whole seconds (CAPTURE_TAR_OPTIONS), and so does a snapshot unpacked from it
+      for (const { path, symlink, mtime } of c.notes.fractional) (symlink ? lutimesSync : utimesSync)(at(path), mtime, mtime);
       return (committed = commitSnapshotOf(root, w, c.diffId, c.notes));
     },
     snapshots: [...w.snapshots],

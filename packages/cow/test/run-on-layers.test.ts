@@ -68,6 +68,14 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     ]);
     const entries = await entriesOf(r.layer!);
     expect(entries).toEqual(['dir data', 'file data/a', 'file data/.wh.b', 'dir new', 'dir new/dir', 'dir opq', 'file opq/.wh..wh..opq', 'file opq/z']);
+    // whole-second mtimes, as BuildKit's and Docker's diff writers keep them: no PAX header for a time
+    const mtimes: number[] = [];
+    for await (const { entry, body } of readTar(await r.layer!.uncompressed())) {
+      for await (const _ of body) void _;
+      mtimes.push(entry.mtime);
+    }
+    expect(mtimes.filter((t) => !Number.isInteger(t))).toEqual([]);
+    expect(readFileSync(r.layer!.path).includes('PaxHeaders')).toBe(false);
     await r.cleanup();
     expect(listWritableLayers(root)).toEqual([]);
     expect(mountsUnder(root)).toEqual([]);
