@@ -314,6 +314,11 @@ export interface TarFileEntry {
 /** Entries of a tar file read in order, jumping over contents, with views of its bytes. */
 export interface TarFileCursor {
   next(): TarFileEntry | undefined;
+  /**
+   * Read on from byte `at`, which must be where an entry's first header block begins (the `end`
+   * of an entry `next` gave, or 0). What global PAX records said still holds.
+   */
+  seek(at: number): void;
   /** Bytes `[at, at + len)` of the file (`len` ≤ the window), valid until the next call; undefined past the end. */
   view(at: number, len: number): Buffer | undefined;
   close(): void;
@@ -424,6 +429,11 @@ export function openTarFile(path: string, opts: ReadTarOptions & { window?: numb
   let closed = false;
   return {
     view,
+    seek(at) {
+      pos = at;
+      done = false;
+      st.pax = new Map();
+    },
     next() {
       if (done) return undefined;
       const start = pos;

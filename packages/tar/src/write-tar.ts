@@ -318,17 +318,50 @@ async function* fileBody(e: TarWriteEntry, opts: WriteTarOptions): AsyncGenerato
 }
 
 /**
- * The entries of a base tar in order, looked up by path as the new entries come (both sorted by
- * `comparePaths`, so one forward pass serves the whole write).
+ * The entries of a base tar in order, matched to the new entries as they come (both sorted by
+ * `comparePaths`, so one forward pass serves the whole write). The base entry where the last one
+ * ended is tried first by its header bytes alone, nothing decoded: in a rebuild almost every
+ * entry is where it was, byte for byte. Only where those differ is the base read header by header
+ * up to the entry's path.
  */
-function baseMatcher(path: string): { find(p: string): TarFileEntry | undefined; cursor: TarFileCursor } {
+function baseMatcher(path: string) {
   const cursor = openTarFile(path, { window: OUT });
-  let cur = cursor.next();
+  /** Where the next base entry not passed yet begins; undefined: past the last one. */
+  let at: number | undefined = 0;
+  /** The decoded entry at `at`, when `decoded` (undefined: the end). */
+  let cur: TarFileEntry | undefined;
+  let decoded = false;
+  const passed = (next: TarFileEntry | undefined) => {
+    cur = next;
+    at = next?.start;
+  };
   return {
     cursor,
-    find(p) {
-      while (cur !== undefined && comparePaths(cur.entry.path, p) < 0) cur = cursor.next();
-      return cur !== undefined && cur.entry.path === p ? cur : undefined;
+    /**
+     * The base entry that has exactly these header blocks (which name `p` and give a content of
+     * `size` bytes): where its header and its content begin. It is passed either way.
+     */
+    match(p: string, header: Buffer, size: number): { start: number; offset: number } | undefined {
+      if (at === undefined) return undefined;
+      const here = cursor.view(at, header.length);
+      if (here !== undefined && here.equals(header)) {
+        const start = at;
+        at = start + header.length + Math.ceil(size / 512) * 512;
+        decoded = false;
+        return { start, offset: start + header.length };
+      }
+      if (!decoded) {
+        cursor.seek(at);
+        passed(cursor.next());
+        decoded = true;
+      }
+      while (cur !== undefined && comparePaths(cur.entry.path, p) < 0) passed(cursor.next());
+      if (cur === undefined || cur.entry.path !== p) return undefined;
+      const old = cur;
+      passed(cursor.next());
+      if (old.offset - old.start !== header.length || old.dataSize !== size) return undefined;
+      const blocks = cursor.view(old.start, header.length);
+      return blocks !== undefined && blocks.equals(header) ? { start: old.start, offset: old.offset } : undefined;
     },
   };
 }
@@ -390,10 +423,15 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
       if (pos === OUT) yield full();
       const headerAt = pos;
       const h = headerInto(e, opts, out, pos);
+      const header = base !== undefined ? (typeof h === 'number' ? out.subarray(headerAt, headerAt + 512) : h) : undefined;
       if (typeof h === 'number') pos += h;
       else yield* put(h);
-      if (e.type !== 'file') continue;
-      const spliced = base !== undefined ? spliceFrom(base, e, typeof h === 'number' ? out.subarray(headerAt, headerAt + 512) : h) : undefined;
+      if (e.type !== 'file') {
+        // passed in the base too (where it has it), so the next entry is found where this one ends
+        base?.match(e.path, header!, 0);
+        continue;
+      }
+      const spliced = base !== undefined ? spliceFrom(base, e, header!) : undefined;
       if (stats !== undefined) stats[spliced !== undefined ? 'spliced' : 'read']++;
       if (spliced !== undefined) {
         // the base tar's content for this very header (the padding is zeros either way)
@@ -438,13 +476,12 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
    * there has these very header blocks and its content hashes to `contentHash(e)`.
    */
   function spliceFrom(b: NonNullable<typeof base>, e: TarWriteEntry, header: Buffer): Buffer | undefined {
-    const old = b.find(e.path);
-    if (old === undefined || old.dataSize !== e.size || old.offset - old.start !== header.length) return undefined;
-    if (old.offset + e.size - old.start > OUT) return undefined; // a big file: read from its source, as fast
-    const blocks = b.cursor.view(old.start, old.offset + e.size - old.start);
-    if (blocks === undefined || !blocks.subarray(0, header.length).equals(header)) return undefined;
+    const old = b.match(e.path, header, e.size);
+    if (old === undefined || old.offset + e.size - old.start > OUT) return undefined; // a big file: read from its source, as fast
     const want = opts.contentHash?.(e);
     if (want === undefined) return undefined;
+    const blocks = b.cursor.view(old.start, old.offset + e.size - old.start);
+    if (blocks === undefined) return undefined;
     const content = blocks.subarray(header.length);
     return hashOnce('sha256', content, 'hex') === want ? content : undefined;
   }

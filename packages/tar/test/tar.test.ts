@@ -263,6 +263,30 @@ describe('applyLayer refuses hostile tars', () => {
   }
 });
 
+describe('openTarFile seek', () => {
+  it('reads on from where an entry ended, PAX records of the next entry included', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'l.tar');
+    const e = (path: string, data: string, mtime = 5): TarWriteEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime, data });
+    // b has a PAX header (a sub-second mtime) ahead of its own
+    writeFileSync(file, await tarBytes([e('a', 'x'.repeat(600)), e('b', 'yy', 5.5), e('c', 'z')]));
+    const c = openTarFile(file);
+    try {
+      const all = [c.next()!, c.next()!, c.next()!];
+      expect(c.next()).toBeUndefined();
+      c.seek(all[0].end);
+      const b = c.next()!;
+      expect([b.entry.path, b.entry.mtime, b.start, b.offset]).toEqual(['b', 5.5, all[1].start, all[1].offset]);
+      c.seek(0);
+      expect(c.next()!.entry.path).toBe('a');
+      c.seek(all[2].end);
+      expect(c.next()).toBeUndefined();
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('tarFileBytes', () => {
   /** The same sum the slow way: every entry decoded by openTarFile. */
   const decodedSum = (file: string) => {
