@@ -51,6 +51,35 @@ describe('openBlobStore', () => {
     expect(await s.size(digest)).toBeUndefined();
   });
 
+  it('keep: false leaves nothing (the temp file goes); true stores the blob; a throwing keep stores nothing', async () => {
+    const root = await tempDir();
+    const s = await openBlobStore(root);
+    const seen: string[] = [];
+    const dropped = await s.put(chunks('not ', 'kept'), {
+      keep: async (b) => {
+        seen.push(b.digest);
+        await new Promise((r) => setTimeout(r, 20)); // the sync runs meanwhile
+        return false;
+      },
+    });
+    expect(seen).toEqual([sha256('not kept')]);
+    expect(dropped).toEqual({ digest: sha256('not kept'), size: 8 });
+    expect(await s.has(dropped.digest)).toBe(false);
+    const kept = await s.put(chunks('kept'), { keep: () => true });
+    expect((await s.read(kept.digest)).toString()).toBe('kept');
+    await expect(
+      s.put(chunks('boom'), {
+        keep: () => {
+          throw new Error('keep failed');
+        },
+      }),
+    ).rejects.toThrow('keep failed');
+    expect(await s.has(sha256('boom'))).toBe(false);
+    // no temp file left behind (one of the dropped put's may still be closing: give it a moment)
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await fsp.readdir(join(root, 'tmp'))).filter((f) => !f.startsWith('lease'))).toEqual([]);
+  });
+
   it('refuses content that does not match the expected digest or size, storing nothing', async () => {
     const root = await tempDir();
     const s = await openBlobStore(root);

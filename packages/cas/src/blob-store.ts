@@ -14,7 +14,9 @@ export interface PutOptions {
   release?: (chunk: Uint8Array) => void;
   /**
    * Asked once the bytes are hashed and written, before they are committed: false leaves the
-   * store as it was (the temp file is removed, nothing is synced or renamed).
+   * store as it was (the temp file is removed, nothing is renamed). The temp file's fsync runs
+   * meanwhile in the thread pool, so the time `keep` takes (a COPY makes its cache key there) and
+   * the sync's overlap.
    */
   keep?: (blob: { digest: Digest; size: number }) => boolean | Promise<boolean>;
 }
@@ -106,6 +108,8 @@ export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): 
     const tmp = already ? undefined : tempName(tmpDir, 'blob');
     const fh = tmp ? await fsp.open(tmp, 'wx', 0o644) : undefined;
     let written = 0;
+    let syncing: Promise<void> | undefined;
+    let kept = true;
     // Synchronous writes from the chunk as it arrives (PERF-NOTES: sync fs calls beat the thread
     // pool's round trips; into the page cache they take ~0.3 ms a MiB): once hashed and written, a
     // chunk is given back (`release`) and the source may reuse it. Small chunks (network reads)
@@ -150,10 +154,18 @@ export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): 
       if (opts.expected !== undefined && digest !== opts.expected) {
         throw new StrataError('DIGEST_MISMATCH', `content hashes to ${digest}, expected ${opts.expected}`);
       }
-      if (opts.keep !== undefined && !(await opts.keep({ digest, size }))) return { digest, size };
+      if (fh && opts.keep !== undefined) {
+        syncing = fh.sync();
+        syncing.catch(() => undefined); // awaited below when kept; a failure matters only then
+      }
+      if (opts.keep !== undefined && !(await opts.keep({ digest, size }))) {
+        kept = false;
+        return { digest, size };
+      }
       if (fh && tmp) {
         lease.add(digest);
-        await fh.sync();
+        await (syncing ?? fh.sync());
+        syncing = undefined;
         await fh.close();
         await checkpoint('blob-synced');
         await fsp.rename(tmp, path(digest));
@@ -162,7 +174,10 @@ export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): 
       }
       return { digest, size };
     } finally {
-      if (fh) await fh.close().catch(() => undefined);
+      // A sync still running is not waited for when the bytes are not kept: FileHandle.close waits
+      // for it (the descriptor is never closed under it), and the temp file goes at once.
+      if (fh && syncing !== undefined && !kept) void fh.close().catch(() => undefined);
+      else if (fh) await fh.close().catch(() => undefined);
       if (tmp) await fsp.rm(tmp, { force: true }).catch(() => undefined);
     }
   }
