@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { cleanupTempDirs, hashTree, isRoot, requireOrSkip, tempDir, writeTree } from '@strata/testing';
 import { isStrataError } from '@strata/errors';
-import { applyLayer, cleanPath, comparePaths, openTarFile, parseWhiteout, readTar, readXattrs, setXattr, tarFileBytes, whiteoutPath, opaquePath, type TarEntry, type TarWriteEntry } from '../src';
+import { applyLayer, cleanPath, comparePaths, openTarFile, parseWhiteout, readTar, readXattrs, setXattr, tarFileBytes, whiteoutPath, opaquePath, writeTar, type TarEntry, type TarWriteEntry } from '../src';
 import { HOSTILE_CASES, hostileSandbox, tarBytes } from './hostile-tars';
 
 afterAll(cleanupTempDirs);
@@ -261,6 +262,38 @@ describe('applyLayer refuses hostile tars', () => {
       }
     });
   }
+});
+
+describe('writeTar with a base (splice)', () => {
+  const sha = (d: string | Buffer) => createHash('sha256').update(d).digest('hex');
+  const file = (path: string, data: string, mode = 0o644): TarWriteEntry => ({ path, type: 'file', mode, uid: 0, gid: 0, size: Buffer.byteLength(data), mtime: 7, data });
+  const dir = (path: string, mtime = 7): TarWriteEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime });
+  const long = `d/${'long-name-'.repeat(12)}.txt`;
+  const first = [dir('a'), file('a/1', 'one'), file('a/2', 'two'), dir('d'), file('d/gone', 'gone'), file(long, 'long'), file('d/na\u00efve', 'unicode'), file('z', 'zed')];
+
+  it('copies every entry whose header and content are unchanged, past an added, a removed and a changed entry', async () => {
+    const work = tempDir();
+    const base = join(work, 'base.tar');
+    writeFileSync(base, await tarBytes(first));
+    const next = [dir('a', 9), file('a/0', 'new'), file('a/1', 'one'), file('a/2', 'two', 0o600), dir('d'), file(long, 'long'), file('d/na\u00efve', 'unicode'), file('z', 'zed')];
+    const stats = { spliced: 0, read: 0 };
+    const chunks: Buffer[] = [];
+    for await (const c of writeTar(next, { base, stats, contentHash: (e) => sha(e.data as string) })) chunks.push(Buffer.from(c));
+    // a/1, the long (PAX) name, the non-ASCII (PAX) name and z come from the base; a/0 is new and a/2's mode changed
+    expect(stats).toEqual({ spliced: 4, read: 2 });
+    expect(Buffer.concat(chunks).equals(await tarBytes(next))).toBe(true);
+  });
+
+  it('copies nothing whose content hash is not the one given', async () => {
+    const work = tempDir();
+    const base = join(work, 'base.tar');
+    writeFileSync(base, await tarBytes(first));
+    const stats = { spliced: 0, read: 0 };
+    const chunks: Buffer[] = [];
+    for await (const c of writeTar(first, { base, stats, contentHash: (e) => (e.path === 'z' ? sha('other') : sha(e.data as string)) })) chunks.push(Buffer.from(c));
+    expect(stats).toEqual({ spliced: 5, read: 1 });
+    expect(Buffer.concat(chunks).equals(await tarBytes(first))).toBe(true);
+  });
 });
 
 describe('openTarFile seek', () => {
