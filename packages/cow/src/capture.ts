@@ -112,23 +112,22 @@ function what(a: BigIntStats, b: BigIntStats): NonNullable<Change['what']> {
 
 /**
  * What a walk of an upper dir noticed that committing the dir as a snapshot needs: overlayfs's own
- * xattrs to strip, the opaque directories, entries a layer does not hold, mtimes the layer clamps
- * (`clampMtime`) and mtimes it truncates to the second (`CAPTURE_TAR_OPTIONS`).
+ * xattrs to strip, the opaque directories, entries a layer does not hold, and entries whose mtime
+ * the layer writes otherwise (clamped to `clampMtime`, truncated to the second: `CAPTURE_TAR_OPTIONS`).
  */
 export interface UpperNotes {
-  /** With SOURCE_DATE_EPOCH: entries whose mtime the layer tar clamps to it. */
+  /** With SOURCE_DATE_EPOCH: the layer tar clamps mtimes to it. */
   clampMtime?: number;
   overlayXattrs: Array<{ path: string; names: string[] }>;
   opaque: string[];
   /** Entries the layer leaves out or reads differently (sockets, user files named .wh.*). */
   unusual: string[];
-  clamped: Array<{ path: string; symlink: boolean }>;
-  /** Entries not clamped whose mtime has a fraction of a second, which the layer drops: `mtime` is the whole second it keeps. */
-  fractional: Array<{ path: string; symlink: boolean; mtime: number }>;
+  /** Entries whose mtime in the layer is not the one on disk: `mtime` is the layer's. */
+  retimed: Array<{ path: string; symlink: boolean; mtime: number }>;
 }
 
 export function upperNotes(clampMtime?: number): UpperNotes {
-  return { clampMtime, overlayXattrs: [], opaque: [], unusual: [], clamped: [], fractional: [] };
+  return { clampMtime, overlayXattrs: [], opaque: [], unusual: [], retimed: [] };
 }
 
 /**
@@ -180,8 +179,11 @@ export function* upperEntries(upperdir: string, xattrs?: Map<string, Record<stri
           if (strip.length) notes.overlayXattrs.push({ path: crel, names: strip });
         }
       }
-      if (notes?.clampMtime !== undefined && e.mtime > notes.clampMtime) notes.clamped.push({ path: crel, symlink: e.type === 'symlink' });
-      else if (notes && e.mtime % 1 !== 0) notes.fractional.push({ path: crel, symlink: e.type === 'symlink', mtime: Math.floor(e.mtime) });
+      if (notes) {
+        // what writeTar makes of it: clamped, then whole seconds
+        const mtime = Math.floor(notes.clampMtime !== undefined && e.mtime > notes.clampMtime ? notes.clampMtime : e.mtime);
+        if (mtime !== e.mtime) notes.retimed.push({ path: crel, symlink: e.type === 'symlink', mtime });
+      }
       yield linked(e, st);
       if (e.type === 'dir') {
         if (attrs?.['trusted.overlay.opaque']?.toString() === 'y') {

@@ -58,8 +58,9 @@ export interface RunOnLayersResult {
   /**
    * output `entries`, after the layer is stored: make the upper dir the snapshot of the new chain,
    * as if the stored tar had been unpacked (overlay's own xattrs stripped, `extraDirs` made, mtimes
-   * clamped as the tar clamps them). False when it cannot (the copying fallback, entries a layer
-   * cannot say) or the snapshot exists: it is then unpacked from the layer when needed.
+   * clamped and truncated to the second as the tar writes them). False when it cannot (the
+   * copying fallback, entries a layer cannot say) or the snapshot exists: it is then unpacked
+   * from the layer when needed.
    */
   commitSnapshot(o: CommitOptions): boolean;
   /** Snapshot chainIDs the step ran on. */
@@ -168,12 +169,8 @@ function entriesResult(root: string, id: string, w: WritableLayer, exitCode: num
         chmodSync(m.path, m.mode);
         utimesSync(m.path, m.atime, m.mtime);
       }
-      if (c.notes.clampMtime !== undefined) {
-        const t = c.notes.clampMtime;
-        for (const { path, symlink } of c.notes.clamped) (symlink ? lutimesSync : utimesSync)(at(path), t, t);
-      }
-      // the layer keeps whole seconds (CAPTURE_TAR_OPTIONS), and so does a snapshot unpacked from it
-      for (const { path, symlink, mtime } of c.notes.fractional) (symlink ? lutimesSync : utimesSync)(at(path), mtime, mtime);
+      // the times the layer has (clamped, whole seconds), as a snapshot unpacked from it would
+      for (const { path, symlink, mtime } of c.notes.retimed) (symlink ? lutimesSync : utimesSync)(at(path), mtime, mtime);
       return (committed = commitSnapshotOf(root, w, c.diffId, c.notes));
     },
     snapshots: [...w.snapshots],
