@@ -328,9 +328,8 @@ function baseMatcher(path: string) {
   const cursor = openTarFile(path, { window: OUT });
   /** Where the next base entry not passed yet begins; undefined: past the last one. */
   let at: number | undefined = 0;
-  /** The decoded entry at `at`, when `decoded` (undefined: the end). */
+  /** The entry last decoded: the one at `at` unless a header match passed it since. */
   let cur: TarFileEntry | undefined;
-  let decoded = false;
   const passed = (next: TarFileEntry | undefined) => {
     cur = next;
     at = next?.start;
@@ -347,13 +346,11 @@ function baseMatcher(path: string) {
       if (here !== undefined && here.equals(header)) {
         const start = at;
         at = start + header.length + Math.ceil(size / 512) * 512;
-        decoded = false;
         return { start, offset: start + header.length };
       }
-      if (!decoded) {
+      if (cur?.start !== at) {
         cursor.seek(at);
         passed(cursor.next());
-        decoded = true;
       }
       while (cur !== undefined && comparePaths(cur.entry.path, p) < 0) passed(cursor.next());
       if (cur === undefined || cur.entry.path !== p) return undefined;
