@@ -1,7 +1,7 @@
 import { chainIds, MediaType, type Digest } from '@strata/oci';
 import { layerFromBlob, type Layer } from '@strata/layer';
 import { unionView, type UnionView } from '@strata/unionfs';
-import { writeTar, type TarWriteEntry } from '@strata/tar';
+import { tarBuffers, writeTar, type TarBuffers, type TarWriteEntry } from '@strata/tar';
 import { stepKey, type CacheRecord } from '@strata/layer-cache';
 import { COMMENT, type BuildCtx, type StageState } from './build-state';
 import { lowerFs } from './lower-fs';
@@ -65,20 +65,22 @@ export async function metaCached(ctx: BuildCtx, st: StageState, createdBy: strin
 
 /**
  * A layer step through the cache: the key is looked up first (a hit never reads sources again);
- * on a miss `produce` writes the layer's tar into the blob store and the record is kept.
+ * on a miss the tar `produce` writes with `buffers` goes into the blob store, which gives each
+ * chunk back once written (a layer reuses a few MiB of buffers), and the record is kept.
  */
-export async function cachedLayer(ctx: BuildCtx, key: string, description: string, produce: () => Promise<AsyncIterable<Uint8Array>>): Promise<{ rec: CacheRecord; cached: boolean }> {
+export async function cachedLayer(ctx: BuildCtx, key: string, description: string, produce: (buffers: TarBuffers) => Promise<AsyncIterable<Uint8Array>>): Promise<{ rec: CacheRecord; cached: boolean }> {
   if (!ctx.opts.noCache) {
     const hit = await ctx.cache.get(key);
     if (hit?.layer) return { rec: hit, cached: true };
   }
-  const { digest, size } = await ctx.store.blobs.put(await produce());
+  const buffers = tarBuffers();
+  const { digest, size } = await ctx.store.blobs.put(await produce(buffers), { release: (c) => buffers.give(c) });
   const rec: CacheRecord = { key, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
   await ctx.cache.put(rec);
   await ctx.store.checkpoint('cache-recorded');
   return { rec, cached: false };
 }
 
-export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>): AsyncIterable<Uint8Array> {
-  return writeTar(entries, ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {});
+export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers?: TarBuffers): AsyncIterable<Uint8Array> {
+  return writeTar(entries, { buffers, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
 }

@@ -40,7 +40,7 @@ export async function workdir(ctx: BuildCtx, st: StageState, path: string): Prom
     addMeta(st, createdBy);
     return { cached: false };
   }
-  const { rec } = await cachedLayer(ctx, key, createdBy, async () => tarOf(ctx, entries));
+  const { rec } = await cachedLayer(ctx, key, createdBy, async (buffers) => tarOf(ctx, entries, buffers));
   addLayer(ctx, st, rec, createdBy);
   return { cached: false };
 }

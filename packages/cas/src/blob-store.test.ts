@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '@strata/oci';
 import { isStrataError } from '@strata/errors';
-import { cleanupTempDirs, tempDir } from '@strata/testing';
+import { cleanupTempDirs, isRoot, tempDir } from '@strata/testing';
 import { openBlobStore } from './blob-store';
 
 afterAll(cleanupTempDirs);
@@ -78,6 +80,62 @@ describe('openBlobStore', () => {
     // no temp file left behind (one of the dropped put's may still be closing: give it a moment)
     await new Promise((r) => setTimeout(r, 50));
     expect((await fsp.readdir(join(root, 'tmp'))).filter((f) => !f.startsWith('lease'))).toEqual([]);
+  });
+
+  it('writes a lent chunk before giving it back, and copies a chunk it was not lent', async () => {
+    const root = await tempDir();
+    const s = await openBlobStore(root);
+    const MiB = 1 << 20;
+    const fill = (b: Buffer, i: number) => b.fill(`chunk ${i};`);
+    const expected = createHash('sha256');
+    // Lent: two buffers in turn, each refilled with the next chunk's bytes as soon as it is given
+    // back. Given back before its write ended, a chunk would be stored with a later one's bytes.
+    const free = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
+    const given: Uint8Array[] = [];
+    const lent = async function* () {
+      for (let i = 0; i < 24; i++) {
+        while (free.length === 0) await new Promise((r) => setImmediate(r));
+        const b = fill(free.pop()!, i);
+        const c = i === 23 ? b.subarray(0, 1000) : b;
+        expected.update(c);
+        yield c;
+      }
+    };
+    const a = await s.put(lent(), { release: (c) => (given.push(c), free.push(Buffer.from(c.buffer, c.byteOffset, MiB))) });
+    expect(given).toHaveLength(24);
+    // Not lent: one buffer, overwritten as soon as the put asks for the next chunk (whole MiB ones,
+    // which a lent chunk would be written from directly, then small ones).
+    const one = Buffer.alloc(MiB);
+    const expected2 = createHash('sha256');
+    const reused = async function* () {
+      for (let i = 0; i < 24; i++) {
+        const c = fill(one, i).subarray(0, i < 20 ? MiB : 3000);
+        expected2.update(c);
+        yield c;
+      }
+    };
+    const b = await s.put(reused());
+    for (const [got, want] of [[a, expected], [b, expected2]] as const) {
+      const hex = want.digest('hex');
+      expect(got.digest).toBe(`sha256:${hex}`);
+      expect(createHash('sha256').update(await fsp.readFile(s.path(got.digest))).digest('hex')).toBe(hex);
+    }
+  });
+
+  it.runIf(isRoot())('a write that fails (no space) fails the put and leaves no blob and no temp file', async () => {
+    const root = await tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'strata-cas-test', root]);
+    try {
+      const s = await openBlobStore(root);
+      const big = async function* () {
+        for (let i = 0; i < 8; i++) yield Buffer.alloc(512 * 1024, i);
+      };
+      await expect(s.put(big())).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(await fsp.readdir(join(root, 'blobs', 'sha256'))).toEqual([]);
+      expect((await fsp.readdir(join(root, 'tmp'))).filter((n) => n.startsWith('blob-'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [root]);
+    }
   });
 
   it('refuses content that does not match the expected digest or size, storing nothing', async () => {

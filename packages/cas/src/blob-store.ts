@@ -1,4 +1,4 @@
-import { closeSync, openSync, promises as fsp, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, readFileSync, readSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
@@ -10,7 +10,11 @@ export interface PutOptions {
   expected?: Digest;
   /** The size the bytes must have (SIZE_MISMATCH otherwise; nothing is stored). */
   expectedSize?: number;
-  /** Called with each chunk once it is hashed and written (or copied): the source may reuse its buffer. */
+  /**
+   * Called with each chunk once it is hashed and written: the source may then reuse its buffer. A
+   * source that says so is written from its own buffers; any other's chunks are copied first (a
+   * chunk is still being written while the next is read).
+   */
   release?: (chunk: Uint8Array) => void;
   /**
    * Asked once the bytes are hashed and written, before they are committed: false leaves the
@@ -80,6 +84,85 @@ function isEnoent(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** How many writes a put keeps in flight (each CHUNK or a source's whole chunk). */
+const IN_FLIGHT = 4;
+
+/**
+ * Writes a blob's bytes in order through the thread pool, a few writes at a time, so the kernel's
+ * side of a write (copying into the page cache: ~2 ms a MiB in memory the VM has not handed out
+ * before) runs on the other core while the source reads and packs, and the put hashes, what comes
+ * next. A chunk its source lends (`release`) is written as it is and given back once written; any
+ * other is first copied into one of the writer's CHUNK buffers (small network reads are gathered
+ * there too, so no write is smaller than CHUNK but the last). The first failure is thrown by the
+ * next `write` or by `end`; `settle` waits for what is in flight whatever happened, so the
+ * descriptor is never closed under a write.
+ */
+function pipelinedWriter(fd: number) {
+  let at = 0;
+  let inFlight = 0;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const spare: Buffer[] = [];
+  let stage: Buffer | undefined;
+  let staged = 0;
+  const landed = () => {
+    inFlight--;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const send = (buf: Uint8Array, len: number, done: () => void) => {
+    const pos = at;
+    at += len;
+    inFlight++;
+    const step = (off: number) =>
+      write(fd, buf, off, len - off, pos + off, (err, n) => {
+        if (!err && n > 0 && off + n < len) return step(off + n);
+        if (err || off + n < len) failure ??= err ?? new StrataError('IO_ERROR', `a write of the blob's temp file wrote nothing`);
+        done();
+        landed();
+      });
+    step(0);
+  };
+  const waitBelow = async (n: number) => {
+    while (inFlight > n) await new Promise<void>((r) => (wake = r));
+  };
+  const flushStage = () => {
+    const b = stage!;
+    send(b, staged, () => spare.push(b));
+    stage = undefined;
+    staged = 0;
+  };
+  return {
+    async write(chunk: Uint8Array, release?: (chunk: Uint8Array) => void): Promise<void> {
+      if (failure !== undefined) throw failure;
+      if (release !== undefined && staged === 0 && chunk.length >= CHUNK) {
+        await waitBelow(IN_FLIGHT - 1);
+        send(chunk, chunk.length, () => release?.(chunk));
+        return;
+      }
+      for (let off = 0; off < chunk.length; ) {
+        if (stage === undefined) {
+          await waitBelow(IN_FLIGHT - 1);
+          stage = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+        }
+        const n = Math.min(chunk.length - off, CHUNK - staged);
+        stage.set(chunk.subarray(off, off + n), staged);
+        staged += n;
+        off += n;
+        if (staged === CHUNK) flushStage();
+      }
+      release?.(chunk);
+    },
+    async end(): Promise<void> {
+      if (staged > 0) flushStage();
+      await waitBelow(0);
+      if (failure !== undefined) throw failure;
+    },
+    settle: () => waitBelow(0),
+  };
+}
+
 /**
  * Open (creating when missing) the OCI image layout at `root`: `oci-layout`, `index.json`,
  * `blobs/sha256/`, plus `tmp/` for in-flight writes. Creation is race-free between processes:
@@ -107,45 +190,19 @@ export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): 
     const h = new Hasher();
     const tmp = already ? undefined : tempName(tmpDir, 'blob');
     const fh = tmp ? await fsp.open(tmp, 'wx', 0o644) : undefined;
-    let written = 0;
     let syncing: Promise<void> | undefined;
     let kept = true;
-    // Synchronous writes from the chunk as it arrives (PERF-NOTES: sync fs calls beat the thread
-    // pool's round trips; into the page cache they take ~0.3 ms a MiB): once hashed and written, a
-    // chunk is given back (`release`) and the source may reuse it. Small chunks (network reads)
-    // are gathered into one buffer first, so a write is never smaller than CHUNK but at the end.
-    const stage = fh ? Buffer.allocUnsafe(CHUNK) : undefined;
-    let staged = 0;
-    const writeOut = (buf: Uint8Array, len: number) => {
-      let off = 0;
-      while (off < len) off += writeSync(fh!.fd, buf, off, len - off, written + off);
-      written += len;
-    };
-    const flushStage = () => {
-      if (staged > 0) writeOut(stage!, staged);
-      staged = 0;
-    };
+    const out = fh ? pipelinedWriter(fh.fd) : undefined;
     try {
       for await (const chunk of src) {
         h.update(chunk);
         if (opts.expectedSize !== undefined && h.size > opts.expectedSize) {
           throw new StrataError('SIZE_MISMATCH', `content is larger than its declared size ${opts.expectedSize}${opts.expected ? ` (${opts.expected})` : ''}`);
         }
-        if (fh) {
-          if (staged === 0 && chunk.length >= CHUNK) writeOut(chunk, chunk.length);
-          else {
-            for (let off = 0; off < chunk.length; ) {
-              const n = Math.min(chunk.length - off, CHUNK - staged);
-              stage!.set(chunk.subarray(off, off + n), staged);
-              staged += n;
-              off += n;
-              if (staged === CHUNK) flushStage();
-            }
-          }
-        }
-        opts.release?.(chunk);
+        if (out) await out.write(chunk, opts.release);
+        else opts.release?.(chunk);
       }
-      flushStage();
+      await out?.end();
       const digest = h.digest();
       const size = h.size;
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
@@ -174,6 +231,8 @@ export async function openBlobStore(root: string, opts: BlobStoreOptions = {}): 
       }
       return { digest, size };
     } finally {
+      // writes still in flight (a failure mid-way) end before their descriptor is closed
+      await out?.settle();
       // A sync still running is not waited for when the bytes are not kept: FileHandle.close waits
       // for it (the descriptor is never closed under it), and the temp file goes at once.
       if (fh && syncing !== undefined && !kept) void fh.close().catch(() => undefined);
