@@ -14,7 +14,7 @@ import { ensureSnapshots, listSnapshots, readSnapshotMeta, removeSnapshot, snaps
 import { opaqueDirs, readTreeXattrs } from './xattrs';
 
 /** The root filesystem handed to @strata/runtime's runProcess (same shape as its RootfsSpec). */
-export type RootfsSpec = { path: string } | { lowerdirs: string[]; upperdir: string; workdir: string };
+export type RootfsSpec = { path: string } | { lowerdirs: string[]; upperdir: string; workdir: string; volatile?: boolean };
 
 /**
  * `ROOT/writable/<id>/layer.json`, cow's record of one writable layer: the snapshots under it
@@ -194,7 +194,9 @@ function layerOf(root: string, rec: WritableLayerRecord): WritableLayer {
     upperdir,
     workdir,
     prepare,
-    rootfs: () => (mode === 'copy' ? { path: upperdir } : { lowerdirs, upperdir, workdir }),
+    // A build step's layer is thrown away or stored (and synced) as a layer: the process's own
+    // fsyncs need not reach the disk (dpkg syncs every file it unpacks). A container's do.
+    rootfs: () => (mode === 'copy' ? { path: upperdir } : { lowerdirs, upperdir, workdir, ...(rec.ephemeral ? { volatile: true } : {}) }),
     viewDirs: () => (mode === 'copy' ? [upperdir] : [upperdir, ...lowerdirs]),
     changes: () => (mode === 'copy' ? copyChanges(upperdir, lowers()) : upperChanges(upperdir, lowers())),
     writeLayer: (file) => {

@@ -7,7 +7,7 @@ import { readTar, writeTar, type TarWriteEntry } from '@strata/tar';
 import { runProcess } from '@strata/runtime';
 import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, tempDir } from '@strata/testing';
 import { hostEnv, setHostEnv } from '@strata/host-tools';
-import { listSnapshots, listWritableLayers, recoverWritableLayers, runOnLayers, snapshotUnpackCount } from '../src/index';
+import { createWritableLayer, listSnapshots, listWritableLayers, recoverWritableLayers, removeWritableLayer, runOnLayers, snapshotUnpackCount } from '../src/index';
 
 async function tarFile(dir: string, name: string, entries: TarWriteEntry[]): Promise<Layer> {
   const file = join(dir, name);
@@ -158,6 +158,34 @@ describe.skipIf(!peerAvailable('runc'))('runOnLayers + runProcess (overlay, runc
     expect(r.changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['add /kept']);
     expect(await entriesOf(r.layer!)).toEqual(['file kept']);
     await r.cleanup();
+  });
+
+  it("a build step's overlay is volatile (the process's fsyncs skip the disk); a container's is not", async () => {
+    const base = layerFromTarFile(busyboxRootfsTar());
+    // the root overlay's options as the process sees them, and an fsync that must still succeed
+    const script = "awk '$2 == \"/\" { print $4 }' /proc/mounts; echo x > /f; sync /f && echo synced";
+    let out = '';
+    const sink = new PassThrough();
+    sink.on('data', (b: Buffer) => (out += b.toString()));
+    const r = await runOnLayers({ root, layers: [base], exec: (c) => runProcess({ ...c, args: ['sh', '-c', script], network: 'none', stdout: sink }) });
+    expect(r.exitCode).toBe(0);
+    await r.cleanup();
+    const [opts, synced] = out.trim().split('\n');
+    // newer kernels (6.x) list it as fsync=volatile
+    expect(opts.split(',').filter((o) => o === 'volatile' || o === 'fsync=volatile')).toHaveLength(1);
+    expect(synced).toBe('synced');
+
+    const w = await createWritableLayer(root, { id: 'not-a-build-step', layers: [base] });
+    try {
+      const rootfs = w.rootfs();
+      expect(rootfs).not.toHaveProperty('volatile');
+      out = '';
+      const { exitCode } = await runProcess({ id: 'not-a-build-step', rootfs, bundleDir: join(w.dir, 'bundle'), stateDir: join(w.dir, 'runtime'), args: ['sh', '-c', script], network: 'none', stdout: sink });
+      expect(exitCode).toBe(0);
+      expect(out.trim().split('\n')[0].split(',').filter((o) => o.includes('volatile'))).toEqual([]);
+    } finally {
+      removeWritableLayer(root, 'not-a-build-step');
+    }
   });
 
   it('mounts a stack of 200 layers (short relative lower paths keep the options under a page)', async () => {

@@ -23,6 +23,12 @@ export type RootfsSpec =
       lowerdirs: string[];
       upperdir: string;
       workdir: string;
+      /**
+       * Mount the overlay `volatile` (Linux ≥ 5.10): the process's fsyncs do not reach the upper
+       * dir's disk. For a throw-away layer only (a build step, whose result is made durable when it
+       * is stored); kernels without the option mount it as usual.
+       */
+      volatile?: boolean;
     };
 
 export interface RunProcessOptions {
@@ -138,7 +144,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     // overlayfs stacks at most 500 lower dirs (OVL_MAX_STACK); Docker caps images at 125 layers.
     if (lowers.length > 500) throw new StrataError('UNSUPPORTED', `too many layers for overlayfs (${lowers.length - 1}; the kernel stacks at most 499 plus strata's init layer)`);
     if (options.length > 4000) throw new StrataError('UNSUPPORTED', `too many layers for one overlay mount (${lowers.length})`);
-    script = `"$1" -t overlay strata -o "$3" rootfs`;
+    // `volatile` is refused (EINVAL) by kernels before 5.10: then the mount is made without it.
+    script = overlay.volatile ? `{ "$1" -t overlay strata -o "$3,volatile" rootfs 2>/dev/null || "$1" -t overlay strata -o "$3" rootfs; }` : `"$1" -t overlay strata -o "$3" rootfs`;
     writeFileSync(join(o.bundleDir, 'mount-options'), options);
   } else {
     rootfsPath = (o.rootfs as { path: string }).path;
@@ -227,7 +234,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
  */
 function absolutePaths(o: RunProcessOptions): RunProcessOptions {
   const rootfs: RootfsSpec = 'lowerdirs' in o.rootfs
-    ? { lowerdirs: o.rootfs.lowerdirs.map((d) => resolve(d)), upperdir: resolve(o.rootfs.upperdir), workdir: resolve(o.rootfs.workdir) }
+    ? { ...o.rootfs, lowerdirs: o.rootfs.lowerdirs.map((d) => resolve(d)), upperdir: resolve(o.rootfs.upperdir), workdir: resolve(o.rootfs.workdir) }
     : { path: resolve(o.rootfs.path) };
   return {
     ...o,
