@@ -90,7 +90,7 @@ describe('openBlobStore', () => {
     const expected = createHash('sha256');
     // Lent: two buffers in turn, each refilled with the next chunk's bytes as soon as it is given
     // back. Given back before its write ended, a chunk would be stored with a later one's bytes.
-    const free = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
+    const free: Buffer[] = [Buffer.alloc(MiB), Buffer.alloc(MiB)];
     const given: Uint8Array[] = [];
     const lent = async function* () {
       for (let i = 0; i < 24; i++) {
