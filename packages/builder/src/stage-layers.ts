@@ -81,6 +81,6 @@ export async function cachedLayer(ctx: BuildCtx, key: string, description: strin
   return { rec, cached: false };
 }
 
-export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers?: TarBuffers): AsyncIterable<Uint8Array> {
+export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers: TarBuffers): AsyncIterable<Uint8Array> {
   return writeTar(entries, { buffers, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
 }

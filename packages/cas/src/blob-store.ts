@@ -138,7 +138,7 @@ function pipelinedWriter(fd: number) {
       if (failure !== undefined) throw failure;
       if (release !== undefined && staged === 0 && chunk.length >= CHUNK) {
         await waitBelow(IN_FLIGHT - 1);
-        send(chunk, chunk.length, () => release?.(chunk));
+        send(chunk, chunk.length, () => release(chunk));
         return;
       }
       for (let off = 0; off < chunk.length; ) {
