@@ -4,6 +4,7 @@ import { StrataError } from '@strata/errors';
 import { Hasher, MediaType, digestHex, isDigest, type Digest } from '@strata/oci';
 import { atomicWrite, fsyncDir, tempName } from './atomic-write';
 import { createLease, leasedDigests, pidAlive, pidOfTempName } from './lease';
+import { earlyWriteback } from './writeback';
 
 export interface PutOptions {
   /** The digest the bytes must hash to (DIGEST_MISMATCH otherwise; nothing is stored). */
@@ -95,9 +96,10 @@ const IN_FLIGHT = 4;
  * other is first copied into one of the writer's CHUNK buffers (small network reads are gathered
  * there too, so no write is smaller than CHUNK but the last). The first failure is thrown by the
  * next `write` or by `end`; `settle` waits for what is in flight whatever happened, so the
- * descriptor is never closed under a write.
+ * descriptor is never closed under a write. What is written is flushed early (`earlyWriteback`).
  */
 function pipelinedWriter(fd: number) {
+  const writeback = earlyWriteback(fd);
   let at = 0;
   let inFlight = 0;
   let failure: unknown;
@@ -114,6 +116,7 @@ function pipelinedWriter(fd: number) {
   const send = (buf: Uint8Array, len: number, done: () => void) => {
     const pos = at;
     at += len;
+    writeback.wrote(len);
     inFlight++;
     const step = (off: number) =>
       write(fd, buf, off, len - off, pos + off, (err, n) => {
@@ -157,9 +160,13 @@ function pipelinedWriter(fd: number) {
     async end(): Promise<void> {
       if (staged > 0) flushStage();
       await waitBelow(0);
+      await writeback.settled();
       if (failure !== undefined) throw failure;
     },
-    settle: () => waitBelow(0),
+    settle: async () => {
+      await waitBelow(0);
+      await writeback.settled();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, fsync, mkdirSync, openSync, rmdirSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { earlyWriteback } from '@strata/cas';
 import { Hasher, type Digest } from '@strata/oci';
 import { decompress } from '@strata/layer';
 import { sniff, type Encoding } from './decode';
@@ -49,6 +50,11 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
   async function stage(src: AsyncIterable<Uint8Array>, what: string): Promise<StagedBlob> {
     const file = join(dir, `blob-${n++}`);
     const fd = openSync(file, 'wx', 0o644);
+    const writeback = earlyWriteback(fd);
+    const put = (chunk: Uint8Array) => {
+      writeAll(fd, chunk);
+      writeback.wrote(chunk.byteLength);
+    };
     let closed = false;
     try {
       const { encoding, stream } = await sniff(src);
@@ -57,7 +63,7 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
       if (encoding === 'none') {
         for await (const chunk of stream) {
           raw.update(chunk);
-          writeAll(fd, chunk);
+          put(chunk);
         }
       } else {
         const tapped = (async function* () {
@@ -68,7 +74,7 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
         })();
         for await (const chunk of decompress(tapped, encoding, what)) {
           out.update(chunk);
-          writeAll(fd, chunk);
+          put(chunk);
         }
       }
       const rawDigest = raw.digest();
@@ -78,16 +84,22 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
       fsyncs.push(
         new Promise<void>((resolve, reject) =>
           fsync(fd, (err) => {
-            closeSync(fd);
-            if (err) reject(err);
-            else resolve();
+            // closed once no early flush is in flight on it either
+            void writeback.settled().then(() => {
+              closeSync(fd);
+              if (err) reject(err);
+              else resolve();
+            });
           }),
         ),
       );
       await checkpoint?.('staged');
       return { rawDigest, rawSize: raw.size, encoding, diffId: plain.digest, size: plain.size, file };
     } finally {
-      if (!closed) closeSync(fd);
+      if (!closed) {
+        await writeback.settled();
+        closeSync(fd);
+      }
     }
   }
 
