@@ -203,10 +203,11 @@ async function copyLayer(
   }
   const { digest, size } = put;
   if (hit) return { rec: hit, cached: true };
-  const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
+  const layer = { digest, size, mediaType: MediaType.OCI_LAYER, ...(stats.fileBytes !== undefined ? { contentSize: stats.fileBytes } : {}) };
+  const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer, description };
   await ctx.cache.put(rec);
   if (lineage !== undefined) await ctx.cache.putAlias(lineage, key!);
-  return { rec, cached: false, files: stats };
+  return { rec, cached: false, files: { spliced: stats.spliced, read: stats.read } };
 }
 
 /**

@@ -126,7 +126,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
   const scratch = join(ctx.store.root, 'tmp', `build-run-${process.pid}-${randomBytes(6).toString('hex')}`);
   const releases: Array<() => void> = [];
   try {
-    const { rec, cached } = await cachedLayer(ctx, key, createdBy, async (buffers) => {
+    const { rec, cached } = await cachedLayer(ctx, key, createdBy, async (buffers, stats) => {
       mkdirSync(scratch, { recursive: true });
       const specs: MountSpec[] = [];
       const extraEnv: string[] = [];
@@ -231,7 +231,7 @@ export async function runStep(ctx: BuildCtx, st: StageState, ins: RunInstruction
       // what the walk notices lets the upper dir become the layer's snapshot afterwards.
       const notes = upperNotes(ctx.epoch);
       if (ctx.opts.snapshotsFromUpper !== false) commit = (diffId) => r.commitSnapshot({ diffId, notes });
-      return writeTar(r.entries(notes), { ...CAPTURE_TAR_OPTIONS, buffers, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
+      return writeTar(r.entries(notes), { ...CAPTURE_TAR_OPTIONS, buffers, stats, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
     });
     if (!cached && commit && rec.layer) commit(rec.layer.digest);
     addLayer(ctx, st, rec, createdBy);

@@ -1,7 +1,7 @@
 import { chainIds, MediaType, type Digest } from '@strata/oci';
 import { layerFromBlob, type Layer } from '@strata/layer';
 import { unionView, type UnionView } from '@strata/unionfs';
-import { tarBuffers, writeTar, type TarBuffers, type TarWriteEntry } from '@strata/tar';
+import { tarBuffers, writeTar, type TarBuffers, type TarWriteEntry, type WriteTarStats } from '@strata/tar';
 import { stepKey, type CacheRecord } from '@strata/layer-cache';
 import { COMMENT, type BuildCtx, type StageState } from './build-state';
 import { lowerFs } from './lower-fs';
@@ -35,14 +35,14 @@ export async function passwdFiles(view: UnionView): Promise<{ passwd?: string; g
   return { passwd: await readText(view, fs.resolve('etc/passwd').realPath), group: await readText(view, fs.resolve('etc/group').realPath) };
 }
 
-function layerOf(ctx: BuildCtx, digest: Digest, size: number): Layer {
-  const open = () => ctx.store.blobs.open(digest);
-  return layerFromBlob({ mediaType: MediaType.OCI_LAYER, digest, size, diffId: digest, open, openUncompressed: open });
+function layerOf(ctx: BuildCtx, l: NonNullable<CacheRecord['layer']>): Layer {
+  const open = () => ctx.store.blobs.open(l.digest);
+  return layerFromBlob({ mediaType: MediaType.OCI_LAYER, digest: l.digest, size: l.size, diffId: l.digest, open, openUncompressed: open, contentSize: l.contentSize });
 }
 
 export function addLayer(ctx: BuildCtx, st: StageState, rec: CacheRecord, createdBy: string): void {
   const l = rec.layer!;
-  st.layers.push(layerOf(ctx, l.digest, l.size));
+  st.layers.push(layerOf(ctx, l));
   st.diffIds.push(l.digest);
   st.chainId = chainIds(st.diffIds).at(-1)!;
   st.view = undefined;
@@ -66,21 +66,29 @@ export async function metaCached(ctx: BuildCtx, st: StageState, createdBy: strin
 /**
  * A layer step through the cache: the key is looked up first (a hit never reads sources again);
  * on a miss the tar `produce` writes with `buffers` goes into the blob store, which gives each
- * chunk back once written (a layer reuses a few MiB of buffers), and the record is kept.
+ * chunk back once written (a layer reuses a few MiB of buffers), and the record is kept, with the
+ * regular-file bytes the writer counted into `stats` (Docker's size of the layer).
  */
-export async function cachedLayer(ctx: BuildCtx, key: string, description: string, produce: (buffers: TarBuffers) => Promise<AsyncIterable<Uint8Array>>): Promise<{ rec: CacheRecord; cached: boolean }> {
+export async function cachedLayer(
+  ctx: BuildCtx,
+  key: string,
+  description: string,
+  produce: (buffers: TarBuffers, stats: WriteTarStats) => Promise<AsyncIterable<Uint8Array>>,
+): Promise<{ rec: CacheRecord; cached: boolean }> {
   if (!ctx.opts.noCache) {
     const hit = await ctx.cache.get(key);
     if (hit?.layer) return { rec: hit, cached: true };
   }
   const buffers = tarBuffers();
-  const { digest, size } = await ctx.store.blobs.put(await produce(buffers), { release: (c) => buffers.give(c) });
-  const rec: CacheRecord = { key, created: new Date().toISOString(), layer: { digest, size, mediaType: MediaType.OCI_LAYER }, description };
+  const stats: WriteTarStats = { spliced: 0, read: 0 };
+  const { digest, size } = await ctx.store.blobs.put(await produce(buffers, stats), { release: (c) => buffers.give(c) });
+  const layer = { digest, size, mediaType: MediaType.OCI_LAYER, ...(stats.fileBytes !== undefined ? { contentSize: stats.fileBytes } : {}) };
+  const rec: CacheRecord = { key, created: new Date().toISOString(), layer, description };
   await ctx.cache.put(rec);
   await ctx.store.checkpoint('cache-recorded');
   return { rec, cached: false };
 }
 
-export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers: TarBuffers): AsyncIterable<Uint8Array> {
-  return writeTar(entries, { buffers, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
+export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers: TarBuffers, stats?: WriteTarStats): AsyncIterable<Uint8Array> {
+  return writeTar(entries, { buffers, stats, ...(ctx.epoch !== undefined ? { clampMtime: ctx.epoch } : {}) });
 }

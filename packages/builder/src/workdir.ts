@@ -40,7 +40,7 @@ export async function workdir(ctx: BuildCtx, st: StageState, path: string): Prom
     addMeta(st, createdBy);
     return { cached: false };
   }
-  const { rec } = await cachedLayer(ctx, key, createdBy, async (buffers) => tarOf(ctx, entries, buffers));
+  const { rec } = await cachedLayer(ctx, key, createdBy, async (buffers, stats) => tarOf(ctx, entries, buffers, stats));
   addLayer(ctx, st, rec, createdBy);
   return { cached: false };
 }

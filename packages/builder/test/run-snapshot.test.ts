@@ -9,7 +9,7 @@ import { snapshotUnpackCount } from '@strata/cow';
 import { openStore } from '@strata/image-store';
 import { busyboxRootfsTar, cleanupTempDirs, peerAvailable, runStrata, tempDir, writeTree } from '@strata/testing';
 import { readAll } from '@strata/layer';
-import { writeTar } from '@strata/tar';
+import { tarFileBytes, writeTar } from '@strata/tar';
 import { build } from '../src';
 
 afterAll(cleanupTempDirs);
@@ -57,6 +57,10 @@ describe.skipIf(!peerAvailable('runc') && !peerAvailable('crun'))('RUN snapshots
     expect(viaUpper.unpacked).toBe(2);
     expect(viaTar.unpacked).toBe(4);
     expect(viaUpper.id).toBe(viaTar.id);
+    // Docker's size of the image, counted as each ADD and RUN layer was written (hard links, a
+    // fifo, whiteouts among them), is what the headers of its layers give
+    const img = await viaUpper.store.image(viaUpper.id);
+    expect(img.size).toBe(img.config.rootfs.diff_ids.reduce((n, d) => n + tarFileBytes(viaUpper.store.blobs.path(d)), 0));
     const times = await runStrata(['image', 'cat', viaUpper.id, '/frac-times'], { root: viaUpper.root });
     expect(times.code, times.stderr).toBe(0);
     expect(times.out).toBe('/t/frac 2020-09-13 12:26:40.500000000 +0000\n/d/frac 2020-09-13 12:26:40.000000000 +0000\n');

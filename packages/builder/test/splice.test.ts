@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { cleanupTempDirs, fileClockSeconds, tempDir } from '@strata/testing';
 import { openStore, type Store } from '@strata/image-store';
 import { openLayerCache } from '@strata/layer-cache';
+import { tarFileBytes } from '@strata/tar';
 import { build } from '../src';
 
 afterAll(cleanupTempDirs);
@@ -139,6 +140,11 @@ describe('splicing a COPY layer from the previous build of the step', () => {
         const what = `seed ${seed}, sequence ${i}, round ${round}, edits ${JSON.stringify(edits.slice(0, round + 1))}`;
         expect(la.digest, what).toBe(lb.digest);
         expect(la.bytes.equals(lb.bytes), what).toBe(true);
+        // Docker's size of each image, counted as the layer was written (spliced or read), is the
+        // one its headers give
+        const want = tarFileBytes(warm.blobs.path(la.digest as `sha256:${string}`));
+        expect((await warm.image(a.id)).size, what).toBe(want);
+        expect((await cold.image(b.id)).size, what).toBe(want);
         expect(copy.files, what).toBeDefined();
         spliced += copy.files!.spliced;
         rmSync(join(work, `cold-${round}`), { recursive: true, force: true });
@@ -167,6 +173,9 @@ describe('splicing a COPY layer from the previous build of the step', () => {
     expect((await layerOf(store, second.id)).digest).toBe((await layerOf(store, first.id)).digest);
     const records = (await openLayerCache(store.blobs).list()).filter((r) => r.description?.startsWith('COPY'));
     expect(records.length).toBe(1);
+    // the record keeps the layer's regular-file bytes, counted as it was written
+    const digest = records[0].layer!.digest;
+    expect(records[0].layer!.contentSize).toBe(tarFileBytes(store.blobs.path(digest)));
     // and a cached rebuild answers from it, reading nothing
     const third = await build({ store, contextDir: ctx, tags: ['once:1'] });
     expect(third.steps.find((s) => s.name.includes('COPY'))?.cached).toBe(true);

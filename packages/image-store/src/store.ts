@@ -190,6 +190,9 @@ export async function openStore(rootDir: string, opts: OpenStoreOptions = {}): P
       if (compression === undefined) throw new StrataError('UNSUPPORTED', `layer media type ${mt} is not supported`);
       const diffId = await layer.diffId();
       blobs.hold([diffId]);
+      // Docker's size of the layer, when its writer counted it: its headers need not be read again
+      const counted = await layer.contentSize?.();
+      if (counted !== undefined && !layerSizes.has(diffId)) layerSizes.set(diffId, counted);
       let size: number;
       if (compression === 'none') {
         size = await layer.size();

@@ -10,8 +10,11 @@ export interface CacheRecord {
   key: string;
   /** When the step first ran (the history `created` of its layer: same inputs → same image ID). */
   created: string;
-  /** The layer, stored uncompressed in the blob store (digest = diffID). */
-  layer?: { digest: Digest; size: number; mediaType: string };
+  /**
+   * The layer, stored uncompressed in the blob store (digest = diffID); `contentSize`: its
+   * regular files' bytes (Docker's size of it), counted when it was written.
+   */
+  layer?: { digest: Digest; size: number; mediaType: string; contentSize?: number };
   /** For listings: the instruction as shown in progress output. */
   description?: string;
   /** When the record was last used (for `build prune --keep-duration`-style policies and listings). */
@@ -93,6 +96,8 @@ export function openLayerCache(blobs: BlobStore): LayerCache {
       const rec = JSON.parse(await fsp.readFile(recordPath(key), 'utf8')) as CacheRecord;
       if (rec.key !== key || typeof rec.created !== 'string') return undefined;
       if (rec.layer && !isDigest(rec.layer.digest)) return undefined;
+      // a count is only a hint (the store reads the layer's headers without it): a bad one is dropped
+      if (rec.layer?.contentSize !== undefined && !(Number.isSafeInteger(rec.layer.contentSize) && rec.layer.contentSize >= 0)) delete rec.layer.contentSize;
       return rec;
     } catch {
       return undefined;

@@ -16,6 +16,8 @@ export interface UncompressedLayerOptions {
   diffId?: Digest;
   size?: number;
   mediaType?: string;
+  /** The tar's regular-file bytes, counted as it was written (`Layer.contentSize`). */
+  contentSize?: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export function layerFromUncompressed(opts: UncompressedLayerOptions): Layer {
     mediaType: async () => opts.mediaType ?? MediaType.OCI_LAYER,
     compressed: () => opts.open(),
     uncompressed: () => opts.open(),
+    contentSize: async () => opts.contentSize,
   };
 }
 
@@ -46,6 +49,8 @@ export interface BlobLayerOptions {
   open: Opener;
   /** The blob decompressed. */
   openUncompressed: Opener;
+  /** The tar's regular-file bytes, counted as it was written (`Layer.contentSize`). */
+  contentSize?: number;
 }
 
 /** A layer fully described by a descriptor and its diffID (e.g. read from a manifest + config). */
@@ -57,6 +62,7 @@ export function layerFromBlob(opts: BlobLayerOptions): Layer {
     mediaType: async () => opts.mediaType,
     compressed: () => opts.open(),
     uncompressed: () => opts.openUncompressed(),
+    contentSize: async () => opts.contentSize,
   };
 }
 

@@ -20,6 +20,11 @@ export interface Layer {
   uncompressed(): Promise<ByteStream>;
   /** Optional: size of the uncompressed tar, when known without reading. */
   uncompressedSize?(): Promise<number>;
+  /**
+   * Optional: the bytes of the tar's regular files (Docker's size of a layer), when counted as
+   * the tar was written; undefined otherwise (then the store reads the headers for it).
+   */
+  contentSize?(): Promise<number | undefined>;
 }
 
 /** One entry of a diff between two trees or views (the `docker diff` model, with details). */

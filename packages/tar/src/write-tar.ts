@@ -65,7 +65,7 @@ export interface WriteTarOptions {
   base?: string;
   /** With `base`: the sha256 (hex) of a file entry's content when known without reading it (a stat cache). */
   contentHash?: (entry: TarWriteEntry) => string | undefined;
-  /** Filled in as the tar is written (with `base`). */
+  /** Filled in as the tar is written. */
   stats?: WriteTarStats;
   /**
    * Where output buffers come from: a consumer that gives each chunk back once done with it
@@ -106,6 +106,12 @@ export interface WriteTarStats {
   spliced: number;
   /** File entries read from their source (disk, memory or stream). */
   read: number;
+  /**
+   * The bytes of the regular files written (what Docker counts as a layer's size: `tarFileBytes`
+   * of the output), set once the whole tar has been written, so the size of a layer being stored
+   * needs no second read of it.
+   */
+  fileBytes?: number;
 }
 
 const FLAGS: Record<EntryType, number> = { file: 0x30, hardlink: 0x31, symlink: 0x32, char: 0x33, block: 0x34, dir: 0x35, fifo: 0x36 };
@@ -412,6 +418,7 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
     }
   };
   const stats = opts.stats;
+  let fileBytes = 0;
   const base = opts.base !== undefined ? baseMatcher(opts.base) : undefined;
   try {
     // a plain iterable is taken in batches: no await per entry (a layer can have 200k)
@@ -428,6 +435,7 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
         base?.match(e.path, header!, 0);
         continue;
       }
+      fileBytes += e.size;
       const spliced = base !== undefined ? spliceFrom(base, e, header!) : undefined;
       if (stats !== undefined) stats[spliced !== undefined ? 'spliced' : 'read']++;
       if (spliced !== undefined) {
@@ -464,6 +472,7 @@ export async function* writeTar(entries: Iterable<TarWriteEntry> | AsyncIterable
     base?.cursor.close();
   }
   yield* put(ZERO);
+  if (stats !== undefined) stats.fileBytes = fileBytes;
   const last = out.subarray(0, pos);
   out = Buffer.alloc(0);
   yield last;

@@ -280,7 +280,7 @@ describe('writeTar with a base (splice)', () => {
     const chunks: Buffer[] = [];
     for await (const c of writeTar(next, { base, stats, contentHash: (e) => sha(e.data as string) })) chunks.push(Buffer.from(c));
     // a/1, the long (PAX) name, the non-ASCII (PAX) name and z come from the base; a/0 is new and a/2's mode changed
-    expect(stats).toEqual({ spliced: 4, read: 2 });
+    expect(stats).toEqual({ spliced: 4, read: 2, fileBytes: 3 + 3 + 3 + 4 + 7 + 3 });
     expect(Buffer.concat(chunks).equals(await tarBytes(next))).toBe(true);
   });
 
@@ -291,7 +291,7 @@ describe('writeTar with a base (splice)', () => {
     const stats = { spliced: 0, read: 0 };
     const chunks: Buffer[] = [];
     for await (const c of writeTar(first, { base, stats, contentHash: (e) => (e.path === 'z' ? sha('other') : sha(e.data as string)) })) chunks.push(Buffer.from(c));
-    expect(stats).toEqual({ spliced: 5, read: 1 });
+    expect(stats).toEqual({ spliced: 5, read: 1, fileBytes: 3 + 3 + 4 + 4 + 7 + 3 });
     expect(Buffer.concat(chunks).equals(await tarBytes(first))).toBe(true);
   });
 });
@@ -398,6 +398,30 @@ describe('tarFileBytes', () => {
     ]));
     expect(decodedSum(file)).toBe(600 + 3 + 10);
     expect(tarFileBytes(file)).toBe(600 + 3 + 10);
+  });
+
+  it("is what writeTar counts as it writes (stats.fileBytes), set once the tar is whole", async () => {
+    const dir = tempDir();
+    const e = (path: string, type: TarWriteEntry['type'], size = 0, extra: Partial<TarWriteEntry> = {}): TarWriteEntry => ({ path, type, mode: 0o644, uid: 0, gid: 0, size, mtime: 5, ...extra });
+    const entries = [
+      e('d', 'dir'),
+      e('d/a', 'file', 2_500_001, { data: Buffer.alloc(2_500_001, 3) }),
+      e('d/empty', 'file', 0, { data: '' }),
+      e('d/h', 'hardlink', 0, { linkname: 'd/a' }),
+      e('d/s', 'symlink', 0, { linkname: 'a' }),
+      e(`d/${'long-'.repeat(40)}`, 'file', 513, { data: Buffer.alloc(513, 1) }),
+      e('d/dev', 'char', 0, { devmajor: 1, devminor: 3 }),
+    ];
+    const stats: { spliced: number; read: number; fileBytes?: number } = { spliced: 0, read: 0 };
+    const chunks: Buffer[] = [];
+    for await (const c of writeTar(entries, { stats })) {
+      if (chunks.length === 0) expect(stats.fileBytes).toBeUndefined(); // not before the end
+      chunks.push(Buffer.from(c));
+    }
+    writeFileSync(join(dir, 'out.tar'), Buffer.concat(chunks));
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(stats.fileBytes).toBe(2_500_001 + 513);
+    expect(tarFileBytes(join(dir, 'out.tar'))).toBe(stats.fileBytes);
   });
 
   it('refuses what is not a tar, a truncated one and a size past the end', async () => {
