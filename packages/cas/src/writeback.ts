@@ -19,9 +19,11 @@ export interface EarlyWriteback {
  * Has the kernel write a file out while it is still being written: after each `step` bytes, an
  * `fdatasync` in the thread pool (one at a time; a failure is left to the final fsync, which
  * reports it). Without it, the file's pages all wait for the fsync at the end, and so does the
- * command: a one-file rebuild waited ~90 ms there for a 90 MB layer, and a pull 30–60 ms for its
- * staged layers. Linux's `sync_file_range` would be the lighter call; Node does not offer it.
- * Measured (alternating runs): one-file rebuild −50 ms, pull −30 ms, cold build no change.
+ * command: a one-file rebuild waited up to ~90 ms there for a 90 MB layer. Linux's
+ * `sync_file_range` would be the lighter call; Node does not offer it. Measured (alternating
+ * runs): one-file rebuild −30 to −70 ms, cold build no change. Not used where the file is written
+ * with `writeSync` on the main thread: a pull, whose staging writes that way, took ~60 ms longer
+ * with it (15 alternating runs; the cause was not pinned down).
  */
 export function earlyWriteback(fd: number, opts: { step?: number; sync?: typeof fdatasync } = {}): EarlyWriteback {
   const step = opts.step ?? WRITEBACK_STEP;

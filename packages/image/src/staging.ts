@@ -1,7 +1,6 @@
 import { closeSync, fsync, mkdirSync, openSync, rmdirSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { earlyWriteback } from '@strata/cas';
 import { Hasher, type Digest } from '@strata/oci';
 import { decompress } from '@strata/layer';
 import { sniff, type Encoding } from './decode';
@@ -50,11 +49,6 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
   async function stage(src: AsyncIterable<Uint8Array>, what: string): Promise<StagedBlob> {
     const file = join(dir, `blob-${n++}`);
     const fd = openSync(file, 'wx', 0o644);
-    const writeback = earlyWriteback(fd);
-    const put = (chunk: Uint8Array) => {
-      writeAll(fd, chunk);
-      writeback.wrote(chunk.byteLength);
-    };
     let closed = false;
     try {
       const { encoding, stream } = await sniff(src);
@@ -63,7 +57,7 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
       if (encoding === 'none') {
         for await (const chunk of stream) {
           raw.update(chunk);
-          put(chunk);
+          writeAll(fd, chunk);
         }
       } else {
         const tapped = (async function* () {
@@ -74,7 +68,7 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
         })();
         for await (const chunk of decompress(tapped, encoding, what)) {
           out.update(chunk);
-          put(chunk);
+          writeAll(fd, chunk);
         }
       }
       const rawDigest = raw.digest();
@@ -84,22 +78,16 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
       fsyncs.push(
         new Promise<void>((resolve, reject) =>
           fsync(fd, (err) => {
-            // closed once no early flush is in flight on it either
-            void writeback.settled().then(() => {
-              closeSync(fd);
-              if (err) reject(err);
-              else resolve();
-            });
+            closeSync(fd);
+            if (err) reject(err);
+            else resolve();
           }),
         ),
       );
       await checkpoint?.('staged');
       return { rawDigest, rawSize: raw.size, encoding, diffId: plain.digest, size: plain.size, file };
     } finally {
-      if (!closed) {
-        await writeback.settled();
-        closeSync(fd);
-      }
+      if (!closed) closeSync(fd);
     }
   }
 
