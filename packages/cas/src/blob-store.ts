@@ -159,8 +159,8 @@ function pipelinedWriter(fd: number) {
     },
     async end(): Promise<void> {
       if (staged > 0) flushStage();
+      // not the early flush in flight: the put's fsync comes next and covers it (`settle` waits for it)
       await waitBelow(0);
-      await writeback.settled();
       if (failure !== undefined) throw failure;
     },
     settle: async () => {
