@@ -19,7 +19,7 @@ export function renderTable(records: Array<Record<string, unknown>>, columns: Co
 }
 
 // Docker's people-facing numbers (go-units), shared with `image history`.
-export { humanSize } from '@strata/inspect';
+export { humanSize } from '@strata/inspect/human';
 
 /** "3 minutes ago" as Docker prints it. */
 export function humanAgo(date: Date, now: Date): string {
