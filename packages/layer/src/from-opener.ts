@@ -16,8 +16,6 @@ export interface UncompressedLayerOptions {
   diffId?: Digest;
   size?: number;
   mediaType?: string;
-  /** The tar's regular-file bytes, counted as it was written (`Layer.contentSize`). */
-  contentSize?: number;
 }
 
 /**
@@ -36,7 +34,6 @@ export function layerFromUncompressed(opts: UncompressedLayerOptions): Layer {
     mediaType: async () => opts.mediaType ?? MediaType.OCI_LAYER,
     compressed: () => opts.open(),
     uncompressed: () => opts.open(),
-    contentSize: async () => opts.contentSize,
   };
 }
 
