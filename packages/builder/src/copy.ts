@@ -5,10 +5,9 @@ import { StrataError } from '@strata/errors';
 import { createLexer, type Instruction } from '@strata/dockerfile';
 import { compileExcludes } from '@strata/context';
 import { nowSeconds, scope, type BuildCtx, type StageState } from './build-state';
-import { MediaType } from '@strata/oci';
 import { stepKey, type CacheRecord } from '@strata/layer-cache';
 import { tarBuffers, writeTar, type WriteTarStats } from '@strata/tar';
-import { addLayer, passwdFiles, viewOf } from './stage-layers';
+import { addLayer, passwdFiles, viewOf, writtenLayer } from './stage-layers';
 import { stageSource } from './stages';
 import { resolveChown, validChmod } from './chown';
 import { emitEntries, matchSources, type CopyEntry, type SourceMatch } from './copy-plan';
@@ -201,10 +200,8 @@ async function copyLayer(
   } finally {
     tree.release?.();
   }
-  const { digest, size } = put;
   if (hit) return { rec: hit, cached: true };
-  const layer = { digest, size, mediaType: MediaType.OCI_LAYER, ...(stats.fileBytes !== undefined ? { contentSize: stats.fileBytes } : {}) };
-  const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer, description };
+  const rec: CacheRecord = { key: key!, created: new Date().toISOString(), layer: writtenLayer(put, stats), description };
   await ctx.cache.put(rec);
   if (lineage !== undefined) await ctx.cache.putAlias(lineage, key!);
   return { rec, cached: false, files: { spliced: stats.spliced, read: stats.read } };

@@ -81,12 +81,16 @@ export async function cachedLayer(
   }
   const buffers = tarBuffers();
   const stats: WriteTarStats = { spliced: 0, read: 0 };
-  const { digest, size } = await ctx.store.blobs.put(await produce(buffers, stats), { release: (c) => buffers.give(c) });
-  const layer = { digest, size, mediaType: MediaType.OCI_LAYER, ...(stats.fileBytes !== undefined ? { contentSize: stats.fileBytes } : {}) };
-  const rec: CacheRecord = { key, created: new Date().toISOString(), layer, description };
+  const put = await ctx.store.blobs.put(await produce(buffers, stats), { release: (c) => buffers.give(c) });
+  const rec: CacheRecord = { key, created: new Date().toISOString(), layer: writtenLayer(put, stats), description };
   await ctx.cache.put(rec);
   await ctx.store.checkpoint('cache-recorded');
   return { rec, cached: false };
+}
+
+/** A cache record's layer, as put into the store with the stats its `writeTar` filled in. */
+export function writtenLayer(put: { digest: Digest; size: number }, stats: WriteTarStats): NonNullable<CacheRecord['layer']> {
+  return { digest: put.digest, size: put.size, mediaType: MediaType.OCI_LAYER, ...(stats.fileBytes !== undefined ? { contentSize: stats.fileBytes } : {}) };
 }
 
 export function tarOf(ctx: BuildCtx, entries: Iterable<TarWriteEntry>, buffers: TarBuffers, stats?: WriteTarStats): AsyncIterable<Uint8Array> {
