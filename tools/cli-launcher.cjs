@@ -11,6 +11,12 @@ const { Script } = require('node:vm');
 // flag change from source, its code cache no longer matching. The registry transport sets the one
 // it needs (--liftoff-only) when it is loaded.
 
+// The launcher's malloc tunable is for this process only (see cli-launcher.sh).
+if (process.env.STRATA_GLIBC_TUNABLES === 'launcher') {
+  delete process.env.GLIBC_TUNABLES;
+  delete process.env.STRATA_GLIBC_TUNABLES;
+}
+
 const file = `${__dirname}/strata-bundle.cjs`;
 const cacheFile = `${file}.v8cache`;
 let cachedData;
