@@ -10,7 +10,7 @@ fi
 # glibc's malloc on transparent huge pages (glibc >= 2.35; the kernel must offer THP on madvise,
 # as Debian's does): the buffers a pull or a build streams through are then faulted in 2 MiB at a
 # time instead of 4 KiB. A page fault cost ~13 us on the VM this was measured on; a pull of 160 MB
-# took ~23,000 of them and ~7,500 with this, and ran ~20% faster. Only when the caller set no
+# took ~23,000 of them and ~7,500 with this, and ran 12-20% faster. Only when the caller set no
 # tunables of their own; strata.cjs takes it out of the environment again at start, so what strata
 # runs (runc, credential helpers, tar) sees the caller's environment.
 if [ -z "${GLIBC_TUNABLES+set}" ]; then
