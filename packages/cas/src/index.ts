@@ -3,3 +3,5 @@ export type { BlobStore, BlobStoreOptions, Checkpoint, PutOptions } from './blob
 export { atomicWrite, fsyncDir, tempName } from './atomic-write';
 export type { AtomicWriteOptions } from './atomic-write';
 export { pidAlive, processStartTime } from './lease';
+export { earlyWriteback, WRITEBACK_STEP } from './writeback';
+export type { EarlyWriteback } from './writeback';

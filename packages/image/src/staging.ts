@@ -1,6 +1,7 @@
 import { closeSync, fsync, mkdirSync, openSync, rmdirSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { earlyWriteback } from '@strata/cas';
 import { Hasher, type Digest } from '@strata/oci';
 import { decompress } from '@strata/layer';
 import { sniff, type Encoding } from './decode';
@@ -49,6 +50,12 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
   async function stage(src: AsyncIterable<Uint8Array>, what: string): Promise<StagedBlob> {
     const file = join(dir, `blob-${n++}`);
     const fd = openSync(file, 'wx', 0o644);
+    // the staged tar reaches the disk as it is written: commit's wait for the fsyncs stays short
+    const writeback = earlyWriteback(fd);
+    const write = (chunk: Uint8Array) => {
+      writeAll(fd, chunk);
+      writeback.wrote(chunk.byteLength);
+    };
     let closed = false;
     try {
       const { encoding, stream } = await sniff(src);
@@ -57,7 +64,7 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
       if (encoding === 'none') {
         for await (const chunk of stream) {
           raw.update(chunk);
-          writeAll(fd, chunk);
+          write(chunk);
         }
       } else {
         const tapped = (async function* () {
@@ -68,26 +75,31 @@ export function createStaging(root: string, purpose = 'load', checkpoint?: (poin
         })();
         for await (const chunk of decompress(tapped, encoding, what)) {
           out.update(chunk);
-          writeAll(fd, chunk);
+          write(chunk);
         }
       }
       const rawDigest = raw.digest();
       const plain = encoding === 'none' ? { digest: rawDigest, size: raw.size } : { digest: out.digest(), size: out.size };
-      // fsync in the thread pool while the next member is read; closed once synced.
+      // fsync in the thread pool while the next member is read, after the early flush in flight;
+      // closed once synced.
       closed = true;
       fsyncs.push(
-        new Promise<void>((resolve, reject) =>
-          fsync(fd, (err) => {
-            closeSync(fd);
-            if (err) reject(err);
-            else resolve();
-          }),
+        writeback.settled().then(
+          () =>
+            new Promise<void>((resolve, reject) =>
+              fsync(fd, (err) => {
+                closeSync(fd);
+                if (err) reject(err);
+                else resolve();
+              }),
+            ),
         ),
       );
       await checkpoint?.('staged');
       return { rawDigest, rawSize: raw.size, encoding, diffId: plain.digest, size: plain.size, file };
     } finally {
-      if (!closed) closeSync(fd);
+      // never closed under the early flush (the descriptor could be reused meanwhile)
+      if (!closed) await writeback.settled().finally(() => closeSync(fd));
     }
   }
 
