@@ -8,10 +8,11 @@
 // `skopeo copy docker:// oci:` is the floor, not an equal: it neither decompresses the layers,
 // hashes the uncompressed tars nor fsyncs, all of which a pull into strata's store does. A no-op
 // push and a remote inspect are mostly node's and the bundle's start (`strata --version` is timed
-// beside them, as is `skopeo inspect`). --files, --mib and --big-mib make the images smaller (a
+// beside them, as is `skopeo inspect`). Pulls: --pull-pairs skopeo–strata pairs a run (3), taking
+// turns going first, each after `sync`. --files, --mib and --big-mib make the images smaller (a
 // check of the benchmark, not a measurement); with --json FILE, the results for tools/bench/table.mjs.
 //
-//   node tools/build-cli.mjs && node tools/bench/registry.mjs [--runs N] [--big] [--keep] [--files 20000] [--mib 150]
+//   node tools/build-cli.mjs && node tools/bench/registry.mjs [--runs N] [--pull-pairs 3] [--big] [--keep] [--files 20000] [--mib 150]
 //        [--big-mib 1024] [--json FILE]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
@@ -90,6 +91,8 @@ function ensureImage() {
 
 const fmt = (s) => `${s.toFixed(2)}s`;
 const results = {};
+/** skopeo–strata pull pairs a run (a pull takes about a second; its spread is wide) */
+const PULL_PAIRS = option('pull-pairs', 3);
 const note = (k, v) => (results[k] ??= []).push(v);
 
 try {
@@ -122,24 +125,46 @@ try {
       note('skopeoInspect', skInspect.secs);
       console.log(`run ${run + 1} push: docker ${fmt(dpush.secs)}, strata ${fmt(spush.secs)} (${(spush.secs / dpush.secs).toFixed(2)}×, RSS ${spush.rssMB.toFixed(0)} MB) | no-op push ${fmt(noop.secs)} | inspect docker:// ${fmt(inspect.secs)} (skopeo ${fmt(skInspect.secs)}; strata --version ${fmt(startup.secs)})`);
 
-      // pull, cold, of what docker pushed (gzip layers as Docker writes them)
-      const oci = join(work, `oci-${run}`);
-      const skopeoPull = measure('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${rd.host}/bench:d`, `oci:${oci}:x`], { env });
-      const storeB = join(work, `store-b-${run}`);
-      const spull = measure(strata, ['--root', storeB, 'pull', '-q', `${rd.host}/bench:d`], { env });
+      // pull, cold, of what docker pushed (gzip layers as Docker writes them): PULL_PAIRS pairs
+      // of skopeo and strata a run, taking turns going first, each into a new directory. Each
+      // pull starts with the disk's writeback done (`sync`): skopeo leaves its ~160 MB dirty (it
+      // does not fsync), and the pull after it would wait on that writeback too.
+      const rounds = [];
+      for (let k = 0; k < PULL_PAIRS; k++) {
+        const oci = join(work, `oci-${run}-${k}`);
+        const storeB = join(work, `store-b-${run}-${k}`);
+        const skopeo = () => {
+          execFileSync('sync');
+          return measure('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${rd.host}/bench:d`, `oci:${oci}:x`], { env });
+        };
+        const ours = () => {
+          execFileSync('sync');
+          return measure(strata, ['--root', storeB, 'pull', '-q', `${rd.host}/bench:d`], { env });
+        };
+        let skopeoPull, spull;
+        if ((run * PULL_PAIRS + k) % 2 === 0) {
+          skopeoPull = skopeo();
+          spull = ours();
+        } else {
+          spull = ours();
+          skopeoPull = skopeo();
+        }
+        note('skopeoPull', skopeoPull.secs);
+        note('strataPull', spull.secs);
+        note('pullRss', spull.rssMB);
+        rounds.push(`${fmt(spull.secs)}/${fmt(skopeoPull.secs)}`);
+        rmSync(oci, { recursive: true, force: true });
+        rmSync(storeB, { recursive: true, force: true });
+      }
       // docker pull, cold: the image (and its layers) leave Docker first; the busybox base stays
       const id = execFileSync(DOCKER, ['image', 'inspect', '-f', '{{.Id}}', IMAGE], { encoding: 'utf8' }).trim();
       execFileSync(DOCKER, ['rmi', '-f', id], { stdio: 'ignore' });
+      execFileSync('sync');
       const dpull = measure(DOCKER, ['pull', '-q', `${rd.host}/bench:d`], { env });
       execFileSync(DOCKER, ['tag', `${rd.host}/bench:d`, IMAGE]);
       execFileSync(DOCKER, ['rmi', `${rd.host}/bench:d`], { stdio: 'ignore' });
-      note('skopeoPull', skopeoPull.secs);
-      note('strataPull', spull.secs);
       note('dockerPull', dpull.secs);
-      note('pullRss', spull.rssMB);
-      console.log(`run ${run + 1} pull: skopeo copy docker:// oci: ${fmt(skopeoPull.secs)}, strata pull ${fmt(spull.secs)} (${(spull.secs / skopeoPull.secs).toFixed(2)}× skopeo, ${(spull.secs / dpull.secs).toFixed(2)}× docker ${fmt(dpull.secs)}; RSS ${spull.rssMB.toFixed(0)} MB)`);
-      rmSync(oci, { recursive: true, force: true });
-      rmSync(storeB, { recursive: true, force: true });
+      console.log(`run ${run + 1} pull: strata/skopeo ${rounds.join(', ')}; docker pull ${fmt(dpull.secs)}`);
     } finally {
       rd.stop();
       rs.stop();
@@ -155,7 +180,7 @@ try {
   const pullRss = { rssMb: Math.round(m('pullRss')), rssTargetMb: RSS_TARGET };
   const rssOk = (row) => ({ ...row, ok: row.ok && row.rssMb < RSS_TARGET });
   const rows = [
-    rssOk(resultRow(`pull, cold (${size})`, m('strataPull') * 1000, 'skopeo copy docker:// oci:', m('skopeoPull') * 1000, 1.5, pullRss)),
+    rssOk(resultRow(`pull, cold (${size})`, m('strataPull') * 1000, 'skopeo copy docker:// oci:', m('skopeoPull') * 1000, 1.5, { ...pullRss, note: `${results.strataPull.length} pairs, taking turns, each after \`sync\`` })),
     rssOk(resultRow(`pull, cold (${size})`, m('strataPull') * 1000, 'docker pull', m('dockerPull') * 1000, 0.3, pullRss)),
     rssOk(resultRow(`push of a built image, gzip included (${size})`, m('strataPush') * 1000, 'docker push', m('dockerPush') * 1000, 0.5, { rssMb: Math.round(m('pushRss')), rssTargetMb: RSS_TARGET })),
     resultRow('push, nothing to send', m('noopPush') * 1000, 'bound 300 ms', 300, 1, { note: `\`strata --version\` alone ${Math.round(m('startup') * 1000)} ms` }),
