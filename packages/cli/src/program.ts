@@ -109,7 +109,7 @@ export const GROUPS_OF_VERB: Record<string, Record<string, Group[]>> = {
 // Global options that take a value (the word after them is not the command).
 export const GLOBAL_WITH_VALUE = new Set(['--root', '--format']);
 
-/** The command groups a command line needs: those of its first word (or of its verb), or all (help, typos). */
+/** The command groups a command line needs: those of its first word (or of its verb), none for `--version`, or all (help, typos). */
 export function groupsFor(argv: readonly string[]): Group[] {
   let word: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -126,7 +126,9 @@ export function groupsFor(argv: readonly string[]): Group[] {
     }
     return GROUPS_OF_VERB[word][a] ?? GROUPS_OF_WORD[word];
   }
-  return word === undefined ? ALL_GROUPS : (GROUPS_OF_WORD[word] ?? ALL_GROUPS);
+  if (word !== undefined) return GROUPS_OF_WORD[word] ?? ALL_GROUPS;
+  // `strata --version` alone needs no command (scripts call it to check for strata)
+  return argv.includes('--version') && !argv.some((a) => a === '--help' || a === '-h') ? [] : ALL_GROUPS;
 }
 
 /** Verbs of `container` that take `-v` as Docker does (`run|create -v VOLUME`, `rm -v`). */

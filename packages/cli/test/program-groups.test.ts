@@ -2,7 +2,8 @@ import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { createProgram, GLOBAL_WITH_VALUE, groupsFor, GROUPS_OF_VERB, GROUPS_OF_WORD, loadGroups } from '../src/program';
+import { runStrata } from '@strata/testing';
+import { createProgram, GLOBAL_WITH_VALUE, groupsFor, GROUPS_OF_VERB, GROUPS_OF_WORD, loadGroups, VERSION } from '../src/program';
 import type { Io } from '../src/runner';
 
 const io: Io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {}, isTTY: false };
@@ -62,6 +63,17 @@ describe('command groups loaded on demand', () => {
     expect(groupsFor(['--help'])).toEqual(all);
     expect(groupsFor(['help', 'image'])).toEqual(all);
     expect(groupsFor(['imgae', 'ls'])).toEqual(all);
+    // --version alone: no group; with help, all
+    expect(groupsFor(['--version'])).toEqual([]);
+    expect(groupsFor(['--root', '/x', '--version'])).toEqual([]);
+    expect(groupsFor(['--version', '--help'])).toEqual(all);
+  });
+
+  it('strata --version prints the version with no command group loaded', async () => {
+    const r = await runStrata(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`${VERSION}\n`);
+    expect(r.stderr).toBe('');
   });
 
 });
