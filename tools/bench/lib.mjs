@@ -76,3 +76,20 @@ export function ensureDockerBase() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * `sync`, then wait `seconds` (none by default; `--settle SECONDS` on the benchmarks that create
+ * many files). Why: on ext4 without a journal (the development VM's root), allocating an inode
+ * passes over every free one whose deletion is recent (`recently_deleted()` in the kernel's
+ * fs/ext4/ialloc.c: a minute, five more while its inode table block is dirty). For a few minutes
+ * after thousands of files were removed (a test run, an earlier benchmark's cleanup), creating
+ * 20,000 files took 2–10 s instead of 0.6–0.8 s, in whatever directory landed in the inode groups
+ * of the deleted files: one builder could be hit and the other not. A probe that creates files
+ * could not tell (its own directories landed elsewhere), so this waits the kernel's window out.
+ */
+export function settle(seconds) {
+  if (!(seconds > 0)) return;
+  spawnSync('sync');
+  console.log(`waiting ${seconds} s for the filesystem's recently deleted inodes to age (--settle)`);
+  spawnSync('sleep', [String(seconds)]);
+}
