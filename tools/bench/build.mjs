@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Benchmark of `strata build` against `docker build` (BuildKit) in the same run (not a test).
 //   node tools/build-cli.mjs && node tools/bench/build.mjs [--files 20000] [--mib 64] [--scales 1,10]
-//        [--runs 3] [--only copy|run] [--json FILE]
+//        [--runs 3] [--only copy|run] [--settle SECONDS] [--json FILE]
 // copy: a generated context of N small files plus M MiB of larger ones, `FROM scratch` + `COPY . /app`,
 //   at each scale (10: ten times the files and the bytes): cold (empty store / --no-cache),
 //   unchanged rebuild, one file changed. Targets (issue #15): cold ≤ 0.2× Docker and ≤ 2.5× of
@@ -15,13 +15,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, STRATA as BIN, measure, median, option } from './lib.mjs';
+import { DOCKER, STRATA as BIN, measure, median, option, settle } from './lib.mjs';
 
 const FILES = option('files', 20_000);
 const MIB = option('mib', 64);
 const RUNS = option('runs', 3);
 const ONLY = option('only', '');
 const SCALES = String(option('scales', '1')).split(',').map(Number);
+const SETTLE = option('settle', 0);
 const JSON_OUT = option('json', '');
 const denv = { ...process.env, DOCKER_BUILDKIT: '1' };
 const work = mkdtempSync(join(tmpdir(), 'strata-bench-build-'));
@@ -90,6 +91,8 @@ function copyBench(scale) {
   const label = scale === 1 ? '' : ` ${scale}×`;
   const ctx = join(work, `ctx-${scale}`);
   makeContext(ctx, files, mib);
+  // Docker's cold builds create every file of the context in its snapshot (see settle in lib.mjs)
+  settle(SETTLE);
   const cold = { s: [], d: [] };
   const tar = [];
   const coldForTar = [];

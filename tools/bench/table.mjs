@@ -10,7 +10,7 @@
 // (rssTargetMb) included. `tools/bench/results/` keeps the last run of each, made on a quiet
 // machine after `node tools/build-cli.mjs` (dockerd running; registry also needs docker-registry
 // and skopeo, container-run root, runc and iptables, run-debian mmdebstrap and the network):
-//   node tools/bench/build.mjs --scales 1,10 --json tools/bench/results/build.json
+//   node tools/bench/build.mjs --scales 1 --runs 5 --settle 420 --json tools/bench/results/build.json (10×: build-10x.json)
 //   node tools/bench/run-heavy.mjs --runs 5 --settle 420 --json tools/bench/results/run-heavy.json
 //   node tools/bench/run-heavy.mjs --files 200000 --mib 1000 --runs 1 --json tools/bench/results/run-heavy-10x.json
 //   node tools/bench/run-debian.mjs --json tools/bench/results/run-debian.json
