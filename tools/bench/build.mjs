@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, STRATA as BIN, measure, median, option, settle } from './lib.mjs';
+import { DOCKER, STRATA as BIN, inTurns, measure, median, option, settle } from './lib.mjs';
 
 const FILES = option('files', 20_000);
 const MIB = option('mib', 64);
@@ -45,13 +45,7 @@ function pair(into, round, root, ctx, extra = [], dockerExtra = extra) {
     into.rss = Math.max(into.rss ?? 0, x.rssMB);
   };
   const d = () => into.d.push(docker(ctx, dockerExtra).ms);
-  if (round % 2 === 0) {
-    s();
-    d();
-  } else {
-    d();
-    s();
-  }
+  inTurns(round, s, d);
 }
 
 function report(name, s, d, target, peer = 'docker build', extra = {}) {
@@ -107,13 +101,11 @@ function copyBench(scale) {
     // the floor: read and pack the context, and hash the tar (strata's cold build does that and
     // writes the layer); a cold strata build again beside it, so the pair shares the load
     const again = join(work, `store-${scale}-${r}-again`);
-    if (r % 2 === 0) {
-      tar.push(tarSha(ctx).ms);
-      coldForTar.push(strata(again, ctx).ms);
-    } else {
-      coldForTar.push(strata(again, ctx).ms);
-      tar.push(tarSha(ctx).ms);
-    }
+    inTurns(
+      r,
+      () => tar.push(tarSha(ctx).ms),
+      () => coldForTar.push(strata(again, ctx).ms),
+    );
     rmSync(again, { recursive: true, force: true });
     for (let k = 0; k < warmPairs; k++) pair(warm, r + k, root, ctx);
     // Unique per invocation: the context is generated the same every time, and dockerd's cache

@@ -40,6 +40,17 @@ export function writeResults(file, out) {
   if (file) writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 
+/** Run `a` and `b` once each: `a` first in an even round, `b` first in an odd one (a pair takes turns going first). */
+export function inTurns(round, a, b) {
+  if (round % 2 === 0) {
+    a();
+    b();
+  } else {
+    b();
+    a();
+  }
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];

@@ -20,7 +20,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
+import { DOCKER, STRATA as strata, ensureDockerBase, DOCKER_BASE, inTurns, loadAverage, measure, median, option, resultRow, writeResults } from './lib.mjs';
 
 const FILES = option('files', 20_000);
 const MIB = option('mib', 150);
@@ -142,13 +142,11 @@ try {
           return measure(strata, ['--root', storeB, 'pull', '-q', `${rd.host}/bench:d`], { env });
         };
         let skopeoPull, spull;
-        if ((run * PULL_PAIRS + k) % 2 === 0) {
-          skopeoPull = skopeo();
-          spull = ours();
-        } else {
-          spull = ours();
-          skopeoPull = skopeo();
-        }
+        inTurns(
+          run * PULL_PAIRS + k,
+          () => (skopeoPull = skopeo()),
+          () => (spull = ours()),
+        );
         note('skopeoPull', skopeoPull.secs);
         note('strataPull', spull.secs);
         note('pullRss', spull.rssMB);

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, measure, median, option, settle } from './lib.mjs';
+import { DOCKER, DOCKER_BASE, STRATA, ensureDockerBase, inTurns, measure, median, option, settle } from './lib.mjs';
 
 const RUNS = option('runs', 3);
 const JSON_OUT = option('json', '');
@@ -50,16 +50,7 @@ RUN echo hi > /x
     peak = Math.max(peak, x.rssMB);
   };
   const theirs = () => d.push(measure(DOCKER, ['build', '--no-cache', '-q', '-t', TAG, ctx], { env: denv }).ms);
-  // taking turns going first
-  for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      ours();
-      theirs();
-    } else {
-      theirs();
-      ours();
-    }
-  }
+  for (let i = 0; i < RUNS; i++) inTurns(i, ours, theirs);
   // Per step, from one more strata build's JSON progress events.
   const json = spawnSync(STRATA, ['--root', root, 'build', '--no-cache', '--progress', 'json', '-t', 'runheavy:1', ctx], { encoding: 'utf8' });
   for (const line of json.stderr.split('\n')) {
